@@ -1,0 +1,46 @@
+"""Build macros for portsig."""
+
+load("@rules_cc//cc:defs.bzl", "cc_library", "cc_test")
+
+def portsig_cc_library(name, internal_deps = [], deps = [], **kwargs):
+    """A library in two variants: `name`, and `name_for_test` (testonly).
+
+    The test variant is compiled with PORTSIG_TEST_HOOKS, which turns on the
+    fault-injection points of platform/test_hooks.h. `internal_deps` name
+    other portsig_cc_library targets; each variant links the matching variant
+    of them, so a test binary never mixes the two.
+    """
+    cc_library(
+        name = name,
+        deps = internal_deps + deps,
+        **kwargs
+    )
+    test_kwargs = dict(kwargs)
+    test_kwargs["visibility"] = ["//:__subpackages__"]
+    cc_library(
+        name = name + "_for_test",
+        deps = [d + "_for_test" for d in internal_deps] + deps,
+        defines = kwargs.get("defines", []) + ["PORTSIG_TEST_HOOKS"],
+        testonly = 1,
+        **{k: v for k, v in test_kwargs.items() if k != "defines"}
+    )
+
+def portsig_backend_test(name, env = {}, **kwargs):
+    """One cc_test per signal-queue backend: `name_posix` and `name_note`.
+
+    The backend is chosen the way a user chooses it at run time, through
+    PORTSIG_SIGQUEUE, so both run in every `bazel test //...` whatever the
+    build default is.
+    """
+    for backend in ["posix", "note"]:
+        test_env = dict(env)
+        test_env["PORTSIG_SIGQUEUE"] = backend
+        cc_test(
+            name = name + "_" + backend,
+            env = test_env,
+            **kwargs
+        )
+    native.test_suite(
+        name = name,
+        tests = [":" + name + "_posix", ":" + name + "_note"],
+    )

@@ -1,0 +1,169 @@
+// The note backend: Go's runtime/sigqueue_plan9.go model.
+//
+// A bounded FIFO of text notes, stored inline so the sender never
+// allocates, guarded by a spin lock together with a "receiver is sleeping"
+// flag. POSIX signals travel as their note names ("interrupt"), and come
+// back out as numbers. Nothing coalesces; a full queue refuses the note and
+// counts the overflow.
+//
+// The lock and signal handlers: a handler that spins on a lock held by the
+// thread it interrupted would spin forever. So every ordinary thread that
+// takes the lock blocks all signals first (ScopedSignalBlock), and the
+// runtime's handler runs with every signal blocked; whoever holds the lock
+// therefore cannot be interrupted by a sender, and a spinning sender only
+// waits for another thread's short critical section.
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
+#include <cstring>
+
+#include "platform/sigqueue.h"
+#include "platform/wakeup.h"
+
+namespace portsig {
+namespace platform {
+namespace {
+
+inline constexpr int kNoteQueueCapacity = 64;
+
+class ScopedSignalBlock {
+ public:
+  ScopedSignalBlock() {
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &saved_);
+  }
+  ~ScopedSignalBlock() { pthread_sigmask(SIG_SETMASK, &saved_, nullptr); }
+
+ private:
+  sigset_t saved_;
+};
+
+// Test-and-test-and-set lock; async-signal-safe under the rule above.
+class SpinLock {
+ public:
+  void Lock() {
+    while (locked_.exchange(true, std::memory_order_acquire)) {
+      while (locked_.load(std::memory_order_relaxed)) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+      }
+    }
+  }
+  void Unlock() { locked_.store(false, std::memory_order_release); }
+  void Reset() { locked_.store(false, std::memory_order_relaxed); }
+
+ private:
+  std::atomic<bool> locked_{false};
+};
+
+class NoteSigQueue final : public SigQueue {
+ public:
+  absl::string_view name() const override { return "note"; }
+
+  SendResult SendNote(absl::string_view text) override {
+    if (text.empty() || text.size() > kMaxNoteLength) {
+      return SendResult::kNotWanted;
+    }
+    ScopedSignalBlock block;
+    DeliveryScope scope(this, kTextNoteSlot);
+    if (!scope.wanted()) return SendResult::kNotWanted;
+    SendResult result = Push(text.data(), static_cast<int>(text.size()));
+    if (result == SendResult::kOverflow) CountOverflow();
+    return result;
+  }
+
+  void Receive(QueuedSignal* out) override {
+    for (;;) {
+      {
+        ScopedSignalBlock block;
+        lock_.Lock();
+        if (count_ > 0) {
+          const Note& note = ring_[head_];
+          head_ = (head_ + 1) % kNoteQueueCapacity;
+          --count_;
+          int signo = SignalFromNoteName(
+              absl::string_view(note.text, note.length));
+          out->signo = signo;
+          out->note_length = signo == 0 ? note.length : 0;
+          std::memcpy(out->note, note.text, out->note_length);
+          out->note[out->note_length] = '\0';
+          lock_.Unlock();
+          return;
+        }
+        receiver_sleeping_ = true;
+        wakeup_.Clear();
+        lock_.Unlock();
+      }
+      wakeup_.Sleep();
+    }
+  }
+
+  void ResetAfterFork() override {
+    SigQueue::ResetAfterFork();
+    // Another thread of the parent may have held the lock at fork time.
+    lock_.Reset();
+    head_ = 0;
+    count_ = 0;
+    receiver_sleeping_ = false;
+    wakeup_.Clear();
+  }
+
+ protected:
+  SendResult Enqueue(int signo) override {
+    const char* note = SignalNoteName(signo);
+    if (note == nullptr) return SendResult::kNotWanted;
+    return Push(note, static_cast<int>(std::strlen(note)));
+  }
+
+  bool ReceiverIdle() override {
+    ScopedSignalBlock block;
+    lock_.Lock();
+    bool idle = receiver_sleeping_ && count_ == 0;
+    lock_.Unlock();
+    return idle;
+  }
+
+ private:
+  struct Note {
+    int length;
+    char text[kMaxNoteLength + 1];
+  };
+
+  // Caller: a handler with signals blocked, or an ordinary thread inside a
+  // ScopedSignalBlock.
+  SendResult Push(const char* text, int length) {
+    lock_.Lock();
+    if (count_ == kNoteQueueCapacity) {
+      lock_.Unlock();
+      return SendResult::kOverflow;
+    }
+    Note& slot = ring_[(head_ + count_) % kNoteQueueCapacity];
+    std::memcpy(slot.text, text, length);
+    slot.length = length;
+    ++count_;
+    bool wake = receiver_sleeping_;
+    receiver_sleeping_ = false;
+    lock_.Unlock();
+    if (wake) wakeup_.Wake();
+    return SendResult::kQueued;
+  }
+
+  SpinLock lock_;
+  Note ring_[kNoteQueueCapacity];  // guarded by lock_
+  int head_ = 0;                   // guarded by lock_
+  int count_ = 0;                  // guarded by lock_
+  bool receiver_sleeping_ = false; // guarded by lock_
+  OneShotWakeup wakeup_;
+};
+
+}  // namespace
+
+std::unique_ptr<SigQueue> NewNoteSigQueue() {
+  return std::make_unique<NoteSigQueue>();
+}
+
+}  // namespace platform
+}  // namespace portsig

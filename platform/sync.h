@@ -1,0 +1,140 @@
+// Mutex, CondVar and Notification that ThreadSanitizer can see.
+//
+// portsig links Debian's prebuilt Abseil, which is not compiled with
+// -fsanitize=thread, so TSan cannot observe the happens-before edges that
+// absl::Mutex creates and reports false races on every guarded field. These
+// wrappers forward to Abseil and, only in TSan builds, add acquire/release
+// annotations at the same points. Everything else about them is Abseil's:
+// same semantics, same thread-safety annotations.
+#ifndef PORTSIG_PLATFORM_SYNC_H_
+#define PORTSIG_PLATFORM_SYNC_H_
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+
+#if defined(__SANITIZE_THREAD__)
+#define PORTSIG_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define PORTSIG_TSAN 1
+#endif
+#endif
+
+#ifdef PORTSIG_TSAN
+extern "C" void __tsan_acquire(void* addr);
+extern "C" void __tsan_release(void* addr);
+#endif
+
+namespace portsig {
+namespace sync_internal {
+inline void Acquire(const void* addr) {
+#ifdef PORTSIG_TSAN
+  __tsan_acquire(const_cast<void*>(addr));
+#else
+  (void)addr;
+#endif
+}
+inline void Release(const void* addr) {
+#ifdef PORTSIG_TSAN
+  __tsan_release(const_cast<void*>(addr));
+#else
+  (void)addr;
+#endif
+}
+}  // namespace sync_internal
+
+class ABSL_LOCKABLE Mutex {
+ public:
+  Mutex() = default;
+  Mutex(const Mutex&) = delete;
+  Mutex& operator=(const Mutex&) = delete;
+
+  void Lock() ABSL_EXCLUSIVE_LOCK_FUNCTION() {
+    mu_.Lock();
+    sync_internal::Acquire(this);
+  }
+  void Unlock() ABSL_UNLOCK_FUNCTION() {
+    sync_internal::Release(this);
+    mu_.Unlock();
+  }
+  void AssertHeld() const ABSL_ASSERT_EXCLUSIVE_LOCK() { mu_.AssertHeld(); }
+
+ private:
+  friend class CondVar;
+  absl::Mutex mu_;
+};
+
+class ABSL_SCOPED_LOCKABLE MutexLock {
+ public:
+  explicit MutexLock(Mutex* mu) ABSL_EXCLUSIVE_LOCK_FUNCTION(mu) : mu_(mu) {
+    mu_->Lock();
+  }
+  MutexLock(const MutexLock&) = delete;
+  MutexLock& operator=(const MutexLock&) = delete;
+  ~MutexLock() ABSL_UNLOCK_FUNCTION() { mu_->Unlock(); }
+
+ private:
+  Mutex* const mu_;
+};
+
+class CondVar {
+ public:
+  // Atomically releases *mu and waits; *mu is held again on return.
+  void Wait(Mutex* mu) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    sync_internal::Release(mu);
+    cv_.Wait(&mu->mu_);
+    sync_internal::Acquire(mu);
+  }
+  // As Wait, but gives up after `timeout`; true if it timed out.
+  bool WaitWithTimeout(Mutex* mu, absl::Duration timeout)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    sync_internal::Release(mu);
+    bool timed_out = cv_.WaitWithTimeout(&mu->mu_, timeout);
+    sync_internal::Acquire(mu);
+    return timed_out;
+  }
+  bool WaitWithDeadline(Mutex* mu, absl::Time deadline)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    sync_internal::Release(mu);
+    bool timed_out = cv_.WaitWithDeadline(&mu->mu_, deadline);
+    sync_internal::Acquire(mu);
+    return timed_out;
+  }
+  void Signal() { cv_.Signal(); }
+  void SignalAll() { cv_.SignalAll(); }
+
+ private:
+  absl::CondVar cv_;
+};
+
+// absl::Notification, visible to TSan.
+class Notification {
+ public:
+  void Notify() {
+    sync_internal::Release(this);
+    n_.Notify();
+  }
+  bool HasBeenNotified() const {
+    bool notified = n_.HasBeenNotified();
+    if (notified) sync_internal::Acquire(this);
+    return notified;
+  }
+  void WaitForNotification() const {
+    n_.WaitForNotification();
+    sync_internal::Acquire(this);
+  }
+  bool WaitForNotificationWithTimeout(absl::Duration timeout) const {
+    bool notified = n_.WaitForNotificationWithTimeout(timeout);
+    if (notified) sync_internal::Acquire(this);
+    return notified;
+  }
+
+ private:
+  absl::Notification n_;
+};
+
+}  // namespace portsig
+
+#endif  // PORTSIG_PLATFORM_SYNC_H_

@@ -1,0 +1,36 @@
+// Fault-injection points, compiled in only when PORTSIG_TEST_HOOKS is
+// defined (the *_for_test library variants). A hook is a plain function
+// pointer read with one atomic load; production builds contain neither the
+// pointers nor the calls.
+#ifndef PORTSIG_PLATFORM_TEST_HOOKS_H_
+#define PORTSIG_PLATFORM_TEST_HOOKS_H_
+
+#include <atomic>
+
+namespace portsig {
+namespace test_hooks {
+
+#ifdef PORTSIG_TEST_HOOKS
+using Hook = void (*)(int signo);
+// In SigQueue::Send, after the sender has read `wanted` and before it
+// queues: the window Go's 2017 fix left open.
+extern std::atomic<Hook> after_wanted_check;
+// In the dispatcher, after receiving a signal and before fanning it out.
+extern std::atomic<Hook> before_fan_out;
+// In os_signal's Stop, between parking the channel on the stopping list and
+// waiting for the runtime to go idle.
+extern std::atomic<Hook> stop_between_phases;
+
+inline void Run(const std::atomic<Hook>& hook, int signo) {
+  if (Hook h = hook.load(std::memory_order_acquire)) h(signo);
+}
+#define PORTSIG_TEST_HOOK(name, signo) \
+  ::portsig::test_hooks::Run(::portsig::test_hooks::name, (signo))
+#else
+#define PORTSIG_TEST_HOOK(name, signo) static_cast<void>(0)
+#endif
+
+}  // namespace test_hooks
+}  // namespace portsig
+
+#endif  // PORTSIG_PLATFORM_TEST_HOOKS_H_

@@ -1,0 +1,56 @@
+// OneShotWakeup: a sleep/wakeup pair that a signal handler may trigger.
+//
+// Promise (Go's runtime "note"): after Clear(), one Wake() lets exactly the
+// current or next Sleep() return; further Wake() calls before the next
+// Clear() are harmless. Wake() is async-signal-safe: one atomic exchange and,
+// only when a sleeper is parked, one futex wake (sem_post off Linux). Sleep()
+// is for a single receiving thread.
+//
+// Written by hand because no library offers a wakeup that is legal inside a
+// signal handler.
+#ifndef PORTSIG_PLATFORM_WAKEUP_H_
+#define PORTSIG_PLATFORM_WAKEUP_H_
+
+#include <atomic>
+#include <cstdint>
+
+#ifndef __linux__
+#include <semaphore.h>
+#endif
+
+namespace portsig {
+namespace platform {
+
+class OneShotWakeup {
+ public:
+  OneShotWakeup();
+  ~OneShotWakeup();
+  OneShotWakeup(const OneShotWakeup&) = delete;
+  OneShotWakeup& operator=(const OneShotWakeup&) = delete;
+
+  // Re-arms the wakeup. Only the receiving thread calls it, never while it is
+  // asleep.
+  void Clear();
+  // Async-signal-safe.
+  void Wake();
+  // Blocks until Wake() has been called since the last Clear().
+  void Sleep();
+  // Whether Wake() has been called since the last Clear().
+  bool Woken() const;
+
+ private:
+  // kClear -> kWoken, or kClear -> kSleeping -> kWoken.
+  enum : uint32_t { kClear = 0, kSleeping = 1, kWoken = 2 };
+  std::atomic<uint32_t> state_{kClear};
+#ifndef __linux__
+  sem_t sem_;
+#endif
+};
+
+// Gives up the processor briefly while spinning on another thread's progress.
+void YieldProcessor();
+
+}  // namespace platform
+}  // namespace portsig
+
+#endif  // PORTSIG_PLATFORM_WAKEUP_H_
