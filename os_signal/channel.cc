@@ -1,0 +1,104 @@
+#include "os_signal/channel.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+
+#include "absl/status/status.h"
+#include "os_signal/handler_map.h"
+#include "runtime/runtime.h"
+
+namespace portsig {
+namespace {
+
+void SetReady(int fd) {
+  uint64_t one = 1;
+  while (write(fd, &one, sizeof(one)) < 0 && errno == EINTR) {
+  }
+}
+
+void ClearReady(int fd) {
+  uint64_t value;
+  while (read(fd, &value, sizeof(value)) < 0 && errno == EINTR) {
+  }
+}
+
+}  // namespace
+
+SignalChannel::SignalChannel(size_t capacity) : capacity_(capacity) {}
+
+SignalChannel::~SignalChannel() {
+  os_signal_internal::HandlerMap::Get().Remove(AsSubscriber());
+  MutexLock lock(&mu_);
+  if (ready_fd_ >= 0) close(ready_fd_);
+}
+
+void SignalChannel::Deliver(const Signal& signal) {
+  MutexLock lock(&mu_);
+  if (buffer_.size() >= capacity_ + blocked_receivers_) {
+    dropped_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  buffer_.push_back(signal);
+  delivered_.fetch_add(1, std::memory_order_relaxed);
+  if (buffer_.size() == 1 && ready_fd_ >= 0) SetReady(ready_fd_);
+  // All, not one: after fork() the child's condition variable may still list
+  // waiters that only existed in the parent.
+  nonempty_.SignalAll();
+}
+
+Signal SignalChannel::TakeLocked() {
+  Signal signal = std::move(buffer_.front());
+  buffer_.erase(buffer_.begin());
+  if (buffer_.empty() && ready_fd_ >= 0) ClearReady(ready_fd_);
+  return signal;
+}
+
+std::optional<Signal> SignalChannel::ReceiveUntil(absl::Time deadline) {
+  runtime::EnsureDispatcher();
+  MutexLock lock(&mu_);
+  ++blocked_receivers_;
+  while (buffer_.empty()) {
+    if (deadline == absl::InfiniteFuture()) {
+      nonempty_.Wait(&mu_);
+    } else if (nonempty_.WaitWithDeadline(&mu_, deadline) &&
+               buffer_.empty()) {
+      --blocked_receivers_;
+      return std::nullopt;
+    }
+  }
+  --blocked_receivers_;
+  return TakeLocked();
+}
+
+Signal SignalChannel::Receive() { return *ReceiveUntil(absl::InfiniteFuture()); }
+
+std::optional<Signal> SignalChannel::ReceiveFor(absl::Duration timeout) {
+  return ReceiveUntil(absl::Now() + timeout);
+}
+
+std::optional<Signal> SignalChannel::TryReceive() {
+  MutexLock lock(&mu_);
+  if (buffer_.empty()) return std::nullopt;
+  return TakeLocked();
+}
+
+absl::StatusOr<int> SignalChannel::ReadyFd() {
+  MutexLock lock(&mu_);
+  if (ready_fd_ < 0) {
+    int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (fd < 0) return absl::ErrnoToStatus(errno, "eventfd");
+    ready_fd_ = fd;
+    if (!buffer_.empty()) SetReady(ready_fd_);
+  }
+  return ready_fd_;
+}
+
+size_t SignalChannel::size() const {
+  MutexLock lock(&mu_);
+  return buffer_.size();
+}
+
+}  // namespace portsig

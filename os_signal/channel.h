@@ -1,0 +1,73 @@
+// SignalChannel: Go's buffered `chan os.Signal`, for C++.
+//
+// Delivery never blocks the dispatcher: a channel that is full drops the
+// delivery and counts it in dropped(). Capacity 0 is unbuffered: a signal is
+// handed over only if a receiver is blocked in Receive/ReceiveFor at that
+// moment. Receiving is thread-safe. Destroying a channel that is still
+// registered stops it first, so nothing is delivered into freed memory.
+#ifndef PORTSIG_OS_SIGNAL_CHANNEL_H_
+#define PORTSIG_OS_SIGNAL_CHANNEL_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+
+#include "absl/container/inlined_vector.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "os_signal/signal_value.h"
+#include "os_signal/subscriber.h"
+#include "platform/sync.h"
+
+namespace portsig {
+
+class SignalChannel final : private os_signal_internal::Subscriber {
+ public:
+  explicit SignalChannel(size_t capacity = 1);
+  ~SignalChannel();
+  SignalChannel(const SignalChannel&) = delete;
+  SignalChannel& operator=(const SignalChannel&) = delete;
+
+  // Blocks until a signal is delivered.
+  Signal Receive();
+  // A buffered signal, if any. Always empty for an unbuffered channel, whose
+  // deliveries only go to blocked receivers.
+  std::optional<Signal> TryReceive();
+  // Blocks up to `timeout`.
+  std::optional<Signal> ReceiveFor(absl::Duration timeout);
+
+  // A descriptor that polls readable while the channel holds a signal, for
+  // poll/epoll/libuv/Asio loops; read signals with TryReceive. Created on
+  // first call and owned by the channel.
+  absl::StatusOr<int> ReadyFd();
+
+  size_t capacity() const { return capacity_; }
+  // Signals waiting in the buffer.
+  size_t size() const;
+  // Deliveries accepted into this channel.
+  uint64_t delivered() const { return delivered_.load(); }
+  // Deliveries that found the channel full (or, unbuffered, no receiver).
+  uint64_t dropped() const { return dropped_.load(); }
+
+ private:
+  friend class HandlerMapAccess;
+  void Deliver(const Signal& signal) override;
+  std::optional<Signal> ReceiveUntil(absl::Time deadline);
+  Signal TakeLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  os_signal_internal::Subscriber* AsSubscriber() { return this; }
+
+  const size_t capacity_;
+  mutable Mutex mu_;
+  CondVar nonempty_;
+  absl::InlinedVector<Signal, 1> buffer_ ABSL_GUARDED_BY(mu_);
+  // Receivers blocked right now; each may take one delivery beyond capacity.
+  size_t blocked_receivers_ ABSL_GUARDED_BY(mu_) = 0;
+  int ready_fd_ ABSL_GUARDED_BY(mu_) = -1;
+  std::atomic<uint64_t> delivered_{0};
+  std::atomic<uint64_t> dropped_{0};
+};
+
+}  // namespace portsig
+
+#endif  // PORTSIG_OS_SIGNAL_CHANNEL_H_

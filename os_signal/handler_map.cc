@@ -1,0 +1,302 @@
+#include "os_signal/handler_map.h"
+
+#include <pthread.h>
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "platform/test_hooks.h"
+#include "runtime/runtime.h"
+
+namespace portsig {
+namespace os_signal_internal {
+namespace {
+
+void DeliverFromRuntime(const platform::QueuedSignal& received) {
+  HandlerMap::Get().Deliver(received);
+}
+
+void PrepareFork() { HandlerMap::Get().LockForFork(); }
+void AfterFork() { HandlerMap::Get().UnlockAfterFork(); }
+
+Signal ToSignal(const platform::QueuedSignal& received) {
+  if (received.signo != 0) return Signal(received.signo);
+  return Signal::Note(received.note_text());
+}
+
+}  // namespace
+
+bool Wanted::Wants(const platform::QueuedSignal& received) const {
+  if (received.signo != 0) return signals.test(received.signo);
+  return all_notes || notes.contains(received.note_text());
+}
+
+HandlerMap& HandlerMap::Get() {
+  static HandlerMap* map = new HandlerMap();
+  return *map;
+}
+
+const std::bitset<platform::kMaxSignal + 1>& HandlerMap::CatchableSignals() {
+  static const auto* catchable = [] {
+    auto* set = new std::bitset<platform::kMaxSignal + 1>();
+    for (int s = 1; s <= platform::kMaxSignal; ++s) {
+      // Faults are not "incoming signals" in Go's sense: they are relayed
+      // only when asked for by number.
+      if (Signal(s).Validate().ok() && !platform::IsSynchronousSignal(s)) {
+        set->set(s);
+      }
+    }
+    return set;
+  }();
+  return *catchable;
+}
+
+absl::Status HandlerMap::EnsureRuntimeLocked() {
+  if (runtime_ready_) return absl::OkStatus();
+  absl::Status status = runtime::Init(&DeliverFromRuntime);
+  if (!status.ok()) return status;
+  // Registered after the runtime's own handlers, so at fork this lock is
+  // taken before the runtime's (the same order as everywhere else).
+  pthread_atfork(&PrepareFork, &AfterFork, &AfterFork);
+  runtime_ready_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status HandlerMap::Add(Subscriber* subscriber,
+                             absl::Span<const Signal> signals) {
+  for (const Signal& signal : signals) {
+    if (absl::Status valid = signal.Validate(); !valid.ok()) return valid;
+  }
+  MutexLock lock(&mu_);
+  if (absl::Status ready = EnsureRuntimeLocked(); !ready.ok()) return ready;
+  Wanted& wanted = wanted_[subscriber];
+  auto add_signal = [&](int signo) -> absl::Status {
+    if (wanted.signals.test(signo)) return absl::OkStatus();
+    // Subscribe before enabling: a signal that arrives right after the
+    // handler goes in waits on our lock and then finds the subscriber.
+    wanted.signals.set(signo);
+    by_signal_[signo].insert(subscriber);
+    if (by_signal_[signo].size() == 1) {
+      if (absl::Status enabled = runtime::Enable(signo); !enabled.ok()) {
+        wanted.signals.reset(signo);
+        by_signal_[signo].erase(subscriber);
+        return enabled;
+      }
+    }
+    return absl::OkStatus();
+  };
+  absl::Status status;
+  if (signals.empty()) {
+    const auto& all = CatchableSignals();
+    for (int s = 1; s <= platform::kMaxSignal && status.ok(); ++s) {
+      if (all.test(s)) status = add_signal(s);
+    }
+    if (status.ok() && !wanted.all_notes) {
+      wanted.all_notes = true;
+      all_notes_.insert(subscriber);
+    }
+  } else {
+    for (const Signal& signal : signals) {
+      if (!status.ok()) break;
+      if (!signal.is_note()) {
+        status = add_signal(signal.number());
+      } else if (wanted.notes.insert(signal.note()).second) {
+        by_note_[signal.note()].insert(subscriber);
+      }
+    }
+  }
+  UpdateNotesWantedLocked();
+  EraseIfEmptyLocked(subscriber);
+  return status;
+}
+
+void HandlerMap::Remove(Subscriber* subscriber) {
+  absl::flat_hash_map<Subscriber*, Wanted> losses;
+  {
+    MutexLock lock(&mu_);
+    auto it = wanted_.find(subscriber);
+    if (it == wanted_.end()) return;  // Unknown, or stopped already.
+    Wanted wanted = it->second;
+    Wanted& parked = losses[subscriber];
+    for (int s = 1; s <= platform::kMaxSignal; ++s) {
+      if (wanted.signals.test(s)) DropSignalLocked(subscriber, s, &parked);
+    }
+    DropAllNotesLocked(subscriber, &parked);
+    for (const std::string& note : wanted.notes) {
+      DropNoteLocked(subscriber, note, &parked);
+    }
+    UpdateNotesWantedLocked();
+    EraseIfEmptyLocked(subscriber);
+  }
+  ParkAndWait(std::move(losses));
+}
+
+absl::Status HandlerMap::Reset(absl::Span<const Signal> signals) {
+  return Cancel(signals, Action::kReset);
+}
+
+absl::Status HandlerMap::Ignore(absl::Span<const Signal> signals) {
+  for (const Signal& signal : signals) {
+    if (signal.is_note()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "note \"", signal.note(), "\" cannot be ignored, only signals"));
+    }
+  }
+  return Cancel(signals, Action::kIgnore);
+}
+
+absl::Status HandlerMap::Cancel(absl::Span<const Signal> signals,
+                                Action action) {
+  for (const Signal& signal : signals) {
+    if (absl::Status valid = signal.Validate(); !valid.ok()) return valid;
+  }
+  absl::flat_hash_map<Subscriber*, Wanted> losses;
+  {
+    MutexLock lock(&mu_);
+    if (absl::Status ready = EnsureRuntimeLocked(); !ready.ok()) return ready;
+    auto cancel_signal = [&](int signo) -> absl::Status {
+      // Copy: DropSignalLocked edits the index.
+      std::vector<Subscriber*> subscribers(by_signal_[signo].begin(),
+                                           by_signal_[signo].end());
+      for (Subscriber* s : subscribers) DropSignalLocked(s, signo, &losses[s]);
+      if (action == Action::kIgnore) return runtime::Ignore(signo);
+      runtime::Reset(signo);
+      return absl::OkStatus();
+    };
+    auto cancel_note = [&](const std::string& note) {
+      auto it = by_note_.find(note);
+      if (it == by_note_.end()) return;
+      std::vector<Subscriber*> subscribers(it->second.begin(),
+                                           it->second.end());
+      for (Subscriber* s : subscribers) DropNoteLocked(s, note, &losses[s]);
+    };
+    absl::Status status;
+    if (signals.empty()) {
+      const auto& all = CatchableSignals();
+      for (int s = 1; s <= platform::kMaxSignal && status.ok(); ++s) {
+        if (all.test(s) || !by_signal_[s].empty()) status = cancel_signal(s);
+      }
+      if (action == Action::kReset) {
+        std::vector<Subscriber*> subscribers(all_notes_.begin(),
+                                             all_notes_.end());
+        for (Subscriber* s : subscribers) DropAllNotesLocked(s, &losses[s]);
+        std::vector<std::string> notes;
+        for (const auto& [note, unused] : by_note_) notes.push_back(note);
+        for (const std::string& note : notes) cancel_note(note);
+      }
+    } else {
+      for (const Signal& signal : signals) {
+        if (!status.ok()) break;
+        if (signal.is_note()) {
+          cancel_note(signal.note());
+        } else {
+          status = cancel_signal(signal.number());
+        }
+      }
+    }
+    UpdateNotesWantedLocked();
+    for (const auto& [subscriber, unused] : losses) {
+      EraseIfEmptyLocked(subscriber);
+    }
+    if (!status.ok()) return status;
+  }
+  ParkAndWait(std::move(losses));
+  return absl::OkStatus();
+}
+
+void HandlerMap::DropSignalLocked(Subscriber* subscriber, int signo,
+                                  Wanted* parked) {
+  auto it = wanted_.find(subscriber);
+  if (it == wanted_.end() || !it->second.signals.test(signo)) return;
+  it->second.signals.reset(signo);
+  parked->signals.set(signo);
+  by_signal_[signo].erase(subscriber);
+  if (by_signal_[signo].empty()) runtime::Disable(signo);
+}
+
+void HandlerMap::DropNoteLocked(Subscriber* subscriber,
+                                const std::string& note, Wanted* parked) {
+  auto it = wanted_.find(subscriber);
+  if (it == wanted_.end() || !it->second.notes.erase(note)) return;
+  parked->notes.insert(note);
+  auto index = by_note_.find(note);
+  index->second.erase(subscriber);
+  if (index->second.empty()) by_note_.erase(index);
+}
+
+void HandlerMap::DropAllNotesLocked(Subscriber* subscriber, Wanted* parked) {
+  auto it = wanted_.find(subscriber);
+  if (it == wanted_.end() || !it->second.all_notes) return;
+  it->second.all_notes = false;
+  parked->all_notes = true;
+  all_notes_.erase(subscriber);
+}
+
+void HandlerMap::UpdateNotesWantedLocked() {
+  if (!runtime_ready_) return;
+  if (all_notes_.empty() && by_note_.empty()) {
+    runtime::DisableNotes();
+  } else {
+    runtime::EnableNotes();
+  }
+}
+
+void HandlerMap::EraseIfEmptyLocked(Subscriber* subscriber) {
+  auto it = wanted_.find(subscriber);
+  if (it != wanted_.end() && it->second.empty()) wanted_.erase(it);
+}
+
+void HandlerMap::ParkAndWait(absl::flat_hash_map<Subscriber*, Wanted> losses) {
+  std::vector<uint64_t> ids;
+  {
+    MutexLock lock(&mu_);
+    for (auto& [subscriber, wanted] : losses) {
+      if (wanted.empty()) continue;
+      ids.push_back(++next_stopping_id_);
+      stopping_.push_back({ids.back(), subscriber, std::move(wanted)});
+    }
+  }
+  if (ids.empty()) return;
+  PORTSIG_TEST_HOOK(stop_between_phases, 0);
+  runtime::WaitUntilIdle();
+  MutexLock lock(&mu_);
+  for (uint64_t id : ids) {
+    for (auto it = stopping_.begin(); it != stopping_.end(); ++it) {
+      if (it->id == id) {
+        stopping_.erase(it);
+        break;
+      }
+    }
+  }
+}
+
+bool HandlerMap::WantsNote(absl::string_view note) {
+  MutexLock lock(&mu_);
+  return !all_notes_.empty() || by_note_.contains(note);
+}
+
+void HandlerMap::Deliver(const platform::QueuedSignal& received) {
+  const Signal signal = ToSignal(received);
+  MutexLock lock(&mu_);
+  if (received.signo != 0) {
+    for (Subscriber* s : by_signal_[received.signo]) s->Deliver(signal);
+  } else {
+    for (Subscriber* s : all_notes_) s->Deliver(signal);
+    auto it = by_note_.find(received.note_text());
+    if (it != by_note_.end()) {
+      for (Subscriber* s : it->second) {
+        if (!all_notes_.contains(s)) s->Deliver(signal);
+      }
+    }
+  }
+  for (const Stopping& stopping : stopping_) {
+    if (!stopping.wanted.Wants(received)) continue;
+    // Re-subscribed meanwhile: it got the signal above already.
+    auto current = wanted_.find(stopping.subscriber);
+    if (current != wanted_.end() && current->second.Wants(received)) continue;
+    stopping.subscriber->Deliver(signal);
+  }
+}
+
+}  // namespace os_signal_internal
+}  // namespace portsig

@@ -1,0 +1,110 @@
+// Internal: the handler map. Which subscriber (channel or context) wants
+// which signals, how many want each signal, and the stopping list.
+//
+// Stop follows Go's fix for issue 14571: it removes the subscriber, parks it
+// on the stopping list with what it wanted, releases the lock, waits until
+// the runtime is idle, then drops it from the list. Delivery goes to current
+// subscribers and to stopping ones that wanted the signal, so a signal that
+// raced Stop reaches the subscriber, or arrives after the disposition was
+// restored and takes it. Reset and Ignore remove subscriptions the same way.
+//
+// Fan-out reads a per-signal index, so its cost grows with the subscribers
+// of the delivered signal, not with every registered channel.
+#ifndef PORTSIG_OS_SIGNAL_HANDLER_MAP_H_
+#define PORTSIG_OS_SIGNAL_HANDLER_MAP_H_
+
+#include <bitset>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/types/span.h"
+#include "os_signal/signal_value.h"
+#include "os_signal/subscriber.h"
+#include "platform/signal_names.h"
+#include "platform/sigqueue.h"
+#include "platform/sync.h"
+
+namespace portsig {
+namespace os_signal_internal {
+
+// What one subscriber asked for.
+struct Wanted {
+  std::bitset<platform::kMaxSignal + 1> signals;
+  bool all_notes = false;
+  absl::flat_hash_set<std::string> notes;
+
+  bool empty() const { return signals.none() && !all_notes && notes.empty(); }
+  bool Wants(const platform::QueuedSignal& received) const;
+};
+
+class HandlerMap {
+ public:
+  static HandlerMap& Get();
+
+  absl::Status Add(Subscriber* subscriber, absl::Span<const Signal> signals);
+  // No-op for an unknown subscriber. Returns once nothing more is delivered
+  // to it.
+  void Remove(Subscriber* subscriber);
+  absl::Status Reset(absl::Span<const Signal> signals);
+  absl::Status Ignore(absl::Span<const Signal> signals);
+
+  // Whether any subscriber wants this text note now.
+  bool WantsNote(absl::string_view note);
+
+  // Called on the dispatcher thread.
+  void Deliver(const platform::QueuedSignal& received);
+
+  // Every signal Notify with an empty list relays.
+  static const std::bitset<platform::kMaxSignal + 1>& CatchableSignals();
+
+  // Held across fork() so the child never inherits a half-made change.
+  void LockForFork() ABSL_EXCLUSIVE_LOCK_FUNCTION(mu_) { mu_.Lock(); }
+  void UnlockAfterFork() ABSL_UNLOCK_FUNCTION(mu_) { mu_.Unlock(); }
+
+ private:
+  struct Stopping {
+    uint64_t id;
+    Subscriber* subscriber;
+    Wanted wanted;
+  };
+  enum class Action { kReset, kIgnore };
+
+  HandlerMap() = default;
+  absl::Status EnsureRuntimeLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status Cancel(absl::Span<const Signal> signals, Action action);
+  // Drops one signal or note from `subscriber`, parking what it loses.
+  void DropSignalLocked(Subscriber* subscriber, int signo, Wanted* parked)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void DropNoteLocked(Subscriber* subscriber, const std::string& note,
+                      Wanted* parked) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void DropAllNotesLocked(Subscriber* subscriber, Wanted* parked)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void UpdateNotesWantedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void EraseIfEmptyLocked(Subscriber* subscriber)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Parks the given losses, waits for the runtime to go idle, unparks.
+  void ParkAndWait(absl::flat_hash_map<Subscriber*, Wanted> losses)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  void DeliverTo(Subscriber* subscriber, const Signal& signal);
+
+  Mutex mu_;
+  bool runtime_ready_ ABSL_GUARDED_BY(mu_) = false;
+  absl::flat_hash_map<Subscriber*, Wanted> wanted_ ABSL_GUARDED_BY(mu_);
+  // Per-signal index; its size is the signal's reference count.
+  absl::flat_hash_set<Subscriber*> by_signal_[platform::kMaxSignal + 1]
+      ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, absl::flat_hash_set<Subscriber*>> by_note_
+      ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_set<Subscriber*> all_notes_ ABSL_GUARDED_BY(mu_);
+  std::vector<Stopping> stopping_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_stopping_id_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace os_signal_internal
+}  // namespace portsig
+
+#endif  // PORTSIG_OS_SIGNAL_HANDLER_MAP_H_

@@ -1,0 +1,58 @@
+// SignalContext: Go's signal.NotifyContext for C++17.
+//
+// Becomes done at the first of its signals (or when its parent is done, or
+// when stopped), remembers which signal, and stays done. Stop() unregisters
+// it, like Stop on a channel; the destructor stops it too. Later signals are
+// not relayed to it (as in Go, they are absorbed until Stop, then take their
+// previous disposition).
+#ifndef PORTSIG_OS_SIGNAL_NOTIFY_CONTEXT_H_
+#define PORTSIG_OS_SIGNAL_NOTIFY_CONTEXT_H_
+
+#include <memory>
+#include <optional>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "os_signal/signal_value.h"
+
+namespace portsig {
+
+namespace os_signal_internal {
+class ContextState;
+}
+
+class SignalContext {
+ public:
+  ~SignalContext();
+  SignalContext(const SignalContext&) = delete;
+  SignalContext& operator=(const SignalContext&) = delete;
+
+  bool done() const;
+  void Wait() const;
+  // True if done within `timeout`.
+  bool WaitFor(absl::Duration timeout) const;
+  // The signal that made it done, if a signal did.
+  std::optional<Signal> signal() const;
+  // OK while not done; Cancelled saying why once done ("SIGINT signal
+  // received", "parent context done", "context stopped").
+  absl::Status status() const;
+  // Unregisters; done() becomes true if it was not already. Idempotent.
+  void Stop();
+
+ private:
+  friend absl::StatusOr<std::unique_ptr<SignalContext>> NotifyContext(
+      absl::Span<const Signal>, const SignalContext*);
+  explicit SignalContext(std::shared_ptr<os_signal_internal::ContextState> s);
+  std::shared_ptr<os_signal_internal::ContextState> state_;
+};
+
+// A context done at the first of `signals` (empty: every catchable signal),
+// or when `parent` (optional, must outlive nothing: it may go first) is done.
+absl::StatusOr<std::unique_ptr<SignalContext>> NotifyContext(
+    absl::Span<const Signal> signals, const SignalContext* parent = nullptr);
+
+}  // namespace portsig
+
+#endif  // PORTSIG_OS_SIGNAL_NOTIFY_CONTEXT_H_

@@ -1,0 +1,77 @@
+#include "os_signal/signal.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "os_signal/handler_map.h"
+#include "runtime/runtime.h"
+
+namespace portsig {
+
+class HandlerMapAccess {
+ public:
+  static os_signal_internal::Subscriber* Of(SignalChannel& ch) {
+    return ch.AsSubscriber();
+  }
+};
+
+absl::Status Notify(SignalChannel& ch, absl::Span<const Signal> signals) {
+  return os_signal_internal::HandlerMap::Get().Add(HandlerMapAccess::Of(ch),
+                                                   signals);
+}
+
+void Stop(SignalChannel& ch) {
+  os_signal_internal::HandlerMap::Get().Remove(HandlerMapAccess::Of(ch));
+}
+
+absl::Status Reset(absl::Span<const Signal> signals) {
+  return os_signal_internal::HandlerMap::Get().Reset(signals);
+}
+
+absl::Status Ignore(absl::Span<const Signal> signals) {
+  return os_signal_internal::HandlerMap::Get().Ignore(signals);
+}
+
+bool Ignored(const Signal& signal) {
+  if (signal.is_note() || !signal.Validate().ok()) return false;
+  return runtime::Ignored(signal.number());
+}
+
+absl::Status PostNote(absl::string_view text) {
+  Signal note = Signal::Note(text);
+  if (absl::Status valid = note.Validate(); !valid.ok()) return valid;
+  if (!note.is_note()) {
+    if (kill(getpid(), note.number()) != 0) {
+      return absl::ErrnoToStatus(errno, absl::StrCat("kill ", note.ToString()));
+    }
+    return absl::OkStatus();
+  }
+  if (absl::StartsWith(text, "sys:")) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "note \"", text, "\" is reserved for the system (sys: prefix)"));
+  }
+  // The queue only knows whether any note is wanted; ask about this one so
+  // that a note nobody wants is refused rather than dropped after queuing.
+  if (absl::StatusOr<std::string> backend = Backend();
+      backend.ok() && *backend == "note" &&
+      !os_signal_internal::HandlerMap::Get().WantsNote(text)) {
+    return absl::NotFoundError(
+        absl::StrCat("no channel wants note \"", text, "\""));
+  }
+  return runtime::QueueNote(text);
+}
+
+absl::StatusOr<std::string> Backend() {
+  absl::Status status = runtime::Init(nullptr);
+  if (!status.ok()) return status;
+  return std::string(runtime::BackendName());
+}
+
+uint64_t QueueOverflows() { return runtime::QueueOverflows(); }
+
+}  // namespace portsig

@@ -1,0 +1,74 @@
+// portsig: Go's os/signal for C++.
+//
+//   portsig::SignalChannel ch(1);
+//   absl::Status s = portsig::Notify(ch, {SIGINT, SIGTERM});
+//   portsig::Signal got = ch.Receive();   // "SIGINT"
+//   portsig::Stop(ch);
+//
+// Promises, to any thread of the program (never call these from a signal
+// handler):
+// - Notify relays the listed signals (empty: every catchable signal and
+//   every text note) to the channel; one signal fans out to every channel
+//   that asked for it. Repeated calls add. Delivery never blocks: a full
+//   channel drops and counts (SignalChannel::dropped()).
+// - When Stop returns, the channel receives nothing more, and a signal that
+//   arrived before its handler was removed was either delivered to the
+//   channel or took the disposition portsig restored. Never lost.
+// - Signals nobody asked for keep the behavior they had before portsig:
+//   default action, SIG_IGN, or the host's handler (chained).
+// - Reset puts back exactly what the process had before portsig touched a
+//   signal (handler, flags and mask).
+// - Bad input (numbers outside 1..NSIG-1, SIGKILL, SIGSTOP, reserved numbers,
+//   bad notes) gets InvalidArgument naming the value, and nothing changes.
+//
+// Backends: "posix" (lock-free bitmask; repeats of one signal coalesce) or
+// "note" (bounded FIFO of text notes; no coalescing, overflow counted).
+// Build default: --//platform:sigqueue=posix|note; run-time override:
+// PORTSIG_SIGQUEUE=posix|note, read once at first use.
+#ifndef PORTSIG_OS_SIGNAL_SIGNAL_H_
+#define PORTSIG_OS_SIGNAL_SIGNAL_H_
+
+#include <cstdint>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+#include "os_signal/channel.h"
+#include "os_signal/notify_context.h"
+#include "os_signal/signal_value.h"
+
+namespace portsig {
+
+// Relays `signals` (empty: all catchable signals and all text notes) to ch.
+absl::Status Notify(SignalChannel& ch, absl::Span<const Signal> signals = {});
+
+// Stops relaying to ch. No-op for a channel that is not registered.
+void Stop(SignalChannel& ch);
+
+// Undoes Notify and Ignore for `signals` (empty: all), restoring the exact
+// disposition from before portsig.
+absl::Status Reset(absl::Span<const Signal> signals = {});
+
+// Ignores `signals` (empty: all catchable), stopping their relay.
+absl::Status Ignore(absl::Span<const Signal> signals = {});
+
+// Whether the signal is ignored now: through Ignore, or SIG_IGN inherited
+// (nohup) and not since taken over by Notify. False for notes.
+bool Ignored(const Signal& signal);
+
+// Posts a note to this process, as Plan 9's postnote. A standard note name
+// raises its signal. Other notes need the note backend (FailedPrecondition
+// on posix) and a channel that wants them (NotFound otherwise, counted);
+// "sys:" notes are reserved (InvalidArgument).
+absl::Status PostNote(absl::string_view text);
+
+// The backend in use ("posix" or "note"), or an error if PORTSIG_SIGQUEUE
+// names an unknown one.
+absl::StatusOr<std::string> Backend();
+
+// Signals the note backend refused because its queue was full.
+uint64_t QueueOverflows();
+
+}  // namespace portsig
+
+#endif  // PORTSIG_OS_SIGNAL_SIGNAL_H_

@@ -1,0 +1,221 @@
+#include "runtime/runtime.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "platform/sync.h"
+#include "platform/test_hooks.h"
+#include "runtime/sigaction_table.h"
+
+namespace portsig {
+namespace runtime {
+namespace {
+
+using platform::SigQueue;
+
+// Everything the runtime owns. Never destroyed: signal handlers and the
+// detached dispatcher may run during exit.
+struct Runtime {
+  absl::Status init_status;
+  std::unique_ptr<SigQueue> queue;
+  std::atomic<DeliveryCallback> callback{nullptr};
+  // Serializes sigaction changes and dispatcher start. Taken after
+  // os_signal's lock, never before it.
+  Mutex mu;
+  // False in a forked child until the dispatcher is started again there.
+  std::atomic<bool> dispatcher_running{false};
+  std::atomic<uint64_t> unwanted_notes{0};
+};
+
+Runtime* g_runtime = nullptr;
+
+void DispatchLoop(Runtime* rt) {
+  platform::QueuedSignal received;
+  for (;;) {
+    rt->queue->Receive(&received);
+    PORTSIG_TEST_HOOK(before_fan_out, received.signo);
+    if (DeliveryCallback cb = rt->callback.load(std::memory_order_acquire)) {
+      cb(received);
+    }
+  }
+}
+
+void StartDispatcherLocked(Runtime* rt) ABSL_EXCLUSIVE_LOCKS_REQUIRED(rt->mu) {
+  if (rt->dispatcher_running.load(std::memory_order_acquire)) return;
+  std::thread(DispatchLoop, rt).detach();
+  rt->dispatcher_running.store(true, std::memory_order_release);
+}
+
+// fork(): the child has no dispatcher thread and may have copied the queue
+// mid-operation. Hold the runtime lock across fork so no sigaction change is
+// half done, then give the child a fresh queue state and a fresh lock.
+void PrepareFork() { g_runtime->mu.Lock(); }
+void ParentAfterFork() { g_runtime->mu.Unlock(); }
+void ChildAfterFork() {
+  g_runtime->queue->ResetAfterFork();
+  g_runtime->dispatcher_running.store(false, std::memory_order_release);
+  g_runtime->mu.Unlock();
+}
+
+Runtime* Get() {
+  static Runtime* rt = [] {
+    auto* r = new Runtime;
+    const char* env = getenv("PORTSIG_SIGQUEUE");
+    std::string name = env != nullptr && env[0] != '\0'
+                           ? std::string(env)
+                           : std::string(platform::DefaultSigQueueName());
+    auto queue = platform::NewSigQueue(name);
+    if (!queue.ok()) {
+      r->init_status = absl::InvalidArgumentError(absl::StrCat(
+          "PORTSIG_SIGQUEUE=\"", name,
+          "\" is not a signal queue backend (want posix or note)"));
+      return r;
+    }
+    r->queue = *std::move(queue);
+    SetHandlerQueue(r->queue.get());
+    g_runtime = r;
+    pthread_atfork(&PrepareFork, &ParentAfterFork, &ChildAfterFork);
+    return r;
+  }();
+  return rt;
+}
+
+// The runtime, or nullptr if Init failed.
+Runtime* Ready() {
+  Runtime* rt = Get();
+  return rt->init_status.ok() ? rt : nullptr;
+}
+
+}  // namespace
+
+absl::Status Init(DeliveryCallback callback) {
+  Runtime* rt = Get();
+  if (!rt->init_status.ok()) return rt->init_status;
+  if (callback != nullptr) {
+    rt->callback.store(callback, std::memory_order_release);
+  }
+  return absl::OkStatus();
+}
+
+absl::string_view BackendName() {
+  Runtime* rt = Ready();
+  return rt == nullptr ? absl::string_view() : rt->queue->name();
+}
+
+absl::Status Enable(int signo) {
+  Runtime* rt = Ready();
+  if (rt == nullptr) return Get()->init_status;
+  MutexLock lock(&rt->mu);
+  StartDispatcherLocked(rt);
+  // Wanted before installed: the first signal after install is relayed.
+  rt->queue->Enable(signo);
+  absl::Status installed = InstallHandler(signo);
+  if (!installed.ok()) rt->queue->Disable(signo);
+  return installed;
+}
+
+void Disable(int signo) {
+  Runtime* rt = Ready();
+  if (rt == nullptr) return;
+  MutexLock lock(&rt->mu);
+  rt->queue->Disable(signo);
+  if (HandlerInstalled(signo)) RestoreSaved(signo);
+}
+
+absl::Status Ignore(int signo) {
+  Runtime* rt = Ready();
+  if (rt == nullptr) return Get()->init_status;
+  MutexLock lock(&rt->mu);
+  rt->queue->Ignore(signo);
+  return InstallIgnore(signo);
+}
+
+void Reset(int signo) {
+  Runtime* rt = Ready();
+  if (rt == nullptr) return;
+  MutexLock lock(&rt->mu);
+  rt->queue->Disable(signo);
+  rt->queue->Unignore(signo);
+  RestoreSaved(signo);
+}
+
+bool Ignored(int signo) {
+  Runtime* rt = Ready();
+  if (rt == nullptr) return KernelIgnores(signo);
+  MutexLock lock(&rt->mu);
+  if (rt->queue->Ignored(signo)) return true;
+  if (HandlerInstalled(signo)) return false;
+  return KernelIgnores(signo);
+}
+
+void EnableNotes() {
+  Runtime* rt = Ready();
+  if (rt == nullptr) return;
+  MutexLock lock(&rt->mu);
+  StartDispatcherLocked(rt);
+  rt->queue->Enable(platform::kTextNoteSlot);
+}
+
+void DisableNotes() {
+  Runtime* rt = Ready();
+  if (rt == nullptr) return;
+  rt->queue->Disable(platform::kTextNoteSlot);
+}
+
+absl::Status QueueNote(absl::string_view text) {
+  Runtime* rt = Ready();
+  if (rt == nullptr) return Get()->init_status;
+  EnsureDispatcher();
+  switch (rt->queue->SendNote(text)) {
+    case platform::SendResult::kQueued:
+      return absl::OkStatus();
+    case platform::SendResult::kUnsupported:
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the ", rt->queue->name(), " backend cannot carry text note \"",
+          text, "\" (use PORTSIG_SIGQUEUE=note)"));
+    case platform::SendResult::kOverflow:
+      return absl::ResourceExhaustedError(
+          absl::StrCat("note queue full; note \"", text, "\" dropped"));
+    case platform::SendResult::kNotWanted:
+      break;
+  }
+  rt->unwanted_notes.fetch_add(1, std::memory_order_relaxed);
+  return absl::NotFoundError(
+      absl::StrCat("no channel wants note \"", text, "\""));
+}
+
+void WaitUntilIdle() {
+  Runtime* rt = Ready();
+  if (rt == nullptr) return;
+  EnsureDispatcher();
+  rt->queue->WaitUntilIdle();
+}
+
+void EnsureDispatcher() {
+  Runtime* rt = Ready();
+  if (rt == nullptr || rt->dispatcher_running.load(std::memory_order_acquire)) {
+    return;
+  }
+  MutexLock lock(&rt->mu);
+  StartDispatcherLocked(rt);
+}
+
+uint64_t QueueOverflows() {
+  Runtime* rt = Ready();
+  return rt == nullptr ? 0 : rt->queue->overflows();
+}
+
+uint64_t UnwantedNotes() {
+  Runtime* rt = Ready();
+  return rt == nullptr ? 0 : rt->unwanted_notes.load();
+}
+
+}  // namespace runtime
+}  // namespace portsig

@@ -1,0 +1,71 @@
+// The process-wide runtime under os_signal: owns the selected SigQueue,
+// installs, forwards and restores sigaction handlers, runs the one
+// dispatcher thread, and survives fork().
+//
+// Promises to os_signal (its only client):
+// - Enable(signo) makes the signal wanted, then installs portsig's handler if
+//   it is not installed, remembering the disposition it replaced exactly.
+// - Disable(signo) makes it unwanted and puts back exactly what was there
+//   before portsig (unless the host has since replaced portsig's handler, in
+//   which case the host's choice stands).
+// - A signal that reaches portsig's handler while nobody wants it gets what
+//   was there before: the host's handler (chained with its siginfo), SIG_IGN,
+//   or the default action.
+// - WaitUntilIdle() returns once every signal the handler committed to has
+//   been passed to the delivery callback and the dispatcher is waiting again.
+// - Callers must not hold locks that the delivery callback takes while
+//   calling WaitUntilIdle().
+#ifndef PORTSIG_RUNTIME_RUNTIME_H_
+#define PORTSIG_RUNTIME_RUNTIME_H_
+
+#include <cstdint>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "platform/sigqueue.h"
+
+namespace portsig {
+namespace runtime {
+
+// Called on the dispatcher thread for each received signal or text note.
+using DeliveryCallback = void (*)(const platform::QueuedSignal& received);
+
+// Selects the backend on first call (PORTSIG_SIGQUEUE, else the build
+// default) and records the callback (nullptr: keep the current one). Returns the selection error, every time,
+// if the environment names an unknown backend.
+absl::Status Init(DeliveryCallback callback);
+
+// "posix" or "note"; empty if Init failed.
+absl::string_view BackendName();
+
+absl::Status Enable(int signo);
+void Disable(int signo);
+// Sets SIG_IGN, remembering the previous disposition for Reset.
+absl::Status Ignore(int signo);
+// Puts back exactly the disposition from before portsig touched signo.
+void Reset(int signo);
+// The truth: ignored through portsig, or SIG_IGN in the kernel (inherited at
+// startup, as under nohup) while portsig does not hold the signal.
+bool Ignored(int signo);
+
+// Text notes (slot 0 of the queue).
+void EnableNotes();
+void DisableNotes();
+// Queues a text note on the note backend. FailedPrecondition on posix,
+// NotFound when nobody wants notes, ResourceExhausted when the queue is full.
+absl::Status QueueNote(absl::string_view text);
+
+void WaitUntilIdle();
+
+// Restarts the dispatcher if this is a forked child that has not used portsig
+// yet. Cheap: one atomic load when nothing is to be done.
+void EnsureDispatcher();
+
+// Counters for reports.
+uint64_t QueueOverflows();
+uint64_t UnwantedNotes();
+
+}  // namespace runtime
+}  // namespace portsig
+
+#endif  // PORTSIG_RUNTIME_RUNTIME_H_

@@ -1,0 +1,173 @@
+#include "runtime/sigaction_table.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "platform/signal_names.h"
+
+namespace portsig {
+namespace runtime {
+namespace {
+
+using platform::kMaxSignal;
+
+std::atomic<platform::SigQueue*> g_queue{nullptr};
+
+// What each signal had before portsig touched it. Written only while
+// portsig's handler is not installed for that signal, so the handler reads a
+// stable value; `g_saved_valid` publishes it.
+struct sigaction g_saved[kMaxSignal + 1];
+std::atomic<bool> g_saved_valid[kMaxSignal + 1];
+// What portsig itself put in place: its handler, or SIG_IGN.
+enum Installed : int { kNothing = 0, kOurHandler = 1, kOurIgnore = 2 };
+std::atomic<int> g_installed[kMaxSignal + 1];
+
+// Signals whose default action is to do nothing.
+bool DefaultIsIgnore(int signo) {
+  return signo == SIGCHLD || signo == SIGCONT || signo == SIGURG ||
+         signo == SIGWINCH;
+}
+
+// Takes the default action for signo from inside the handler: put SIG_DFL
+// back, re-raise at this thread, let it through. Kill and core signals end
+// the process here; a stop signal stops it, and on SIGCONT portsig's handler
+// goes back in place. Only async-signal-safe calls.
+void TakeDefaultAction(int signo) {
+  if (DefaultIsIgnore(signo)) return;
+  struct sigaction dfl;
+  std::memset(&dfl, 0, sizeof(dfl));
+  dfl.sa_handler = SIG_DFL;
+  sigemptyset(&dfl.sa_mask);
+  struct sigaction ours;
+  sigaction(signo, &dfl, &ours);
+  syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), signo);
+  sigset_t just_this;
+  sigemptyset(&just_this);
+  sigaddset(&just_this, signo);
+  sigset_t old;
+  pthread_sigmask(SIG_UNBLOCK, &just_this, &old);
+  // Still alive: a stop signal, now continued.
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  sigaction(signo, &ours, nullptr);
+}
+
+// Hands an unwanted signal to whatever was there before portsig.
+void FallThrough(int signo, siginfo_t* info, void* context) {
+  if (!g_saved_valid[signo].load(std::memory_order_acquire)) {
+    TakeDefaultAction(signo);
+    return;
+  }
+  const struct sigaction& previous = g_saved[signo];
+  if (previous.sa_flags & SA_SIGINFO) {
+    if (previous.sa_sigaction != nullptr) {
+      previous.sa_sigaction(signo, info, context);
+    }
+    return;
+  }
+  if (previous.sa_handler == SIG_IGN) return;
+  if (previous.sa_handler == SIG_DFL) {
+    TakeDefaultAction(signo);
+    return;
+  }
+  previous.sa_handler(signo);
+}
+
+void Handler(int signo, siginfo_t* info, void* context) {
+  const int saved_errno = errno;
+  platform::SigQueue* queue = g_queue.load(std::memory_order_acquire);
+  // A fault raised by the kernel (si_code > 0) must not be relayed: returning
+  // would re-run the faulting instruction forever.
+  const bool from_fault = platform::IsSynchronousSignal(signo) &&
+                          info != nullptr && info->si_code > 0;
+  platform::SendResult result = platform::SendResult::kNotWanted;
+  if (queue != nullptr && !from_fault) result = queue->Send(signo);
+  if (result == platform::SendResult::kNotWanted &&
+      !(queue != nullptr && queue->Ignored(signo))) {
+    FallThrough(signo, info, context);
+  }
+  errno = saved_errno;
+}
+
+absl::Status SaveCurrent(int signo) {
+  if (g_saved_valid[signo].load(std::memory_order_relaxed)) {
+    return absl::OkStatus();
+  }
+  if (sigaction(signo, nullptr, &g_saved[signo]) != 0) {
+    return absl::ErrnoToStatus(
+        errno, absl::StrCat("sigaction(", platform::SignalName(signo), ")"));
+  }
+  g_saved_valid[signo].store(true, std::memory_order_release);
+  return absl::OkStatus();
+}
+
+absl::Status Install(int signo, const struct sigaction& action, int what) {
+  if (absl::Status saved = SaveCurrent(signo); !saved.ok()) return saved;
+  if (sigaction(signo, &action, nullptr) != 0) {
+    return absl::ErrnoToStatus(
+        errno, absl::StrCat("sigaction(", platform::SignalName(signo), ")"));
+  }
+  g_installed[signo].store(what, std::memory_order_relaxed);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+void SetHandlerQueue(platform::SigQueue* queue) {
+  g_queue.store(queue, std::memory_order_release);
+}
+
+absl::Status InstallHandler(int signo) {
+  if (g_installed[signo].load(std::memory_order_relaxed) == kOurHandler) {
+    return absl::OkStatus();
+  }
+  struct sigaction ours;
+  std::memset(&ours, 0, sizeof(ours));
+  ours.sa_sigaction = &Handler;
+  ours.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+  // Go blocks every signal while its handler runs; so do we. It also keeps
+  // the note backend's lock safe from a nested handler on the same thread.
+  sigfillset(&ours.sa_mask);
+  return Install(signo, ours, kOurHandler);
+}
+
+absl::Status InstallIgnore(int signo) {
+  struct sigaction ignore;
+  std::memset(&ignore, 0, sizeof(ignore));
+  ignore.sa_handler = SIG_IGN;
+  sigemptyset(&ignore.sa_mask);
+  return Install(signo, ignore, kOurIgnore);
+}
+
+void RestoreSaved(int signo) {
+  int what = g_installed[signo].load(std::memory_order_relaxed);
+  if (what == kNothing || !g_saved_valid[signo].load()) return;
+  struct sigaction current;
+  sigaction(signo, nullptr, &current);
+  bool still_ours =
+      what == kOurHandler
+          ? (current.sa_flags & SA_SIGINFO) && current.sa_sigaction == &Handler
+          : !(current.sa_flags & SA_SIGINFO) && current.sa_handler == SIG_IGN;
+  // If the host replaced portsig's handler since, its choice stands.
+  if (still_ours) sigaction(signo, &g_saved[signo], nullptr);
+  g_installed[signo].store(kNothing, std::memory_order_relaxed);
+  g_saved_valid[signo].store(false, std::memory_order_release);
+}
+
+bool HandlerInstalled(int signo) {
+  return g_installed[signo].load(std::memory_order_relaxed) == kOurHandler;
+}
+
+bool KernelIgnores(int signo) {
+  struct sigaction current;
+  if (sigaction(signo, nullptr, &current) != 0) return false;
+  return !(current.sa_flags & SA_SIGINFO) && current.sa_handler == SIG_IGN;
+}
+
+}  // namespace runtime
+}  // namespace portsig

@@ -1,0 +1,504 @@
+// The os_signal conformance suite: C++ counterparts of what Go's os/signal
+// tests check. Built once per backend (PORTSIG_SIGQUEUE=posix|note). Every
+// test that raises a signal does so in a forked child (RunInChild), so a
+// default action can only kill the child.
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "os_signal/signal.h"
+#include "tests/testing/child_process.h"
+
+namespace portsig {
+namespace {
+
+using ::portsig::testing::RunInChild;
+using ::testing::HasSubstr;
+
+std::string Backend() { return std::getenv("PORTSIG_SIGQUEUE"); }
+
+// Returns once every signal already raised has been fanned out: Stop of a
+// registered channel waits for the runtime to go idle.
+void WaitForDispatch() {
+  SignalChannel barrier(1);
+  ASSERT_TRUE(Notify(barrier, {SIGURG}).ok());
+  Stop(barrier);
+}
+
+// raise() runs the handler on this thread before it returns, so the signal
+// has been queued when it does.
+void RaiseAndDispatch(int signo) {
+  ASSERT_EQ(raise(signo), 0);
+  WaitForDispatch();
+}
+
+struct sigaction CurrentAction(int signo) {
+  struct sigaction action;
+  sigaction(signo, nullptr, &action);
+  return action;
+}
+
+// Compares what a program can set. glibc adds SA_RESTORER (and its
+// trampoline) on every sigaction call, so that flag is not compared.
+::testing::AssertionResult SameAction(const struct sigaction& a,
+                                      const struct sigaction& b) {
+#ifdef __linux__
+  constexpr int kLibcFlags = 0x04000000;  // SA_RESTORER; not in glibc headers.
+#else
+  constexpr int kLibcFlags = 0;
+#endif
+  auto describe = [](const struct sigaction& x) {
+    std::string mask;
+    for (int s = 1; s < NSIG; ++s) {
+      if (sigismember(&x.sa_mask, s)) mask += std::to_string(s) + " ";
+    }
+    return "{handler=" +
+           std::to_string(reinterpret_cast<uintptr_t>(x.sa_handler)) +
+           " flags=" + std::to_string(x.sa_flags & ~kLibcFlags) +
+           " mask=[" + mask + "]}";
+  };
+  bool same = (a.sa_flags & ~kLibcFlags) == (b.sa_flags & ~kLibcFlags) &&
+              ((a.sa_flags & SA_SIGINFO) ? a.sa_sigaction == b.sa_sigaction
+                                         : a.sa_handler == b.sa_handler);
+  for (int s = 1; s < NSIG && same; ++s) {
+    same = sigismember(&a.sa_mask, s) == sigismember(&b.sa_mask, s);
+  }
+  if (same) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << describe(a) << " != " << describe(b);
+}
+
+TEST(SignalTest, ParseAcceptsNamesNumbersAndNotes) {
+  EXPECT_EQ(Signal::Parse("SIGINT")->number(), SIGINT);
+  EXPECT_EQ(Signal::Parse("INT")->number(), SIGINT);
+  EXPECT_EQ(Signal::Parse("int")->number(), SIGINT);
+  EXPECT_EQ(Signal::Parse("2")->number(), SIGINT);
+  EXPECT_EQ(Signal::Parse("interrupt")->number(), SIGINT);
+  EXPECT_EQ(Signal::Parse("hangup")->number(), SIGHUP);
+  EXPECT_EQ(Signal::Parse("SIGRTMIN+2")->number(), SIGRTMIN + 2);
+  EXPECT_EQ(Signal::Parse("note:reload")->note(), "reload");
+  EXPECT_EQ(Signal::Note("term"), Signal(SIGTERM));
+  EXPECT_EQ(Signal(SIGINT).ToString(), "SIGINT");
+  EXPECT_EQ(Signal::Note("reload").ToString(), "reload");
+  for (const char* bad : {"SIGFOO", "", "0", "65", "-3", "KILL", "note:"}) {
+    auto parsed = Signal::Parse(bad);
+    EXPECT_FALSE(parsed.ok()) << bad;
+    EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument);
+  }
+  EXPECT_THAT(std::string(Signal::Parse("SIGFOO").status().message()),
+              HasSubstr("SIGFOO"));
+}
+
+TEST(SignalTest, BadInputIsRejectedByNameAndChangesNothing) {
+  ASSERT_TRUE(RunInChild([] {
+                SignalChannel ch(1);
+                const struct sigaction before = CurrentAction(SIGUSR1);
+                struct Case {
+                  Signal signal;
+                  const char* names;
+                };
+                const Case cases[] = {
+                    {0, "signal 0"},
+                    {-1, "signal -1"},
+                    {NSIG, "signal 65"},
+                    {SIGKILL, "SIGKILL"},
+                    {SIGSTOP, "SIGSTOP"},
+                    {32, "signal 32"},
+                    {Signal::Note(""), "empty note"},
+                    {Signal::Note(std::string(128, 'x')), "128 bytes"},
+                    {Signal::Note(std::string("a\0b", 3)), "NUL"},
+                };
+                for (const Case& c : cases) {
+                  absl::Status status = Notify(ch, {SIGUSR1, c.signal});
+                  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument)
+                      << c.names;
+                  EXPECT_THAT(std::string(status.message()), HasSubstr(c.names));
+                  EXPECT_EQ(Ignore({c.signal}).code(),
+                            absl::StatusCode::kInvalidArgument);
+                  EXPECT_EQ(Reset({c.signal}).code(),
+                            absl::StatusCode::kInvalidArgument);
+                }
+                // Nothing was registered: SIGUSR1's disposition is untouched.
+                EXPECT_TRUE(SameAction(before, CurrentAction(SIGUSR1)));
+                // Go issue 77076: Stop after an all-invalid Notify returns.
+                EXPECT_FALSE(Notify(ch, {0}).ok());
+                Stop(ch);
+                Stop(ch);
+                SignalChannel never_registered(1);
+                Stop(never_registered);
+                EXPECT_EQ(PostNote("sys: trap").code(),
+                          absl::StatusCode::kInvalidArgument);
+              }).exited_ok());
+}
+
+TEST(NotifyTest, DeliversToOneAndManyChannels) {
+  auto status = RunInChild([] {
+    SignalChannel one(1), two(1), three(4);
+    ASSERT_TRUE(Notify(one, {SIGHUP}).ok());
+    ASSERT_TRUE(Notify(two, {SIGHUP, SIGUSR1}).ok());
+    ASSERT_TRUE(Notify(three, {SIGWINCH, SIGUSR1, SIGHUP}).ok());
+    RaiseAndDispatch(SIGHUP);
+    EXPECT_EQ(one.TryReceive(), Signal(SIGHUP));
+    EXPECT_EQ(two.TryReceive(), Signal(SIGHUP));
+    EXPECT_EQ(three.TryReceive(), Signal(SIGHUP));
+    RaiseAndDispatch(SIGUSR1);
+    RaiseAndDispatch(SIGWINCH);
+    EXPECT_EQ(one.TryReceive(), std::nullopt);
+    EXPECT_EQ(two.TryReceive(), Signal(SIGUSR1));
+    EXPECT_EQ(three.TryReceive(), Signal(SIGUSR1));
+    EXPECT_EQ(three.TryReceive(), Signal(SIGWINCH));
+    // Blocking receive from another thread.
+    std::thread raiser([] { kill(getpid(), SIGHUP); });
+    EXPECT_EQ(one.Receive(), Signal(SIGHUP));
+    raiser.join();
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+TEST(NotifyTest, EmptyListMeansEverySignalAndRepeatedCallsAdd) {
+  auto status = RunInChild([] {
+    SignalChannel all(8), some(8);
+    ASSERT_TRUE(Notify(all).ok());
+    ASSERT_TRUE(Notify(some, {SIGUSR1}).ok());
+    ASSERT_TRUE(Notify(some, {SIGUSR2}).ok());
+    for (int s : {SIGUSR1, SIGUSR2, SIGWINCH, SIGRTMIN + 1}) {
+      RaiseAndDispatch(s);
+      EXPECT_EQ(all.TryReceive(), Signal(s)) << s;
+    }
+    EXPECT_EQ(some.TryReceive(), Signal(SIGUSR1));
+    EXPECT_EQ(some.TryReceive(), Signal(SIGUSR2));
+    EXPECT_EQ(some.TryReceive(), std::nullopt);
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+TEST(NotifyTest, StressManySignalsManyChannels) {
+  auto status = RunInChild([] {
+    constexpr int kChannels = 50;
+    std::vector<std::unique_ptr<SignalChannel>> channels;
+    for (int i = 0; i < kChannels; ++i) {
+      channels.push_back(std::make_unique<SignalChannel>(1));
+      ASSERT_TRUE(Notify(*channels.back(), {SIGUSR1, SIGUSR2}).ok());
+    }
+    std::vector<std::thread> senders;
+    for (int t = 0; t < 4; ++t) {
+      senders.emplace_back([t] {
+        for (int i = 0; i < 2000; ++i) kill(getpid(), t % 2 ? SIGUSR1 : SIGUSR2);
+      });
+    }
+    for (auto& t : senders) t.join();
+    // The last signal of each kind reaches every channel: drain, raise once
+    // more, and each channel holds it.
+    WaitForDispatch();
+    for (auto& ch : channels) {
+      while (ch->TryReceive()) {
+      }
+    }
+    RaiseAndDispatch(SIGUSR1);
+    for (auto& ch : channels) {
+      EXPECT_EQ(ch->TryReceive(), Signal(SIGUSR1));
+      EXPECT_GE(ch->delivered(), 2u);
+    }
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+TEST(StopTest, AfterStopTheDefaultActionApplies) {
+  auto status = RunInChild([] {
+    SignalChannel ch(1);
+    ASSERT_TRUE(Notify(ch, {SIGUSR1}).ok());
+    RaiseAndDispatch(SIGUSR1);
+    EXPECT_EQ(ch.TryReceive(), Signal(SIGUSR1));
+    Stop(ch);
+    std::fflush(nullptr);
+    if (::testing::Test::HasFailure()) _exit(1);
+    raise(SIGUSR1);  // Default action: terminate.
+    _exit(3);
+  });
+  EXPECT_TRUE(status.killed_by(SIGUSR1)) << status.ToString();
+}
+
+TEST(StopTest, DestroyingARegisteredChannelStopsIt) {
+  auto status = RunInChild([] {
+    {
+      SignalChannel ch(1);
+      ASSERT_TRUE(Notify(ch, {SIGUSR2}).ok());
+    }
+    std::fflush(nullptr);
+    raise(SIGUSR2);
+    _exit(3);
+  });
+  EXPECT_TRUE(status.killed_by(SIGUSR2)) << status.ToString();
+}
+
+TEST(NohupTest, InheritedIgnoreIsReportedAndNotifyTakesOver) {
+  auto status = RunInChild([] {
+    // As if started under nohup: SIGHUP ignored before portsig runs.
+    signal(SIGHUP, SIG_IGN);
+    EXPECT_TRUE(Ignored(SIGHUP));
+    EXPECT_FALSE(Ignored(SIGINT));
+    SignalChannel ch(1);
+    ASSERT_TRUE(Notify(ch, {SIGHUP}).ok());
+    EXPECT_FALSE(Ignored(SIGHUP));
+    RaiseAndDispatch(SIGHUP);
+    EXPECT_EQ(ch.TryReceive(), Signal(SIGHUP));
+    Stop(ch);
+    // Restored to the inherited SIG_IGN: survives another SIGHUP.
+    EXPECT_TRUE(Ignored(SIGHUP));
+    EXPECT_EQ(CurrentAction(SIGHUP).sa_handler, SIG_IGN);
+    raise(SIGHUP);
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+TEST(NotifyTest, SigcontIsRelayed) {
+  auto status = RunInChild([] {
+    SignalChannel ch(1);
+    ASSERT_TRUE(Notify(ch, {SIGCONT}).ok());
+    RaiseAndDispatch(SIGCONT);
+    EXPECT_EQ(ch.TryReceive(), Signal(SIGCONT));
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+TEST(IgnoreTest, IgnoreIgnoredAndResetRestoreExactly) {
+  auto status = RunInChild([] {
+    const struct sigaction before = CurrentAction(SIGUSR1);
+    SignalChannel ch(1);
+    ASSERT_TRUE(Notify(ch, {SIGUSR1}).ok());
+    ASSERT_TRUE(Ignore({SIGUSR1}).ok());
+    EXPECT_TRUE(Ignored(SIGUSR1));
+    RaiseAndDispatch(SIGUSR1);  // Ignored: survives, and not relayed.
+    EXPECT_EQ(ch.TryReceive(), std::nullopt);
+    ASSERT_TRUE(Reset({SIGUSR1}).ok());
+    EXPECT_FALSE(Ignored(SIGUSR1));
+    EXPECT_TRUE(SameAction(before, CurrentAction(SIGUSR1)));
+    // Notify after Ignore un-ignores.
+    ASSERT_TRUE(Ignore({SIGUSR2}).ok());
+    ASSERT_TRUE(Notify(ch, {SIGUSR2}).ok());
+    EXPECT_FALSE(Ignored(SIGUSR2));
+    RaiseAndDispatch(SIGUSR2);
+    EXPECT_EQ(ch.TryReceive(), Signal(SIGUSR2));
+    ASSERT_TRUE(Reset().ok());
+    EXPECT_TRUE(SameAction(before, CurrentAction(SIGUSR2)));
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+std::atomic<int> g_host_calls{0};
+std::atomic<int> g_host_code{0};
+void HostHandler(int, siginfo_t* info, void*) {
+  g_host_calls.fetch_add(1);
+  g_host_code.store(info->si_code);
+  errno = EIO;  // A careless host handler.
+}
+
+TEST(CoexistTest, HostHandlerIsSavedRelayedAroundAndRestoredExactly) {
+  auto status = RunInChild([] {
+    struct sigaction host;
+    std::memset(&host, 0, sizeof(host));
+    host.sa_sigaction = &HostHandler;
+    host.sa_flags = SA_SIGINFO | SA_NODEFER;
+    sigemptyset(&host.sa_mask);
+    sigaddset(&host.sa_mask, SIGTERM);
+    sigaction(SIGUSR2, &host, nullptr);
+
+    SignalChannel ch(1);
+    ASSERT_TRUE(Notify(ch, {SIGUSR2}).ok());
+    RaiseAndDispatch(SIGUSR2);
+    EXPECT_EQ(ch.TryReceive(), Signal(SIGUSR2));
+    EXPECT_EQ(g_host_calls.load(), 0);  // Wanted: portsig's alone.
+    Stop(ch);
+    EXPECT_TRUE(SameAction(host, CurrentAction(SIGUSR2)));
+    raise(SIGUSR2);
+    EXPECT_EQ(g_host_calls.load(), 1);
+    EXPECT_EQ(g_host_code.load(), SI_TKILL);
+    // A signal portsig never asked for is never touched.
+    ASSERT_TRUE(Notify(ch, {SIGUSR1}).ok());
+    EXPECT_TRUE(SameAction(host, CurrentAction(SIGUSR2)));
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+TEST(HandlerTest, ErrnoIsPreserved) {
+  auto status = RunInChild([] {
+    SignalChannel ch(4);
+    ASSERT_TRUE(Notify(ch, {SIGUSR1}).ok());
+    for (int i = 0; i < 100; ++i) {
+      errno = ERANGE;
+      raise(SIGUSR1);
+      ASSERT_EQ(errno, ERANGE);
+    }
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+TEST(ContextTest, DoneAtFirstSignalRemembersItAndStops) {
+  auto status = RunInChild([] {
+    auto ctx = NotifyContext({SIGINT, SIGTERM});
+    ASSERT_TRUE(ctx.ok()) << ctx.status();
+    auto child = NotifyContext({SIGUSR1}, ctx->get());
+    ASSERT_TRUE(child.ok());
+    EXPECT_FALSE((*ctx)->done());
+    EXPECT_TRUE((*ctx)->status().ok());
+    RaiseAndDispatch(SIGTERM);
+    EXPECT_TRUE((*ctx)->WaitFor(absl::Seconds(30)));
+    EXPECT_EQ((*ctx)->signal(), Signal(SIGTERM));
+    EXPECT_EQ((*ctx)->status().code(), absl::StatusCode::kCancelled);
+    EXPECT_THAT(std::string((*ctx)->status().message()), HasSubstr("SIGTERM"));
+    // Nested: the parent's end ends the child.
+    EXPECT_TRUE((*child)->done());
+    EXPECT_EQ((*child)->signal(), std::nullopt);
+    // A second signal does not change the cause.
+    RaiseAndDispatch(SIGINT);
+    EXPECT_EQ((*ctx)->signal(), Signal(SIGTERM));
+    (*ctx)->Stop();
+    (*child)->Stop();
+    auto stopped = NotifyContext({SIGUSR2});
+    ASSERT_TRUE(stopped.ok());
+    (*stopped)->Stop();
+    EXPECT_TRUE((*stopped)->done());
+    EXPECT_THAT(std::string((*stopped)->status().message()),
+                HasSubstr("stopped"));
+    std::fflush(nullptr);
+    if (::testing::Test::HasFailure()) _exit(1);
+    raise(SIGTERM);  // Released: default action again.
+    _exit(3);
+  });
+  EXPECT_TRUE(status.killed_by(SIGTERM)) << status.ToString();
+}
+
+TEST(ChannelTest, UnbufferedHandsOverOnlyToABlockedReceiver) {
+  auto status = RunInChild([] {
+    SignalChannel unbuffered(0);
+    ASSERT_TRUE(Notify(unbuffered, {SIGUSR1}).ok());
+    RaiseAndDispatch(SIGUSR1);  // Nobody receiving: dropped.
+    EXPECT_EQ(unbuffered.dropped(), 1u);
+    EXPECT_EQ(unbuffered.TryReceive(), std::nullopt);
+    std::thread raiser([] {
+      // Raise until the receiver below has taken one.
+      SignalChannel probe(1);
+      for (int i = 0; i < 100000; ++i) {
+        kill(getpid(), SIGUSR1);
+        WaitForDispatch();
+        if (probe.size() > 0) break;
+      }
+    });
+    EXPECT_EQ(unbuffered.Receive(), Signal(SIGUSR1));
+    kill(getpid(), SIGUSR2);  // Unrelated: ends nothing.
+    raiser.join();
+  });
+  // SIGUSR2 is not handled: the child dies of it after the hand-over.
+  EXPECT_TRUE(status.killed_by(SIGUSR2)) << status.ToString();
+}
+
+TEST(ChannelTest, FullChannelDropsAndCounts) {
+  auto status = RunInChild([] {
+    SignalChannel ch(1);
+    ASSERT_TRUE(Notify(ch, {SIGUSR1}).ok());
+    for (int i = 0; i < 3; ++i) RaiseAndDispatch(SIGUSR1);
+    EXPECT_EQ(ch.size(), 1u);
+    EXPECT_EQ(ch.delivered(), 1u);
+    EXPECT_EQ(ch.dropped(), 2u);
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+TEST(ChannelTest, ReadyFdPollsReadableWhileHoldingASignal) {
+  auto status = RunInChild([] {
+    SignalChannel ch(2);
+    ASSERT_TRUE(Notify(ch, {SIGUSR1, SIGUSR2}).ok());
+    auto fd = ch.ReadyFd();
+    ASSERT_TRUE(fd.ok());
+    auto readable = [&] {
+      struct pollfd p = {*fd, POLLIN, 0};
+      return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+    };
+    EXPECT_FALSE(readable());
+    RaiseAndDispatch(SIGUSR1);
+    RaiseAndDispatch(SIGUSR2);
+    EXPECT_TRUE(readable());
+    EXPECT_EQ(ch.TryReceive(), Signal(SIGUSR1));
+    EXPECT_TRUE(readable());
+    EXPECT_EQ(ch.TryReceive(), Signal(SIGUSR2));
+    EXPECT_FALSE(readable());
+    EXPECT_EQ(*ch.ReadyFd(), *fd);  // Created once.
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+TEST(ForkTest, ChildNotifiesAndReceivesParentUnaffected) {
+  auto status = RunInChild([] {
+    SignalChannel ch(1);
+    ASSERT_TRUE(Notify(ch, {SIGUSR1}).ok());
+    RaiseAndDispatch(SIGUSR1);
+    ASSERT_EQ(ch.TryReceive(), Signal(SIGUSR1));
+    auto grandchild = RunInChild([&] {
+      SignalChannel mine(1);
+      ASSERT_TRUE(Notify(mine, {SIGUSR2}).ok());
+      RaiseAndDispatch(SIGUSR2);
+      EXPECT_EQ(mine.TryReceive(), Signal(SIGUSR2));
+      RaiseAndDispatch(SIGUSR1);  // Inherited registration works too.
+      EXPECT_EQ(ch.TryReceive(), Signal(SIGUSR1));
+    });
+    EXPECT_TRUE(grandchild.exited_ok()) << grandchild.ToString();
+    RaiseAndDispatch(SIGUSR1);
+    EXPECT_EQ(ch.TryReceive(), Signal(SIGUSR1));
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+TEST(NoteTest, PostNoteByBackend) {
+  auto status = RunInChild([] {
+    SignalChannel ch(2);
+    ASSERT_TRUE(Notify(ch, {Signal::Note("reload"), SIGINT}).ok());
+    // A standard name raises the signal on either backend.
+    ASSERT_TRUE(PostNote("interrupt").ok());
+    WaitForDispatch();
+    EXPECT_EQ(ch.TryReceive(), Signal(SIGINT));
+    absl::Status posted = PostNote("reload");
+    if (Backend() == "posix") {
+      EXPECT_EQ(posted.code(), absl::StatusCode::kFailedPrecondition);
+    } else {
+      ASSERT_TRUE(posted.ok()) << posted;
+      WaitForDispatch();
+      EXPECT_EQ(ch.TryReceive(), Signal::Note("reload"));
+      EXPECT_EQ(PostNote("nobody-wants-this").code(),
+                absl::StatusCode::kNotFound);
+    }
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+TEST(BackendTest, SelectedFromEnvironment) {
+  auto status = RunInChild([] {
+    auto backend = portsig::Backend();
+    ASSERT_TRUE(backend.ok());
+    EXPECT_EQ(*backend, Backend());
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+TEST(BackendTest, UnknownBackendIsAClearErrorAtFirstUse) {
+  auto status = RunInChild([] {
+    setenv("PORTSIG_SIGQUEUE", "futex", 1);
+    SignalChannel ch(1);
+    absl::Status notified = Notify(ch, {SIGUSR1});
+    EXPECT_EQ(notified.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(notified.message()), HasSubstr("\"futex\""));
+    EXPECT_FALSE(portsig::Backend().ok());
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+}  // namespace
+}  // namespace portsig
