@@ -111,8 +111,9 @@ absl::Status HandlerMap::Add(Subscriber* subscriber,
 }
 
 void HandlerMap::Remove(Subscriber* subscriber) {
-  absl::flat_hash_map<Subscriber*, Wanted> losses;
+  std::vector<uint64_t> parked_ids;
   {
+    absl::flat_hash_map<Subscriber*, Wanted> losses;
     MutexLock lock(&mu_);
     auto it = wanted_.find(subscriber);
     if (it == wanted_.end()) return;  // Unknown, or stopped already.
@@ -127,8 +128,9 @@ void HandlerMap::Remove(Subscriber* subscriber) {
     }
     UpdateNotesWantedLocked();
     EraseIfEmptyLocked(subscriber);
+    parked_ids = ParkLocked(std::move(losses));
   }
-  ParkAndWait(std::move(losses));
+  WaitAndUnpark(parked_ids);
 }
 
 absl::Status HandlerMap::Reset(absl::Span<const Signal> signals) {
@@ -150,8 +152,10 @@ absl::Status HandlerMap::Cancel(absl::Span<const Signal> signals,
   for (const Signal& signal : signals) {
     if (absl::Status valid = signal.Validate(); !valid.ok()) return valid;
   }
-  absl::flat_hash_map<Subscriber*, Wanted> losses;
+  std::vector<uint64_t> parked_ids;
+  absl::Status result;
   {
+    absl::flat_hash_map<Subscriber*, Wanted> losses;
     MutexLock lock(&mu_);
     if (absl::Status ready = EnsureRuntimeLocked(); !ready.ok()) return ready;
     auto cancel_signal = [&](int signo) -> absl::Status {
@@ -198,10 +202,11 @@ absl::Status HandlerMap::Cancel(absl::Span<const Signal> signals,
     for (const auto& [subscriber, unused] : losses) {
       EraseIfEmptyLocked(subscriber);
     }
-    if (!status.ok()) return status;
+    parked_ids = ParkLocked(std::move(losses));
+    result = status;
   }
-  ParkAndWait(std::move(losses));
-  return absl::OkStatus();
+  WaitAndUnpark(parked_ids);
+  return result;
 }
 
 void HandlerMap::DropSignalLocked(Subscriber* subscriber, int signo,
@@ -246,16 +251,18 @@ void HandlerMap::EraseIfEmptyLocked(Subscriber* subscriber) {
   if (it != wanted_.end() && it->second.empty()) wanted_.erase(it);
 }
 
-void HandlerMap::ParkAndWait(absl::flat_hash_map<Subscriber*, Wanted> losses) {
+std::vector<uint64_t> HandlerMap::ParkLocked(
+    absl::flat_hash_map<Subscriber*, Wanted> losses) {
   std::vector<uint64_t> ids;
-  {
-    MutexLock lock(&mu_);
-    for (auto& [subscriber, wanted] : losses) {
-      if (wanted.empty()) continue;
-      ids.push_back(++next_stopping_id_);
-      stopping_.push_back({ids.back(), subscriber, std::move(wanted)});
-    }
+  for (auto& [subscriber, wanted] : losses) {
+    if (wanted.empty()) continue;
+    ids.push_back(++next_stopping_id_);
+    stopping_.push_back({ids.back(), subscriber, std::move(wanted)});
   }
+  return ids;
+}
+
+void HandlerMap::WaitAndUnpark(const std::vector<uint64_t>& ids) {
   if (ids.empty()) return;
   PORTSIG_TEST_HOOK(stop_between_phases, 0);
   runtime::WaitUntilIdle();

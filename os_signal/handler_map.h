@@ -86,9 +86,14 @@ class HandlerMap {
   void UpdateNotesWantedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void EraseIfEmptyLocked(Subscriber* subscriber)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Parks the given losses, waits for the runtime to go idle, unparks.
-  void ParkAndWait(absl::flat_hash_map<Subscriber*, Wanted> losses)
-      ABSL_LOCKS_EXCLUDED(mu_);
+  // Parks what subscribers lost on the stopping list. Must happen in the
+  // same critical section that removed it from the map, or a delivery in
+  // between would find the subscriber in neither place.
+  std::vector<uint64_t> ParkLocked(
+      absl::flat_hash_map<Subscriber*, Wanted> losses)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Waits for the runtime to go idle, then drops the parked entries.
+  void WaitAndUnpark(const std::vector<uint64_t>& ids) ABSL_LOCKS_EXCLUDED(mu_);
   void DeliverTo(Subscriber* subscriber, const Signal& signal);
 
   Mutex mu_;
