@@ -78,6 +78,7 @@ class NoteSigQueue final : public SigQueue {
   void Receive(QueuedSignal* out) override {
     for (;;) {
       {
+        ScopedSignalBlock block;
         lock_.Lock();
         if (count_ > 0) {
           const Note& note = ring_[head_];
