@@ -8,7 +8,8 @@ def portsig_cc_library(name, internal_deps = [], deps = [], **kwargs):
     The test variant is compiled with PORTSIG_TEST_HOOKS, which turns on the
     fault-injection points of platform/test_hooks.h. `internal_deps` name
     other portsig_cc_library targets; each variant links the matching variant
-    of them, so a test binary never mixes the two.
+    of them, so a test binary never mixes the two. Name them with an
+    explicit target ("//runtime:runtime", not "//runtime").
     """
     cc_library(
         name = name,

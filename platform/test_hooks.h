@@ -15,6 +15,8 @@ using Hook = void (*)(int signo);
 // In SigQueue::Send, after the sender has read `wanted` and before it
 // queues: the window Go's 2017 fix left open.
 extern std::atomic<Hook> after_wanted_check;
+// On entry to portsig's async signal handler.
+extern std::atomic<Hook> handler_entered;
 // In the dispatcher, after receiving a signal and before fanning it out.
 extern std::atomic<Hook> before_fan_out;
 // In os_signal's Stop, between parking the channel on the stopping list and

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "platform/signal_names.h"
+#include "platform/test_hooks.h"
 
 namespace portsig {
 namespace runtime {
@@ -80,6 +81,7 @@ void FallThrough(int signo, siginfo_t* info, void* context) {
 
 void Handler(int signo, siginfo_t* info, void* context) {
   const int saved_errno = errno;
+  PORTSIG_TEST_HOOK(handler_entered, signo);
   platform::SigQueue* queue = g_queue.load(std::memory_order_acquire);
   // A fault raised by the kernel (si_code > 0) must not be relayed: returning
   // would re-run the faulting instruction forever.

@@ -2,8 +2,11 @@
 // loses it.
 //
 // Each iteration: Notify(c, SIGINT); Stop(c) on another thread while this
-// thread sends the process SIGINT; join. kill() to our own process runs the
-// handler on this thread before it returns, so once Stop has returned the
+// thread sends itself SIGINT; join. raise() runs the handler on this thread
+// before it returns (also under TSan, which defers a process-directed
+// signal until the receiving thread next enters an intercepted call, and
+// the dispatcher may be parked in a raw futex wait). So once Stop has
+// returned the
 // signal either reached c (possibly through the stopping list) or found the
 // restored default action and killed the child. A child that is still alive
 // with c empty has lost a signal. No timeouts are involved.
@@ -21,6 +24,7 @@
 #include "absl/strings/numbers.h"
 #include "gtest/gtest.h"
 #include "os_signal/signal.h"
+#include "platform/test_hooks.h"
 
 namespace portsig {
 namespace {
@@ -33,16 +37,36 @@ int Iterations() {
   return n;
 }
 
+std::atomic<int> g_handler_entries{0};
+void CountHandlerEntry(int) { g_handler_entries.fetch_add(1); }
+
+#ifdef __SANITIZE_THREAD__
+// TSan's signal trampoline calls the user handler only if its own table
+// still names one; a SIGINT that reached the trampoline just after Stop put
+// SIG_DFL back is discarded there, with no default action. Such iterations
+// never enter portsig's handler, so they are told apart and reported, not
+// counted as portsig losing a signal.
+constexpr bool kTrampolineMayDiscard = true;
+#else
+constexpr bool kTrampolineMayDiscard = false;
+#endif
+
 // Runs up to `iterations` in this (child) process, writing 'r' (received) or
-// 'L' (lost) per finished iteration to `out`.
+// 'L' (lost), or 'd' (discarded before portsig's handler; TSan only) per
+// finished iteration to `out`.
 [[noreturn]] void RunIterations(int iterations, int out) {
+  test_hooks::handler_entered.store(&CountHandlerEntry);
   for (int i = 0; i < iterations; ++i) {
+    const int entries_before = g_handler_entries.load();
     SignalChannel c(1);
     if (!Notify(c, {SIGINT}).ok()) _exit(2);
     std::thread stopper([&c] { Stop(c); });
-    kill(getpid(), SIGINT);
+    raise(SIGINT);
     stopper.join();
     char outcome = c.TryReceive().has_value() ? 'r' : 'L';
+    if (outcome == 'L' && g_handler_entries.load() == entries_before) {
+      outcome = 'd';
+    }
     if (write(out, &outcome, 1) != 1) _exit(2);
   }
   _exit(0);
@@ -51,7 +75,7 @@ int Iterations() {
 TEST(AtomicStopTest, StopNeverLosesARacingSignal) {
   const int total = Iterations();
   int remaining = total;
-  int received = 0, died = 0, lost = 0, children = 0;
+  int received = 0, died = 0, lost = 0, discarded = 0, children = 0;
   while (remaining > 0) {
     int fds[2];
     ASSERT_EQ(pipe(fds), 0);
@@ -71,6 +95,7 @@ TEST(AtomicStopTest, StopNeverLosesARacingSignal) {
       ++finished;
       if (outcome == 'r') ++received;
       if (outcome == 'L') ++lost;
+      if (outcome == 'd') ++discarded;
     }
     close(fds[0]);
     int status = 0;
@@ -86,12 +111,16 @@ TEST(AtomicStopTest, StopNeverLosesARacingSignal) {
     }
   }
   std::printf("atomic stop: backend=%s iterations=%d received=%d "
-              "died_from_SIGINT=%d lost=%d children=%d\n",
+              "died_from_SIGINT=%d lost=%d discarded_by_tsan=%d children=%d\n",
               std::getenv("PORTSIG_SIGQUEUE"), total, received, died, lost,
-              children);
+              discarded, children);
   EXPECT_EQ(lost, 0) << "lost signal in " << lost << " of " << total
                      << " iterations";
-  EXPECT_EQ(received + died, total);
+  if (!kTrampolineMayDiscard) {
+    EXPECT_EQ(discarded, 0) << "handler never ran in " << discarded
+                            << " iterations";
+  }
+  EXPECT_EQ(received + died + lost + discarded, total);
 }
 
 }  // namespace
