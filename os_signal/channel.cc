@@ -43,7 +43,7 @@ void SignalChannel::Deliver(const Signal& signal) {
   }
   buffer_.push_back(signal);
   delivered_.fetch_add(1, std::memory_order_relaxed);
-  if (buffer_.size() == 1 && ready_fd_ >= 0) SetReady(ready_fd_);
+  if (int fd = ReadyFdLocked(); buffer_.size() == 1 && fd >= 0) SetReady(fd);
   // All, not one: after fork() the child's condition variable may still list
   // waiters that only existed in the parent.
   nonempty_.SignalAll();
@@ -52,7 +52,7 @@ void SignalChannel::Deliver(const Signal& signal) {
 Signal SignalChannel::TakeLocked() {
   Signal signal = std::move(buffer_.front());
   buffer_.erase(buffer_.begin());
-  if (buffer_.empty() && ready_fd_ >= 0) ClearReady(ready_fd_);
+  if (int fd = ReadyFdLocked(); buffer_.empty() && fd >= 0) ClearReady(fd);
   return signal;
 }
 
@@ -80,20 +80,38 @@ std::optional<Signal> SignalChannel::ReceiveFor(absl::Duration timeout) {
 }
 
 std::optional<Signal> SignalChannel::TryReceive() {
+  runtime::EnsureDispatcher();
   MutexLock lock(&mu_);
   if (buffer_.empty()) return std::nullopt;
   return TakeLocked();
 }
 
+int SignalChannel::ReadyFdLocked() {
+  if (ready_fd_ < 0) return -1;
+  uint64_t generation = runtime::ForkGeneration();
+  if (generation != ready_fd_generation_) {
+    // Closing our copy leaves the parent's descriptor alone.
+    close(ready_fd_);
+    ready_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    ready_fd_generation_ = generation;
+    if (ready_fd_ >= 0 && !buffer_.empty()) SetReady(ready_fd_);
+  }
+  return ready_fd_;
+}
+
 absl::StatusOr<int> SignalChannel::ReadyFd() {
+  runtime::EnsureDispatcher();
   MutexLock lock(&mu_);
   if (ready_fd_ < 0) {
     int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (fd < 0) return absl::ErrnoToStatus(errno, "eventfd");
     ready_fd_ = fd;
+    ready_fd_generation_ = runtime::ForkGeneration();
     if (!buffer_.empty()) SetReady(ready_fd_);
   }
-  return ready_fd_;
+  int fd = ReadyFdLocked();
+  if (fd < 0) return absl::ErrnoToStatus(errno, "eventfd");
+  return fd;
 }
 
 size_t SignalChannel::size() const {

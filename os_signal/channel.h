@@ -55,6 +55,9 @@ class SignalChannel final : private os_signal_internal::Subscriber {
   void Deliver(const Signal& signal) override;
   std::optional<Signal> ReceiveUntil(absl::Time deadline);
   Signal TakeLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The ready descriptor, made anew if this process forked since it was
+  // created (the inherited one is shared with the parent); -1 if none.
+  int ReadyFdLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   os_signal_internal::Subscriber* AsSubscriber() { return this; }
 
   const size_t capacity_;
@@ -64,6 +67,7 @@ class SignalChannel final : private os_signal_internal::Subscriber {
   // Receivers blocked right now; each may take one delivery beyond capacity.
   size_t blocked_receivers_ ABSL_GUARDED_BY(mu_) = 0;
   int ready_fd_ ABSL_GUARDED_BY(mu_) = -1;
+  uint64_t ready_fd_generation_ ABSL_GUARDED_BY(mu_) = 0;
   std::atomic<uint64_t> delivered_{0};
   std::atomic<uint64_t> dropped_{0};
 };

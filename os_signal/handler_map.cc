@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -70,19 +71,18 @@ absl::Status HandlerMap::Add(Subscriber* subscriber,
   MutexLock lock(&mu_);
   if (absl::Status ready = EnsureRuntimeLocked(); !ready.ok()) return ready;
   Wanted& wanted = wanted_[subscriber];
+  // What this call added, so a failure can take all of it back.
+  std::vector<int> added_signals;
+  std::vector<std::string> added_notes;
+  bool added_all_notes = false;
   auto add_signal = [&](int signo) -> absl::Status {
     if (wanted.signals.test(signo)) return absl::OkStatus();
     // Subscribe before enabling: a signal that arrives right after the
     // handler goes in waits on our lock and then finds the subscriber.
     wanted.signals.set(signo);
     by_signal_[signo].insert(subscriber);
-    if (by_signal_[signo].size() == 1) {
-      if (absl::Status enabled = runtime::Enable(signo); !enabled.ok()) {
-        wanted.signals.reset(signo);
-        by_signal_[signo].erase(subscriber);
-        return enabled;
-      }
-    }
+    added_signals.push_back(signo);
+    if (by_signal_[signo].size() == 1) return runtime::Enable(signo);
     return absl::OkStatus();
   };
   absl::Status status;
@@ -94,6 +94,7 @@ absl::Status HandlerMap::Add(Subscriber* subscriber,
     if (status.ok() && !wanted.all_notes) {
       wanted.all_notes = true;
       all_notes_.insert(subscriber);
+      added_all_notes = true;
     }
   } else {
     for (const Signal& signal : signals) {
@@ -102,8 +103,20 @@ absl::Status HandlerMap::Add(Subscriber* subscriber,
         status = add_signal(signal.number());
       } else if (wanted.notes.insert(signal.note()).second) {
         by_note_[signal.note()].insert(subscriber);
+        added_notes.push_back(signal.note());
       }
     }
+  }
+  if (!status.ok()) {
+    // Nothing was delivered meanwhile (we hold the lock), so no park needed.
+    Wanted discarded;
+    for (int signo : added_signals) {
+      DropSignalLocked(subscriber, signo, &discarded);
+    }
+    for (const std::string& note : added_notes) {
+      DropNoteLocked(subscriber, note, &discarded);
+    }
+    if (added_all_notes) DropAllNotesLocked(subscriber, &discarded);
   }
   UpdateNotesWantedLocked();
   EraseIfEmptyLocked(subscriber);
@@ -116,7 +129,23 @@ void HandlerMap::Remove(Subscriber* subscriber) {
     absl::flat_hash_map<Subscriber*, Wanted> losses;
     MutexLock lock(&mu_);
     auto it = wanted_.find(subscriber);
-    if (it == wanted_.end()) return;  // Unknown, or stopped already.
+    if (it == wanted_.end()) {
+      // Not registered. Another thread's Reset/Ignore/Stop may still have it
+      // parked, though, and deliver into it until that finishes: wait, and
+      // take its entries off the list, before the caller may free it.
+      bool parked = false;
+      for (const Stopping& s : stopping_) parked |= s.subscriber == subscriber;
+      if (!parked) return;
+      mu_.Unlock();
+      runtime::WaitUntilIdle();
+      mu_.Lock();
+      stopping_.erase(std::remove_if(stopping_.begin(), stopping_.end(),
+                                     [&](const Stopping& s) {
+                                       return s.subscriber == subscriber;
+                                     }),
+                      stopping_.end());
+      return;
+    }
     Wanted wanted = it->second;
     Wanted& parked = losses[subscriber];
     for (int s = 1; s <= platform::kMaxSignal; ++s) {
@@ -162,8 +191,11 @@ absl::Status HandlerMap::Cancel(absl::Span<const Signal> signals,
       // Copy: DropSignalLocked edits the index.
       std::vector<Subscriber*> subscribers(by_signal_[signo].begin(),
                                            by_signal_[signo].end());
-      for (Subscriber* s : subscribers) DropSignalLocked(s, signo, &losses[s]);
-      if (action == Action::kIgnore) return runtime::Ignore(signo);
+      const bool ignoring = action == Action::kIgnore;
+      for (Subscriber* s : subscribers) {
+        DropSignalLocked(s, signo, &losses[s], /*disable_when_last=*/!ignoring);
+      }
+      if (ignoring) return runtime::Ignore(signo);
       runtime::Reset(signo);
       return absl::OkStatus();
     };
@@ -210,13 +242,13 @@ absl::Status HandlerMap::Cancel(absl::Span<const Signal> signals,
 }
 
 void HandlerMap::DropSignalLocked(Subscriber* subscriber, int signo,
-                                  Wanted* parked) {
+                                  Wanted* parked, bool disable_when_last) {
   auto it = wanted_.find(subscriber);
   if (it == wanted_.end() || !it->second.signals.test(signo)) return;
   it->second.signals.reset(signo);
   parked->signals.set(signo);
   by_signal_[signo].erase(subscriber);
-  if (by_signal_[signo].empty()) runtime::Disable(signo);
+  if (by_signal_[signo].empty() && disable_when_last) runtime::Disable(signo);
 }
 
 void HandlerMap::DropNoteLocked(Subscriber* subscriber,

@@ -76,8 +76,12 @@ class HandlerMap {
   HandlerMap() = default;
   absl::Status EnsureRuntimeLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status Cancel(absl::Span<const Signal> signals, Action action);
-  // Drops one signal or note from `subscriber`, parking what it loses.
-  void DropSignalLocked(Subscriber* subscriber, int signo, Wanted* parked)
+  // Drops one signal or note from `subscriber`, parking what it loses. When
+  // the last subscriber of a signal goes, the runtime disables it, unless
+  // `disable_when_last` is false (Ignore installs SIG_IGN instead, with no
+  // window in which the original disposition is back).
+  void DropSignalLocked(Subscriber* subscriber, int signo, Wanted* parked,
+                        bool disable_when_last = true)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void DropNoteLocked(Subscriber* subscriber, const std::string& note,
                       Wanted* parked) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -27,6 +27,13 @@ namespace {
 
 inline constexpr int kNoteQueueCapacity = 64;
 
+// Set while this thread is inside Push. portsig's own handler blocks every
+// signal, but a host handler installed after portsig may chain into it with
+// a narrower mask; a second signal nested on the thread that holds the lock
+// would spin forever. Initial-exec TLS is a plain load from the thread
+// pointer, so it is safe inside a signal handler.
+__attribute__((tls_model("initial-exec"))) thread_local bool t_in_push = false;
+
 class ScopedSignalBlock {
  public:
   ScopedSignalBlock() {
@@ -135,9 +142,12 @@ class NoteSigQueue final : public SigQueue {
   // Caller: a handler with signals blocked, or an ordinary thread inside a
   // ScopedSignalBlock.
   SendResult Push(const char* text, int length) {
+    if (t_in_push) return SendResult::kOverflow;  // Nested: refuse, counted.
+    t_in_push = true;
     lock_.Lock();
     if (count_ == kNoteQueueCapacity) {
       lock_.Unlock();
+      t_in_push = false;
       return SendResult::kOverflow;
     }
     Note& slot = ring_[(head_ + count_) % kNoteQueueCapacity];
@@ -147,6 +157,7 @@ class NoteSigQueue final : public SigQueue {
     bool wake = receiver_sleeping_;
     receiver_sleeping_ = false;
     lock_.Unlock();
+    t_in_push = false;
     if (wake) wakeup_.Wake();
     return SendResult::kQueued;
   }

@@ -1,6 +1,7 @@
 #include "runtime/runtime.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 
 #include <atomic>
@@ -55,12 +56,28 @@ void StartDispatcherLocked(Runtime* rt) ABSL_EXCLUSIVE_LOCKS_REQUIRED(rt->mu) {
 
 // fork(): the child has no dispatcher thread and may have copied the queue
 // mid-operation. Hold the runtime lock across fork so no sigaction change is
-// half done, then give the child a fresh queue state and a fresh lock.
-void PrepareFork() { g_runtime->mu.Lock(); }
-void ParentAfterFork() { g_runtime->mu.Unlock(); }
+// half done, and keep signals blocked in the forking thread until the
+// child's queue is reset, so no handler runs in the child against the
+// parent's half-copied queue state. The lock serializes forks, so one saved
+// mask suffices.
+sigset_t g_mask_before_fork;
+std::atomic<uint64_t> g_fork_generation{0};
+
+void PrepareFork() {
+  g_runtime->mu.Lock();
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &g_mask_before_fork);
+}
+void ParentAfterFork() {
+  pthread_sigmask(SIG_SETMASK, &g_mask_before_fork, nullptr);
+  g_runtime->mu.Unlock();
+}
 void ChildAfterFork() {
   g_runtime->queue->ResetAfterFork();
   g_runtime->dispatcher_running.store(false, std::memory_order_release);
+  g_fork_generation.fetch_add(1, std::memory_order_release);
+  pthread_sigmask(SIG_SETMASK, &g_mask_before_fork, nullptr);
   g_runtime->mu.Unlock();
 }
 
@@ -205,6 +222,10 @@ void EnsureDispatcher() {
   }
   MutexLock lock(&rt->mu);
   StartDispatcherLocked(rt);
+}
+
+uint64_t ForkGeneration() {
+  return g_fork_generation.load(std::memory_order_acquire);
 }
 
 uint64_t QueueOverflows() {

@@ -61,6 +61,11 @@ void WaitUntilIdle();
 // yet. Cheap: one atomic load when nothing is to be done.
 void EnsureDispatcher();
 
+// How many fork()s this process descends from since portsig started here;
+// per-process resources (a channel's eventfd) compare it to know they were
+// inherited and must be made anew.
+uint64_t ForkGeneration();
+
 // Counters for reports.
 uint64_t QueueOverflows();
 uint64_t UnwantedNotes();

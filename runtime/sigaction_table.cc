@@ -53,9 +53,15 @@ void TakeDefaultAction(int signo) {
   sigaddset(&just_this, signo);
   sigset_t old;
   pthread_sigmask(SIG_UNBLOCK, &just_this, &old);
-  // Still alive: a stop signal, now continued.
+  // Still alive: a stop signal, now continued. Put portsig's handler back
+  // only if nobody restored or replaced the disposition meanwhile.
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  sigaction(signo, &ours, nullptr);
+  struct sigaction now;
+  sigaction(signo, nullptr, &now);
+  if (!(now.sa_flags & SA_SIGINFO) && now.sa_handler == SIG_DFL &&
+      g_installed[signo].load(std::memory_order_relaxed) == kOurHandler) {
+    sigaction(signo, &ours, nullptr);
+  }
 }
 
 // Hands an unwanted signal to whatever was there before portsig.
@@ -103,6 +109,13 @@ absl::Status SaveCurrent(int signo) {
   if (sigaction(signo, nullptr, &g_saved[signo]) != 0) {
     return absl::ErrnoToStatus(
         errno, absl::StrCat("sigaction(", platform::SignalName(signo), ")"));
+  }
+  if ((g_saved[signo].sa_flags & SA_SIGINFO) &&
+      g_saved[signo].sa_sigaction == &Handler) {
+    // Our own handler left behind (never expected): saving it would make
+    // FallThrough call itself. Treat the previous disposition as default.
+    std::memset(&g_saved[signo], 0, sizeof(g_saved[signo]));
+    g_saved[signo].sa_handler = SIG_DFL;
   }
   g_saved_valid[signo].store(true, std::memory_order_release);
   return absl::OkStatus();
@@ -155,9 +168,14 @@ void RestoreSaved(int signo) {
       what == kOurHandler
           ? (current.sa_flags & SA_SIGINFO) && current.sa_sigaction == &Handler
           : !(current.sa_flags & SA_SIGINFO) && current.sa_handler == SIG_IGN;
-  // If the host replaced portsig's handler since, its choice stands.
-  if (still_ours) sigaction(signo, &g_saved[signo], nullptr);
   g_installed[signo].store(kNothing, std::memory_order_relaxed);
+  if (!still_ours) {
+    // The host replaced portsig's handler since; its choice stands. Keep the
+    // saved disposition: the host's handler may chain to ours, which then
+    // falls through to it.
+    return;
+  }
+  sigaction(signo, &g_saved[signo], nullptr);
   g_saved_valid[signo].store(false, std::memory_order_release);
 }
 
