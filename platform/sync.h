@@ -9,6 +9,8 @@
 #ifndef PORTSIG_PLATFORM_SYNC_H_
 #define PORTSIG_PLATFORM_SYNC_H_
 
+#include <algorithm>
+
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
@@ -23,6 +25,7 @@
 #endif
 
 #ifdef PORTSIG_TSAN
+#include <unistd.h>
 extern "C" void __tsan_acquire(void* addr);
 extern "C" void __tsan_release(void* addr);
 #endif
@@ -36,6 +39,19 @@ inline void Acquire(const void* addr) {
   (void)addr;
 #endif
 }
+// TSan holds an asynchronous signal until the thread that caught it next
+// passes through one of its interceptors; a thread parked in Abseil's
+// uninstrumented futex waits never does, so the handler would never run.
+// In TSan builds, waits are therefore bounded and followed by usleep(0),
+// an intercepted call that lets TSan run pending handlers. Elsewhere this
+// is never used.
+inline constexpr absl::Duration kTsanSignalPoll = absl::Milliseconds(5);
+inline void LetTsanRunSignalHandlers() {
+#ifdef PORTSIG_TSAN
+  usleep(0);
+#endif
+}
+
 inline void Release(const void* addr) {
 #ifdef PORTSIG_TSAN
   __tsan_release(const_cast<void*>(addr));
@@ -82,10 +98,16 @@ class ABSL_SCOPED_LOCKABLE MutexLock {
 class CondVar {
  public:
   // Atomically releases *mu and waits; *mu is held again on return.
+  // May wake spuriously, as absl::CondVar::Wait may.
   void Wait(Mutex* mu) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     sync_internal::Release(mu);
+#ifdef PORTSIG_TSAN
+    cv_.WaitWithTimeout(&mu->mu_, sync_internal::kTsanSignalPoll);
+#else
     cv_.Wait(&mu->mu_);
+#endif
     sync_internal::Acquire(mu);
+    sync_internal::LetTsanRunSignalHandlers();
   }
   // As Wait, but gives up after `timeout`; true if it timed out.
   bool WaitWithTimeout(Mutex* mu, absl::Duration timeout)
@@ -98,8 +120,16 @@ class CondVar {
   bool WaitWithDeadline(Mutex* mu, absl::Time deadline)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     sync_internal::Release(mu);
+#ifdef PORTSIG_TSAN
+    absl::Time bounded =
+        std::min(deadline, absl::Now() + sync_internal::kTsanSignalPoll);
+    bool timed_out = cv_.WaitWithDeadline(&mu->mu_, bounded) &&
+                     absl::Now() >= deadline;
+#else
     bool timed_out = cv_.WaitWithDeadline(&mu->mu_, deadline);
+#endif
     sync_internal::Acquire(mu);
+    sync_internal::LetTsanRunSignalHandlers();
     return timed_out;
   }
   void Signal() { cv_.Signal(); }

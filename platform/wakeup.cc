@@ -14,8 +14,18 @@ namespace {
 
 #ifdef __linux__
 void FutexWait(std::atomic<uint32_t>* word, uint32_t expected) {
+#if defined(__SANITIZE_THREAD__)
+  // TSan runs a caught signal's handler only when the thread next enters an
+  // intercepted call, which a raw futex wait never is; wait in short slices
+  // and pass through usleep(0) between them (TSan builds only).
+  struct timespec slice = {0, 5 * 1000 * 1000};
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAIT_PRIVATE,
+          expected, &slice, nullptr, 0);
+  usleep(0);
+#else
   syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAIT_PRIVATE,
           expected, nullptr, nullptr, 0);
+#endif
 }
 void FutexWakeOne(std::atomic<uint32_t>* word) {
   syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE_PRIVATE, 1,

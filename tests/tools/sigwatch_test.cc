@@ -1,0 +1,374 @@
+// End-to-end tests of the sigwatch tool: the real binary runs in a child
+// process with its output on pipes; the test waits for its ready line, sends
+// it signals with kill(), and checks what it prints and how it exits, in
+// watch mode and relay mode. Built once per backend (PORTSIG_SIGQUEUE is
+// inherited by sigwatch).
+//
+// A signal is sent only after the line for the previous one has been read:
+// the posix backend coalesces repeats, so a burst could legitimately print
+// fewer lines. Waits are bounded by generous timeouts and never assert on
+// how long anything took.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/tools/subprocess.h"
+
+namespace portsig {
+namespace {
+
+using ::portsig::testing::DescribeStatus;
+using ::portsig::testing::Subprocess;
+using ::testing::Contains;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+constexpr absl::Duration kPatience = absl::Seconds(30);
+
+std::string Backend() {
+  const char* backend = std::getenv("PORTSIG_SIGQUEUE");
+  return backend != nullptr ? backend : "posix";
+}
+
+// Tests run from the runfiles root of this workspace.
+std::string SigwatchPath() { return "tools/sigwatch"; }
+
+std::unique_ptr<Subprocess> StartSigwatch(std::vector<std::string> args) {
+  args.insert(args.begin(), SigwatchPath());
+  absl::StatusOr<std::unique_ptr<Subprocess>> process = Subprocess::Start(args);
+  EXPECT_TRUE(process.ok()) << process.status();
+  return process.ok() ? *std::move(process) : nullptr;
+}
+
+// Starts sigwatch and waits until it says signals are being caught.
+std::unique_ptr<Subprocess> StartReady(std::vector<std::string> args) {
+  std::unique_ptr<Subprocess> process = StartSigwatch(std::move(args));
+  if (process == nullptr) return nullptr;
+  std::optional<std::string> ready =
+      process->WaitForLine(Subprocess::kStderr, " pid=", kPatience);
+  EXPECT_TRUE(ready.has_value()) << process->Transcript();
+  if (!ready) return nullptr;
+  EXPECT_THAT(*ready, HasSubstr("backend=" + Backend()));
+  EXPECT_THAT(*ready, HasSubstr(absl::StrCat("pid=", process->pid())));
+  return process;
+}
+
+// What a text-format delivery line of `name` contains.
+std::string Text(const std::string& name) { return " " + name + " ("; }
+
+// Sends `signo` and waits for the first line on `stream` containing
+// `needle`.
+void SendAndAwait(Subprocess& process, int signo, Subprocess::Stream stream,
+                  const std::string& needle) {
+  EXPECT_EQ(kill(process.pid(), signo), 0);
+  EXPECT_TRUE(process.WaitForLine(stream, needle, kPatience).has_value())
+      << "no line with " << needle << "\n"
+      << process.Transcript();
+}
+
+int ExitCodeOf(Subprocess& process) {
+  std::optional<int> status = process.Wait(kPatience);
+  EXPECT_TRUE(status.has_value()) << "still running\n" << process.Transcript();
+  if (!status) return -1;
+  EXPECT_TRUE(WIFEXITED(*status)) << DescribeStatus(*status) << "\n"
+                                  << process.Transcript();
+  return WIFEXITED(*status) ? WEXITSTATUS(*status) : -1;
+}
+
+// "12.345678": seconds with exactly six decimals, as both formats print.
+bool IsTimestamp(absl::string_view text) {
+  size_t dot = text.find('.');
+  if (dot == absl::string_view::npos || dot == 0 || text.size() != dot + 7) {
+    return false;
+  }
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (i != dot && !absl::ascii_isdigit(text[i])) return false;
+  }
+  return true;
+}
+
+// A text delivery line with its timestamp checked and removed
+// ("SIGUSR1 (10) backend=posix count=1"), or nullopt for any other line.
+std::optional<std::string> WithoutTimestamp(absl::string_view line) {
+  size_t space = line.find(' ');
+  if (space == absl::string_view::npos || !IsTimestamp(line.substr(0, space))) {
+    return std::nullopt;
+  }
+  return std::string(line.substr(space + 1));
+}
+
+std::vector<std::string> DeliveryLines(const Subprocess& process,
+                                       Subprocess::Stream stream) {
+  std::vector<std::string> out;
+  for (const std::string& line : process.lines(stream)) {
+    if (std::optional<std::string> rest = WithoutTimestamp(line)) {
+      out.push_back(*rest);
+    }
+  }
+  return out;
+}
+
+TEST(SigwatchWatchTest, PrintsOneLinePerDeliveryAndExitsAtCount) {
+  auto sigwatch = StartReady({"--signals=USR1,HUP", "--count=3"});
+  ASSERT_NE(sigwatch, nullptr);
+  SendAndAwait(*sigwatch, SIGUSR1, Subprocess::kStdout, Text("SIGUSR1"));
+  SendAndAwait(*sigwatch, SIGHUP, Subprocess::kStdout, Text("SIGHUP"));
+  ASSERT_EQ(kill(sigwatch->pid(), SIGUSR1), 0);
+  EXPECT_EQ(ExitCodeOf(*sigwatch), 0);
+
+  const std::string b = "backend=" + Backend();
+  std::vector<std::string> lines =
+      DeliveryLines(*sigwatch, Subprocess::kStdout);
+  ASSERT_EQ(lines.size(), 3u) << sigwatch->Transcript();
+  EXPECT_THAT(lines, ElementsAre("SIGUSR1 (10) " + b + " count=1",
+                                 "SIGHUP (1) " + b + " count=2",
+                                 "SIGUSR1 (10) " + b + " count=3"));
+  const auto& out = sigwatch->lines(Subprocess::kStdout);
+  EXPECT_THAT(out, Contains("summary SIGUSR1 (10) delivered=2"));
+  EXPECT_THAT(out, Contains("summary SIGHUP (1) delivered=1"));
+  EXPECT_THAT(out, Contains("summary total delivered=3 dropped=0 unread=0 "
+                            "queue_overflows=0 reason=count"));
+}
+
+TEST(SigwatchWatchTest, TimestampsAreSecondsSinceStartAndNonDecreasing) {
+  auto sigwatch = StartReady({"--signals=USR2", "--count=2"});
+  ASSERT_NE(sigwatch, nullptr);
+  SendAndAwait(*sigwatch, SIGUSR2, Subprocess::kStdout, Text("SIGUSR2"));
+  ASSERT_EQ(kill(sigwatch->pid(), SIGUSR2), 0);
+  EXPECT_EQ(ExitCodeOf(*sigwatch), 0);
+  std::vector<double> times;
+  for (const std::string& line : sigwatch->lines(Subprocess::kStdout)) {
+    double t;
+    if (WithoutTimestamp(line) &&
+        absl::SimpleAtod(line.substr(0, line.find(' ')), &t)) {
+      times.push_back(t);
+    }
+  }
+  ASSERT_EQ(times.size(), 2u) << sigwatch->Transcript();
+  EXPECT_GE(times[0], 0.0);
+  EXPECT_LE(times[0], times[1]);
+}
+
+TEST(SigwatchWatchTest, SecondInterruptExits) {
+  auto sigwatch = StartReady({});
+  ASSERT_NE(sigwatch, nullptr);
+  SendAndAwait(*sigwatch, SIGINT, Subprocess::kStdout, Text("SIGINT"));
+  ASSERT_EQ(kill(sigwatch->pid(), SIGTERM), 0);
+  EXPECT_EQ(ExitCodeOf(*sigwatch), 0);
+  EXPECT_EQ(DeliveryLines(*sigwatch, Subprocess::kStdout).size(), 2u)
+      << sigwatch->Transcript();
+  EXPECT_THAT(sigwatch->lines(Subprocess::kStdout),
+              Contains(HasSubstr("reason=interrupted")));
+}
+
+TEST(SigwatchWatchTest, DoubleSigintExits) {
+  auto sigwatch = StartReady({"--signals=INT"});
+  ASSERT_NE(sigwatch, nullptr);
+  SendAndAwait(*sigwatch, SIGINT, Subprocess::kStdout, Text("SIGINT"));
+  ASSERT_EQ(kill(sigwatch->pid(), SIGINT), 0);
+  EXPECT_EQ(ExitCodeOf(*sigwatch), 0);
+  EXPECT_THAT(sigwatch->lines(Subprocess::kStdout),
+              Contains("summary SIGINT (2) delivered=2"));
+}
+
+TEST(SigwatchWatchTest, TimeoutExitsZero) {
+  auto sigwatch = StartReady({"--timeout=300ms"});
+  ASSERT_NE(sigwatch, nullptr);
+  EXPECT_EQ(ExitCodeOf(*sigwatch), 0);
+  EXPECT_THAT(sigwatch->lines(Subprocess::kStdout),
+              Contains(HasSubstr("delivered=0 dropped=0 unread=0 "
+                                 "queue_overflows=0 reason=timeout")));
+}
+
+TEST(SigwatchWatchTest, TimeoutBeforeCountExitsOne) {
+  auto sigwatch = StartReady({"--timeout=300ms", "--count=5"});
+  ASSERT_NE(sigwatch, nullptr);
+  EXPECT_EQ(ExitCodeOf(*sigwatch), 1);
+  EXPECT_THAT(sigwatch->lines(Subprocess::kStdout),
+              Contains(HasSubstr("reason=timeout")));
+}
+
+TEST(SigwatchWatchTest, JsonLines) {
+  auto sigwatch = StartReady({"--format=json", "--count=1", "--signals=12"});
+  ASSERT_NE(sigwatch, nullptr);
+  ASSERT_EQ(kill(sigwatch->pid(), SIGUSR2), 0);
+  EXPECT_EQ(ExitCodeOf(*sigwatch), 0);
+  const auto& out = sigwatch->lines(Subprocess::kStdout);
+  ASSERT_EQ(out.size(), 2u) << sigwatch->Transcript();
+  absl::string_view delivery = out[0];
+  ASSERT_TRUE(absl::ConsumePrefix(&delivery, R"({"t":)")) << out[0];
+  size_t comma = delivery.find(',');
+  EXPECT_TRUE(IsTimestamp(delivery.substr(0, comma))) << out[0];
+  EXPECT_EQ(delivery.substr(comma), R"(,"signal":"SIGUSR2","number":12,)"
+                                    R"("backend":")" +
+                                        Backend() + R"(","count":1})");
+  EXPECT_THAT(out[1], StartsWith(R"({"summary":true,)"));
+  EXPECT_THAT(out[1], HasSubstr(R"("reason":"count")"));
+  EXPECT_THAT(out[1], HasSubstr(R"("delivered":1,"dropped":0)"));
+  EXPECT_THAT(out[1], HasSubstr(R"("queue_overflows":0)"));
+  EXPECT_THAT(out[1], HasSubstr(R"("signals":[{"signal":"SIGUSR2",)"
+                                R"("number":12,"delivered":1}])"));
+}
+
+TEST(SigwatchWatchTest, BackendFlagOverridesEnvironment) {
+  const std::string other = Backend() == "posix" ? "note" : "posix";
+  auto sigwatch = StartSigwatch({"--backend=" + other, "--timeout=0s"});
+  ASSERT_NE(sigwatch, nullptr);
+  EXPECT_EQ(ExitCodeOf(*sigwatch), 0);
+  EXPECT_THAT(sigwatch->lines(Subprocess::kStderr),
+              Contains(HasSubstr("backend=" + other)));
+}
+
+TEST(SigwatchBadInputTest, ExitsTwoWithOneLine) {
+  const std::vector<std::vector<std::string>> cases = {
+      {"--signals=SIGFOO"},
+      {"--signals=INT,KILL"},
+      {"--signals=STOP"},
+      {"--signals=INT,,TERM"},
+      {"--signals=note:reload"},
+      {"--relay"},
+      {"--relay", "--"},
+      {"--relay", "--signals=CHLD", "--", "true"},
+      {"--relay", "--count=1", "--", "true"},
+      {"--format=xml"},
+      {"--backend=sysv"},
+      {"--count=-1"},
+      {"stray-argument"},
+  };
+  for (const auto& args : cases) {
+    std::string described = absl::StrJoin(args, " ");
+    auto sigwatch = StartSigwatch(args);
+    ASSERT_NE(sigwatch, nullptr);
+    EXPECT_EQ(ExitCodeOf(*sigwatch), 2) << described;
+    EXPECT_THAT(sigwatch->lines(Subprocess::kStdout), ::testing::IsEmpty())
+        << described;
+    ASSERT_EQ(sigwatch->lines(Subprocess::kStderr).size(), 1u)
+        << described << "\n"
+        << sigwatch->Transcript();
+    EXPECT_THAT(sigwatch->lines(Subprocess::kStderr)[0],
+                StartsWith("sigwatch: "))
+        << described;
+  }
+}
+
+TEST(SigwatchBadInputTest, ErrorNamesTheValue) {
+  auto sigwatch = StartSigwatch({"--signals=HUP,SIGFOO"});
+  ASSERT_NE(sigwatch, nullptr);
+  EXPECT_EQ(ExitCodeOf(*sigwatch), 2);
+  EXPECT_THAT(sigwatch->lines(Subprocess::kStderr),
+              ElementsAre(HasSubstr("SIGFOO")));
+}
+
+// A child that reports on stdout once its traps are set, so the test never
+// signals a shell that would still take the default action.
+std::vector<std::string> Relay(std::vector<std::string> flags,
+                               const std::string& script) {
+  flags.insert(flags.begin(), "--relay");
+  flags.insert(flags.end(), {"--", "/bin/sh", "-c",
+                             script + "; echo child-ready; "
+                                      "while :; do sleep 0.05; done"});
+  return flags;
+}
+
+std::unique_ptr<Subprocess> StartRelayReady(std::vector<std::string> args) {
+  auto sigwatch = StartReady(std::move(args));
+  if (sigwatch == nullptr) return nullptr;
+  EXPECT_TRUE(
+      sigwatch->WaitForLine(Subprocess::kStdout, "child-ready", kPatience))
+      << sigwatch->Transcript();
+  return sigwatch;
+}
+
+TEST(SigwatchRelayTest, ForwardsToChildAndExitsWithItsStatus) {
+  auto sigwatch = StartRelayReady(Relay({}, "trap 'exit 7' USR1"));
+  ASSERT_NE(sigwatch, nullptr);
+  ASSERT_EQ(kill(sigwatch->pid(), SIGUSR1), 0);
+  EXPECT_EQ(ExitCodeOf(*sigwatch), 7);
+  // The command's stdout is its own; sigwatch reports on stderr.
+  EXPECT_THAT(sigwatch->lines(Subprocess::kStdout), ElementsAre("child-ready"));
+  std::vector<std::string> lines =
+      DeliveryLines(*sigwatch, Subprocess::kStderr);
+  ASSERT_EQ(lines.size(), 1u) << sigwatch->Transcript();
+  EXPECT_THAT(lines[0], HasSubstr("SIGUSR1 (10) backend=" + Backend() +
+                                  " count=1 action=forward"));
+  EXPECT_THAT(sigwatch->lines(Subprocess::kStderr),
+              Contains(HasSubstr("reason=child-exited exit=7")));
+}
+
+TEST(SigwatchRelayTest, ChildKilledByTermExits143) {
+  auto sigwatch = StartRelayReady(Relay({}, "true"));
+  ASSERT_NE(sigwatch, nullptr);
+  ASSERT_EQ(kill(sigwatch->pid(), SIGTERM), 0);
+  EXPECT_EQ(ExitCodeOf(*sigwatch), 128 + SIGTERM);
+  EXPECT_THAT(sigwatch->lines(Subprocess::kStderr),
+              Contains(HasSubstr("reason=child-signaled exit=143")));
+}
+
+TEST(SigwatchRelayTest, SecondTermWithinGraceKillsTheGroup) {
+  // Grace far longer than the test, so the second TERM is always within it.
+  auto sigwatch =
+      StartRelayReady(Relay({"--grace=1h", "--format=json"}, "trap '' TERM"));
+  ASSERT_NE(sigwatch, nullptr);
+  SendAndAwait(*sigwatch, SIGTERM, Subprocess::kStderr,
+               R"("signal":"SIGTERM")");
+  ASSERT_EQ(kill(sigwatch->pid(), SIGTERM), 0);
+  EXPECT_EQ(ExitCodeOf(*sigwatch), 128 + SIGKILL);
+  std::vector<std::string> actions;
+  for (const std::string& line : sigwatch->lines(Subprocess::kStderr)) {
+    if (line.find(R"("signal":"SIGTERM")") == std::string::npos) continue;
+    absl::string_view rest = line;
+    size_t at = rest.find(R"("action":")");
+    if (at == absl::string_view::npos) continue;
+    rest.remove_prefix(at + std::strlen(R"("action":")"));
+    actions.emplace_back(rest.substr(0, rest.find('"')));
+  }
+  EXPECT_THAT(actions, ElementsAre("forward", "kill"))
+      << sigwatch->Transcript();
+}
+
+TEST(SigwatchRelayTest, ZeroGraceNeverEscalates) {
+  auto sigwatch = StartRelayReady(
+      Relay({"--grace=0s"}, "trap '' TERM; trap 'exit 5' USR2"));
+  ASSERT_NE(sigwatch, nullptr);
+  SendAndAwait(*sigwatch, SIGTERM, Subprocess::kStderr, "count=1");
+  SendAndAwait(*sigwatch, SIGTERM, Subprocess::kStderr, "count=2");
+  ASSERT_EQ(kill(sigwatch->pid(), SIGUSR2), 0);
+  EXPECT_EQ(ExitCodeOf(*sigwatch), 5);
+  EXPECT_THAT(sigwatch->lines(Subprocess::kStderr),
+              ::testing::Not(Contains(HasSubstr("action=kill"))));
+}
+
+TEST(SigwatchRelayTest, CommandThatDoesNotExistExits127) {
+  auto sigwatch =
+      StartSigwatch({"--relay", "--", "/nonexistent/portsig-command"});
+  ASSERT_NE(sigwatch, nullptr);
+  EXPECT_EQ(ExitCodeOf(*sigwatch), 127);
+  EXPECT_THAT(sigwatch->lines(Subprocess::kStderr),
+              Contains(HasSubstr("cannot run")));
+}
+
+TEST(SigwatchRelayTest, PassesExitStatusThrough) {
+  auto sigwatch = StartSigwatch({"--relay", "--", "/bin/sh", "-c", "exit 3"});
+  ASSERT_NE(sigwatch, nullptr);
+  EXPECT_EQ(ExitCodeOf(*sigwatch), 3);
+}
+
+}  // namespace
+}  // namespace portsig

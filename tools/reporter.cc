@@ -1,0 +1,102 @@
+#include "tools/reporter.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "tools/json_line.h"
+
+namespace portsig {
+namespace sigwatch {
+
+absl::StatusOr<Format> ParseFormat(absl::string_view name) {
+  if (name == "text") return Format::kText;
+  if (name == "json") return Format::kJson;
+  return absl::InvalidArgumentError(
+      absl::StrCat("--format=\"", name, "\" is not text or json"));
+}
+
+Reporter::Reporter(Format format, std::string backend,
+                   std::vector<Signal> watched, Clock::time_point start,
+                   FILE* out)
+    : format_(format),
+      backend_(std::move(backend)),
+      watched_(std::move(watched)),
+      start_(start),
+      out_(out),
+      per_signal_(watched_.size(), 0) {}
+
+double Reporter::Elapsed() const {
+  return std::chrono::duration<double>(Clock::now() - start_).count();
+}
+
+void Reporter::Delivery(const Signal& signal, absl::string_view action) {
+  ++count_;
+  auto it = std::find(watched_.begin(), watched_.end(), signal);
+  if (it != watched_.end()) ++per_signal_[it - watched_.begin()];
+
+  std::string line;
+  if (format_ == Format::kJson) {
+    JsonLine json;
+    json.AddSeconds("t", Elapsed())
+        .Add("signal", signal.ToString())
+        .Add("number", signal.number())
+        .Add("backend", backend_)
+        .Add("count", count_);
+    if (!action.empty()) json.Add("action", action);
+    line = json.Build();
+  } else {
+    line =
+        absl::StrFormat("%.6f %s (%d) backend=%s count=%d", Elapsed(),
+                        signal.ToString(), signal.number(), backend_, count_);
+    if (!action.empty()) absl::StrAppend(&line, " action=", action);
+  }
+  std::fprintf(out_, "%s\n", line.c_str());
+  std::fflush(out_);
+}
+
+void Reporter::PrintSummary(const Summary& summary) {
+  if (format_ == Format::kJson) {
+    std::string signals = "[";
+    for (size_t i = 0; i < watched_.size(); ++i) {
+      if (i > 0) signals += ",";
+      signals += JsonLine()
+                     .Add("signal", watched_[i].ToString())
+                     .Add("number", watched_[i].number())
+                     .Add("delivered", per_signal_[i])
+                     .Build();
+    }
+    signals += "]";
+    JsonLine json;
+    json.Add("summary", true)
+        .AddSeconds("t", Elapsed())
+        .Add("reason", summary.reason)
+        .Add("backend", backend_)
+        .Add("delivered", count_)
+        .Add("dropped", summary.dropped)
+        .Add("unread", summary.unread)
+        .Add("queue_overflows", summary.queue_overflows);
+    if (summary.exit_code) json.Add("exit", *summary.exit_code);
+    json.AddRaw("signals", signals);
+    std::fprintf(out_, "%s\n", json.Build().c_str());
+  } else {
+    for (size_t i = 0; i < watched_.size(); ++i) {
+      std::fprintf(out_, "summary %s (%d) delivered=%llu\n",
+                   watched_[i].ToString().c_str(), watched_[i].number(),
+                   static_cast<unsigned long long>(per_signal_[i]));
+    }
+    std::string total = absl::StrFormat(
+        "summary total delivered=%d dropped=%d unread=%d queue_overflows=%d "
+        "reason=%s",
+        count_, summary.dropped, summary.unread, summary.queue_overflows,
+        summary.reason);
+    if (summary.exit_code)
+      absl::StrAppend(&total, " exit=", *summary.exit_code);
+    std::fprintf(out_, "%s\n", total.c_str());
+  }
+  std::fflush(out_);
+}
+
+}  // namespace sigwatch
+}  // namespace portsig

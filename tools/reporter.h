@@ -1,0 +1,83 @@
+// Reporter: everything sigwatch prints about deliveries, in one place so the
+// text and JSON formats say the same things.
+//
+// One line per delivery, flushed at once so a reader on a pipe sees it
+// without waiting for exit:
+//   text: 0.812345 SIGUSR1 (10) backend=posix count=1 [action=forward]
+//   json: {"t":0.812345,"signal":"SIGUSR1","number":10,"backend":"posix",
+//          "count":1[,"action":"forward"]}
+// and a summary at exit: per watched signal the deliveries seen, then the
+// totals, including what was lost. Text summary lines start with "summary"
+// (never with a number), so they cannot be mistaken for deliveries.
+//
+// `t` is seconds on the monotonic clock since the given start, taken when
+// sigwatch received the signal from its channel (not when the kernel raised
+// it). `count` is the running total over all signals.
+#ifndef PORTSIG_TOOLS_REPORTER_H_
+#define PORTSIG_TOOLS_REPORTER_H_
+
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "os_signal/signal.h"
+
+namespace portsig {
+namespace sigwatch {
+
+enum class Format { kText, kJson };
+
+// "text" or "json"; InvalidArgument otherwise.
+absl::StatusOr<Format> ParseFormat(absl::string_view name);
+
+struct Summary {
+  // Why sigwatch stopped: "count", "timeout", "interrupted", "child-exited",
+  // "child-signaled".
+  std::string reason;
+  // Deliveries the channel refused because it was full (in relay mode this
+  // includes the SIGCHLDs sigwatch subscribes to for reaping).
+  uint64_t dropped = 0;
+  // Deliveries that were in the channel when sigwatch stopped reading.
+  uint64_t unread = 0;
+  // Signals the note backend's queue refused (process-wide).
+  uint64_t queue_overflows = 0;
+  // Relay mode: the status sigwatch exits with.
+  std::optional<int> exit_code;
+};
+
+class Reporter {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  Reporter(Format format, std::string backend, std::vector<Signal> watched,
+           Clock::time_point start, FILE* out);
+
+  // Prints the line for one delivery; `action` (relay mode: "forward",
+  // "kill") is omitted when empty.
+  void Delivery(const Signal& signal, absl::string_view action = "");
+  uint64_t count() const { return count_; }
+
+  void PrintSummary(const Summary& summary);
+
+ private:
+  double Elapsed() const;
+
+  const Format format_;
+  const std::string backend_;
+  const std::vector<Signal> watched_;
+  const Clock::time_point start_;
+  FILE* const out_;
+  uint64_t count_ = 0;
+  // Parallel to watched_.
+  std::vector<uint64_t> per_signal_;
+};
+
+}  // namespace sigwatch
+}  // namespace portsig
+
+#endif  // PORTSIG_TOOLS_REPORTER_H_

@@ -1,0 +1,66 @@
+#include "tools/watch.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <optional>
+
+#include "tools/finish.h"
+#include "tools/signal_list.h"
+
+namespace portsig {
+namespace sigwatch {
+
+int RunWatch(const WatchOptions& options, Reporter& reporter) {
+  SignalChannel channel(options.buffer);
+  if (absl::Status status = Notify(channel, options.signals); !status.ok()) {
+    std::fprintf(stderr, "sigwatch: %s\n", status.ToString().c_str());
+    return 1;
+  }
+  std::fprintf(stderr, "sigwatch: watching %s pid=%d backend=%s\n",
+               JoinSignalNames(options.signals).c_str(),
+               static_cast<int>(getpid()), options.backend.c_str());
+  std::fflush(stderr);
+
+  const absl::Time deadline = options.timeout == absl::InfiniteDuration()
+                                  ? absl::InfiniteFuture()
+                                  : absl::Now() + options.timeout;
+  int interrupts = 0;
+  std::string reason;
+  for (;;) {
+    std::optional<Signal> received;
+    if (deadline == absl::InfiniteFuture()) {
+      received = channel.Receive();
+    } else {
+      absl::Duration left = deadline - absl::Now();
+      if (left > absl::ZeroDuration()) received = channel.ReceiveFor(left);
+      if (!received && absl::Now() >= deadline) {
+        reason = "timeout";
+        break;
+      }
+      // ReceiveFor may wake early without a signal; wait out the rest.
+      if (!received) continue;
+    }
+    reporter.Delivery(*received);
+    if (options.count > 0 &&
+        reporter.count() >= static_cast<uint64_t>(options.count)) {
+      reason = "count";
+      break;
+    }
+    if (received->number() == SIGINT || received->number() == SIGTERM) {
+      if (++interrupts >= 2) {
+        reason = "interrupted";
+        break;
+      }
+    }
+  }
+
+  reporter.PrintSummary(FinishWatching(channel, options.signals, reason));
+  bool count_missed = options.count > 0 &&
+                      reporter.count() < static_cast<uint64_t>(options.count);
+  return count_missed ? 1 : 0;
+}
+
+}  // namespace sigwatch
+}  // namespace portsig
