@@ -466,6 +466,40 @@ TEST(ForkTest, ChildNotifiesAndReceivesParentUnaffected) {
   EXPECT_TRUE(status.exited_ok()) << status.ToString();
 }
 
+TEST(ForkTest, ChildGetsItsOwnReadyFdAndLeavesTheParentsAlone) {
+  auto status = RunInChild([] {
+    SignalChannel ch(1);
+    ASSERT_TRUE(Notify(ch, {SIGUSR1}).ok());
+    auto parent_fd = ch.ReadyFd();
+    ASSERT_TRUE(parent_fd.ok());
+    auto readable = [](int fd) {
+      struct pollfd p = {fd, POLLIN, 0};
+      return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+    };
+    // The parent holds a signal: its descriptor is readable.
+    RaiseAndDispatch(SIGUSR1);
+    ASSERT_TRUE(readable(*parent_fd));
+    auto child = RunInChild([&] {
+      // Taking the inherited signal in the child must not reset the
+      // parent's readiness; the child gets a descriptor of its own.
+      auto child_fd = ch.ReadyFd();
+      ASSERT_TRUE(child_fd.ok());
+      EXPECT_TRUE(readable(*child_fd));
+      RaiseAndDispatch(SIGUSR1);  // Delivered in the child; buffer full.
+      EXPECT_EQ(ch.TryReceive(), Signal(SIGUSR1));
+      // Drained: the child's descriptor is not readable, and ending here
+      // with it cleared would clear a shared descriptor for the parent.
+      EXPECT_FALSE(readable(*child_fd));
+    });
+    EXPECT_TRUE(child.exited_ok()) << child.ToString();
+    EXPECT_TRUE(readable(*parent_fd))
+        << "the child's receive cleared the parent's ReadyFd";
+    EXPECT_EQ(ch.TryReceive(), Signal(SIGUSR1));
+    EXPECT_FALSE(readable(*parent_fd));
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
 TEST(NoteTest, PostNoteByBackend) {
   auto status = RunInChild([] {
     SignalChannel ch(2);
