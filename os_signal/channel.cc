@@ -63,8 +63,7 @@ std::optional<Signal> SignalChannel::ReceiveUntil(absl::Time deadline) {
   while (buffer_.empty()) {
     if (deadline == absl::InfiniteFuture()) {
       nonempty_.Wait(&mu_);
-    } else if (nonempty_.WaitWithDeadline(&mu_, deadline) &&
-               buffer_.empty()) {
+    } else if (nonempty_.WaitWithDeadline(&mu_, deadline) && buffer_.empty()) {
       --blocked_receivers_;
       return std::nullopt;
     }
@@ -73,7 +72,9 @@ std::optional<Signal> SignalChannel::ReceiveUntil(absl::Time deadline) {
   return TakeLocked();
 }
 
-Signal SignalChannel::Receive() { return *ReceiveUntil(absl::InfiniteFuture()); }
+Signal SignalChannel::Receive() {
+  return *ReceiveUntil(absl::InfiniteFuture());
+}
 
 std::optional<Signal> SignalChannel::ReceiveFor(absl::Duration timeout) {
   return ReceiveUntil(absl::Now() + timeout);

@@ -251,8 +251,8 @@ void HandlerMap::DropSignalLocked(Subscriber* subscriber, int signo,
   if (by_signal_[signo].empty() && disable_when_last) runtime::Disable(signo);
 }
 
-void HandlerMap::DropNoteLocked(Subscriber* subscriber,
-                                const std::string& note, Wanted* parked) {
+void HandlerMap::DropNoteLocked(Subscriber* subscriber, const std::string& note,
+                                Wanted* parked) {
   auto it = wanted_.find(subscriber);
   if (it == wanted_.end() || !it->second.notes.erase(note)) return;
   parked->notes.insert(note);

@@ -104,8 +104,8 @@ class HandlerMap {
   bool runtime_ready_ ABSL_GUARDED_BY(mu_) = false;
   absl::flat_hash_map<Subscriber*, Wanted> wanted_ ABSL_GUARDED_BY(mu_);
   // Per-signal index; its size is the signal's reference count.
-  absl::flat_hash_set<Subscriber*> by_signal_[platform::kMaxSignal + 1]
-      ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_set<Subscriber*>
+      by_signal_[platform::kMaxSignal + 1] ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, absl::flat_hash_set<Subscriber*>> by_note_
       ABSL_GUARDED_BY(mu_);
   absl::flat_hash_set<Subscriber*> all_notes_ ABSL_GUARDED_BY(mu_);

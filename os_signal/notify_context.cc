@@ -14,8 +14,8 @@ class ContextState final : public Subscriber,
                            public std::enable_shared_from_this<ContextState> {
  public:
   void Deliver(const Signal& signal) override {
-    Finish(absl::CancelledError(absl::StrCat(signal.ToString(),
-                                             " signal received")),
+    Finish(absl::CancelledError(
+               absl::StrCat(signal.ToString(), " signal received")),
            signal);
   }
 

@@ -64,17 +64,16 @@ absl::Status Signal::Validate() const {
     return absl::OkStatus();
   }
   if (number_ < 1 || number_ > platform::kMaxSignal) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("signal ", number_, " is out of range 1..",
-                     platform::kMaxSignal));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "signal ", number_, " is out of range 1..", platform::kMaxSignal));
   }
   if (number_ == SIGKILL || number_ == SIGSTOP) {
     return absl::InvalidArgumentError(absl::StrCat(
         platform::SignalName(number_), " cannot be caught or ignored"));
   }
   if (platform::IsReservedSignal(number_)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "signal ", number_, " is reserved by the C library"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("signal ", number_, " is reserved by the C library"));
   }
   return absl::OkStatus();
 }

@@ -24,7 +24,9 @@ class AtomicSignalSet {
     return (words_[slot / 32].load() & Bit(slot)) != 0;
   }
   // Returns whether the bit was already set.
-  bool Add(int slot) { return (words_[slot / 32].fetch_or(Bit(slot)) & Bit(slot)) != 0; }
+  bool Add(int slot) {
+    return (words_[slot / 32].fetch_or(Bit(slot)) & Bit(slot)) != 0;
+  }
   void Remove(int slot) { words_[slot / 32].fetch_and(~Bit(slot)); }
   // Takes and clears one word of bits.
   uint32_t TakeWord(int word) { return words_[word].exchange(0); }

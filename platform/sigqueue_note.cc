@@ -91,8 +91,8 @@ class NoteSigQueue final : public SigQueue {
           const Note& note = ring_[head_];
           head_ = (head_ + 1) % kNoteQueueCapacity;
           --count_;
-          int signo = SignalFromNoteName(
-              absl::string_view(note.text, note.length));
+          int signo =
+              SignalFromNoteName(absl::string_view(note.text, note.length));
           out->signo = signo;
           out->note_length = signo == 0 ? note.length : 0;
           std::memcpy(out->note, note.text, out->note_length);
@@ -163,10 +163,10 @@ class NoteSigQueue final : public SigQueue {
   }
 
   SpinLock lock_;
-  Note ring_[kNoteQueueCapacity];  // guarded by lock_
-  int head_ = 0;                   // guarded by lock_
-  int count_ = 0;                  // guarded by lock_
-  bool receiver_sleeping_ = false; // guarded by lock_
+  Note ring_[kNoteQueueCapacity];   // guarded by lock_
+  int head_ = 0;                    // guarded by lock_
+  int count_ = 0;                   // guarded by lock_
+  bool receiver_sleeping_ = false;  // guarded by lock_
   OneShotWakeup wakeup_;
 };
 

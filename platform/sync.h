@@ -123,8 +123,8 @@ class CondVar {
 #ifdef PORTSIG_TSAN
     absl::Time bounded =
         std::min(deadline, absl::Now() + sync_internal::kTsanSignalPoll);
-    bool timed_out = cv_.WaitWithDeadline(&mu->mu_, bounded) &&
-                     absl::Now() >= deadline;
+    bool timed_out =
+        cv_.WaitWithDeadline(&mu->mu_, bounded) && absl::Now() >= deadline;
 #else
     bool timed_out = cv_.WaitWithDeadline(&mu->mu_, deadline);
 #endif

@@ -195,8 +195,8 @@ absl::Status QueueNote(absl::string_view text) {
       return absl::OkStatus();
     case platform::SendResult::kUnsupported:
       return absl::FailedPreconditionError(absl::StrCat(
-          "the ", rt->queue->name(), " backend cannot carry text note \"",
-          text, "\" (use PORTSIG_SIGQUEUE=note)"));
+          "the ", rt->queue->name(), " backend cannot carry text note \"", text,
+          "\" (use PORTSIG_SIGQUEUE=note)"));
     case platform::SendResult::kOverflow:
       return absl::ResourceExhaustedError(
           absl::StrCat("note queue full; note \"", text, "\" dropped"));

@@ -31,8 +31,8 @@ namespace runtime {
 using DeliveryCallback = void (*)(const platform::QueuedSignal& received);
 
 // Selects the backend on first call (PORTSIG_SIGQUEUE, else the build
-// default) and records the callback (nullptr: keep the current one). Returns the selection error, every time,
-// if the environment names an unknown backend.
+// default) and records the callback (nullptr: keep the current one). Returns
+// the selection error, every time, if the environment names an unknown backend.
 absl::Status Init(DeliveryCallback callback);
 
 // "posix" or "note"; empty if Init failed.

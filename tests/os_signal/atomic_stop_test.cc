@@ -110,15 +110,16 @@ TEST(AtomicStopTest, StopNeverLosesARacingSignal) {
       ASSERT_EQ(remaining, 0);
     }
   }
-  std::printf("atomic stop: backend=%s iterations=%d received=%d "
-              "died_from_SIGINT=%d lost=%d discarded_by_tsan=%d children=%d\n",
-              std::getenv("PORTSIG_SIGQUEUE"), total, received, died, lost,
-              discarded, children);
+  std::printf(
+      "atomic stop: backend=%s iterations=%d received=%d "
+      "died_from_SIGINT=%d lost=%d discarded_by_tsan=%d children=%d\n",
+      std::getenv("PORTSIG_SIGQUEUE"), total, received, died, lost, discarded,
+      children);
   EXPECT_EQ(lost, 0) << "lost signal in " << lost << " of " << total
                      << " iterations";
   if (!kTrampolineMayDiscard) {
-    EXPECT_EQ(discarded, 0) << "handler never ran in " << discarded
-                            << " iterations";
+    EXPECT_EQ(discarded, 0)
+        << "handler never ran in " << discarded << " iterations";
   }
   EXPECT_EQ(received + died + lost + discarded, total);
 }

@@ -64,8 +64,8 @@ struct sigaction CurrentAction(int signo) {
     }
     return "{handler=" +
            std::to_string(reinterpret_cast<uintptr_t>(x.sa_handler)) +
-           " flags=" + std::to_string(x.sa_flags & ~kLibcFlags) +
-           " mask=[" + mask + "]}";
+           " flags=" + std::to_string(x.sa_flags & ~kLibcFlags) + " mask=[" +
+           mask + "]}";
   };
   bool same = (a.sa_flags & ~kLibcFlags) == (b.sa_flags & ~kLibcFlags) &&
               ((a.sa_flags & SA_SIGINFO) ? a.sa_sigaction == b.sa_sigaction
@@ -74,8 +74,9 @@ struct sigaction CurrentAction(int signo) {
   // TSan's sigaction interceptor installs every disposition with a full
   // mask, SIG_DFL and SIG_IGN included, so only a handler's mask (the one
   // that changes behavior) can be compared there.
-  const bool compare_mask = (a.sa_flags & SA_SIGINFO) ||
-                            (a.sa_handler != SIG_DFL && a.sa_handler != SIG_IGN);
+  const bool compare_mask =
+      (a.sa_flags & SA_SIGINFO) ||
+      (a.sa_handler != SIG_DFL && a.sa_handler != SIG_IGN);
 #else
   const bool compare_mask = true;
 #endif
@@ -130,7 +131,8 @@ TEST(SignalTest, BadInputIsRejectedByNameAndChangesNothing) {
                   absl::Status status = Notify(ch, {SIGUSR1, c.signal});
                   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument)
                       << c.names;
-                  EXPECT_THAT(std::string(status.message()), HasSubstr(c.names));
+                  EXPECT_THAT(std::string(status.message()),
+                              HasSubstr(c.names));
                   EXPECT_EQ(Ignore({c.signal}).code(),
                             absl::StatusCode::kInvalidArgument);
                   EXPECT_EQ(Reset({c.signal}).code(),
@@ -201,7 +203,8 @@ TEST(NotifyTest, StressManySignalsManyChannels) {
     std::vector<std::thread> senders;
     for (int t = 0; t < 4; ++t) {
       senders.emplace_back([t] {
-        for (int i = 0; i < 2000; ++i) kill(getpid(), t % 2 ? SIGUSR1 : SIGUSR2);
+        for (int i = 0; i < 2000; ++i)
+          kill(getpid(), t % 2 ? SIGUSR1 : SIGUSR2);
       });
     }
     for (auto& t : senders) t.join();

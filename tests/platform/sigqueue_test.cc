@@ -223,8 +223,8 @@ TEST_P(SigQueueTest, TextNotesKeepFifoOrderAndCountOverflow) {
 
 TEST_P(SigQueueTest, UnwantedTextNoteIsRefused) {
   SendResult result = queue_->SendNote("reload");
-  EXPECT_EQ(result, coalesces() ? SendResult::kUnsupported
-                                : SendResult::kNotWanted);
+  EXPECT_EQ(result,
+            coalesces() ? SendResult::kUnsupported : SendResult::kNotWanted);
 }
 
 TEST_P(SigQueueTest, ManySendersOneReceiverLoseNothing) {
@@ -336,8 +336,8 @@ TEST_P(SigQueueTest, WaitUntilIdleCoversSenderPausedAfterWantedCheck) {
   });
   // Give a broken WaitUntilIdle every chance to return early; a correct one
   // cannot return until the sender is released.
-  bool returned_early = idle_returned.WaitForNotificationWithTimeout(
-      absl::Milliseconds(200));
+  bool returned_early =
+      idle_returned.WaitForNotificationWithTimeout(absl::Milliseconds(200));
   release.Notify();
   sender.join();
   waiter.join();

@@ -25,7 +25,8 @@ struct ChildStatus {
   }
   std::string ToString() const {
     if (WIFEXITED(raw)) return "exited " + std::to_string(WEXITSTATUS(raw));
-    if (WIFSIGNALED(raw)) return "killed by signal " + std::to_string(WTERMSIG(raw));
+    if (WIFSIGNALED(raw))
+      return "killed by signal " + std::to_string(WTERMSIG(raw));
     return "status " + std::to_string(raw);
   }
 };
