@@ -15,6 +15,9 @@ using Hook = void (*)(int signo);
 // In SigQueue::Send, after the sender has read `wanted` and before it
 // queues: the window Go's 2017 fix left open.
 extern std::atomic<Hook> after_wanted_check;
+// After the runtime changed a signal's disposition (install, ignore,
+// restore), on the ordinary thread that changed it.
+extern std::atomic<Hook> disposition_changed;
 // On entry to portsig's async signal handler.
 extern std::atomic<Hook> handler_entered;
 // In the dispatcher, after receiving a signal and before fanning it out.

@@ -128,6 +128,7 @@ absl::Status Install(int signo, const struct sigaction& action, int what) {
         errno, absl::StrCat("sigaction(", platform::SignalName(signo), ")"));
   }
   g_installed[signo].store(what, std::memory_order_relaxed);
+  PORTSIG_TEST_HOOK(disposition_changed, signo);
   return absl::OkStatus();
 }
 
@@ -177,6 +178,7 @@ void RestoreSaved(int signo) {
   }
   sigaction(signo, &g_saved[signo], nullptr);
   g_saved_valid[signo].store(false, std::memory_order_release);
+  PORTSIG_TEST_HOOK(disposition_changed, signo);
 }
 
 bool HandlerInstalled(int signo) {
