@@ -5,6 +5,7 @@ namespace test_hooks {
 #ifdef PORTSIG_TEST_HOOKS
 std::atomic<Hook> after_wanted_check{nullptr};
 std::atomic<Hook> disposition_changed{nullptr};
+std::atomic<int> fail_install_signo{0};
 std::atomic<Hook> handler_entered{nullptr};
 std::atomic<Hook> before_fan_out{nullptr};
 std::atomic<Hook> stop_between_phases{nullptr};

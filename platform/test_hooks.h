@@ -26,6 +26,10 @@ extern std::atomic<Hook> before_fan_out;
 // waiting for the runtime to go idle.
 extern std::atomic<Hook> stop_between_phases;
 
+// When set to a signal number, the runtime fails to install a handler for
+// that signal, as if sigaction had refused.
+extern std::atomic<int> fail_install_signo;
+
 inline void Run(const std::atomic<Hook>& hook, int signo) {
   if (Hook h = hook.load(std::memory_order_acquire)) h(signo);
 }

@@ -122,6 +122,12 @@ absl::Status SaveCurrent(int signo) {
 }
 
 absl::Status Install(int signo, const struct sigaction& action, int what) {
+#ifdef PORTSIG_TEST_HOOKS
+  if (test_hooks::fail_install_signo.load() == signo) {
+    return absl::InternalError(
+        absl::StrCat("injected sigaction failure for ", signo));
+  }
+#endif
   if (absl::Status saved = SaveCurrent(signo); !saved.ok()) return saved;
   if (sigaction(signo, &action, nullptr) != 0) {
     return absl::ErrnoToStatus(
