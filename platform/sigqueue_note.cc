@@ -19,6 +19,7 @@
 #include <cstring>
 
 #include "platform/sigqueue.h"
+#include "platform/test_hooks.h"
 #include "platform/wakeup.h"
 
 namespace portsig {
@@ -145,6 +146,7 @@ class NoteSigQueue final : public SigQueue {
     if (t_in_push) return SendResult::kOverflow;  // Nested: refuse, counted.
     t_in_push = true;
     lock_.Lock();
+    PORTSIG_TEST_HOOK(note_push_locked, length);
     if (count_ == kNoteQueueCapacity) {
       lock_.Unlock();
       t_in_push = false;

@@ -348,6 +348,44 @@ TEST_P(SigQueueTest, WaitUntilIdleCoversSenderPausedAfterWantedCheck) {
          "WaitUntilIdle returned";
 }
 
+// A host handler installed after portsig may chain into portsig's handler
+// with a narrower mask, so a second signal can nest on the thread that
+// holds the note backend's lock. The nested send must be refused and
+// counted, not spin forever on a lock its own thread holds.
+SigQueue* g_nesting_queue = nullptr;
+std::atomic<SendResult> g_nested_result{SendResult::kQueued};
+
+void SendNestedWhileLocked(int) {
+  test_hooks::note_push_locked.store(nullptr);  // Nest once.
+  g_nested_result.store(g_nesting_queue->Send(SIGUSR1));
+}
+
+// Only the note backend has a lock to nest on.
+TEST(NoteSigQueueTest, SendNestedOnTheLockHolderIsRefusedAndCounted) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        // Everything blocked but the watchdog: a self-deadlock becomes a
+        // SIGALRM death instead of a hang.
+        BlockAllSignals();
+        sigset_t alarm_only;
+        sigemptyset(&alarm_only);
+        sigaddset(&alarm_only, SIGALRM);
+        pthread_sigmask(SIG_UNBLOCK, &alarm_only, nullptr);
+        alarm(10);
+        std::unique_ptr<SigQueue> queue = NewNoteSigQueue();
+        queue->Enable(SIGUSR1);
+        g_nesting_queue = queue.get();
+        test_hooks::note_push_locked.store(&SendNestedWhileLocked);
+        SendResult outer = queue->Send(SIGUSR1);
+        bool ok = outer == SendResult::kQueued &&
+                  g_nested_result.load() == SendResult::kOverflow &&
+                  queue->overflows() == 1;
+        std::exit(ok ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, SigQueueTest,
                          ::testing::Values("posix", "note"),
                          [](const auto& info) { return info.param; });
