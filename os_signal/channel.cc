@@ -87,15 +87,19 @@ std::optional<Signal> SignalChannel::TryReceive() {
   return TakeLocked();
 }
 
+int SignalChannel::MakeReadyFdLocked() {
+  ready_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  ready_fd_generation_ = runtime::ForkGeneration();
+  if (ready_fd_ >= 0 && !buffer_.empty()) SetReady(ready_fd_);
+  return ready_fd_;
+}
+
 int SignalChannel::ReadyFdLocked() {
   if (ready_fd_ < 0) return -1;
-  uint64_t generation = runtime::ForkGeneration();
-  if (generation != ready_fd_generation_) {
+  if (runtime::ForkGeneration() != ready_fd_generation_) {
     // Closing our copy leaves the parent's descriptor alone.
     close(ready_fd_);
-    ready_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    ready_fd_generation_ = generation;
-    if (ready_fd_ >= 0 && !buffer_.empty()) SetReady(ready_fd_);
+    return MakeReadyFdLocked();
   }
   return ready_fd_;
 }
@@ -103,14 +107,7 @@ int SignalChannel::ReadyFdLocked() {
 absl::StatusOr<int> SignalChannel::ReadyFd() {
   runtime::EnsureDispatcher();
   MutexLock lock(&mu_);
-  if (ready_fd_ < 0) {
-    int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (fd < 0) return absl::ErrnoToStatus(errno, "eventfd");
-    ready_fd_ = fd;
-    ready_fd_generation_ = runtime::ForkGeneration();
-    if (!buffer_.empty()) SetReady(ready_fd_);
-  }
-  int fd = ReadyFdLocked();
+  int fd = ready_fd_ < 0 ? MakeReadyFdLocked() : ReadyFdLocked();
   if (fd < 0) return absl::ErrnoToStatus(errno, "eventfd");
   return fd;
 }

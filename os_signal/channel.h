@@ -58,6 +58,9 @@ class SignalChannel final : private os_signal_internal::Subscriber {
   // The ready descriptor, made anew if this process forked since it was
   // created (the inherited one is shared with the parent); -1 if none.
   int ReadyFdLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Makes a fresh ready descriptor for this process, readable if the
+  // channel holds a signal; -1 (errno set) on failure.
+  int MakeReadyFdLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   os_signal_internal::Subscriber* AsSubscriber() { return this; }
 
   const size_t capacity_;

@@ -72,16 +72,14 @@ absl::Status HandlerMap::Add(Subscriber* subscriber,
   if (absl::Status ready = EnsureRuntimeLocked(); !ready.ok()) return ready;
   Wanted& wanted = wanted_[subscriber];
   // What this call added, so a failure can take all of it back.
-  std::vector<int> added_signals;
-  std::vector<std::string> added_notes;
-  bool added_all_notes = false;
+  Wanted added;
   auto add_signal = [&](int signo) -> absl::Status {
     if (wanted.signals.test(signo)) return absl::OkStatus();
     // Subscribe before enabling: a signal that arrives right after the
     // handler goes in waits on our lock and then finds the subscriber.
     wanted.signals.set(signo);
     by_signal_[signo].insert(subscriber);
-    added_signals.push_back(signo);
+    added.signals.set(signo);
     if (by_signal_[signo].size() == 1) return runtime::Enable(signo);
     return absl::OkStatus();
   };
@@ -94,7 +92,7 @@ absl::Status HandlerMap::Add(Subscriber* subscriber,
     if (status.ok() && !wanted.all_notes) {
       wanted.all_notes = true;
       all_notes_.insert(subscriber);
-      added_all_notes = true;
+      added.all_notes = true;
     }
   } else {
     for (const Signal& signal : signals) {
@@ -103,20 +101,14 @@ absl::Status HandlerMap::Add(Subscriber* subscriber,
         status = add_signal(signal.number());
       } else if (wanted.notes.insert(signal.note()).second) {
         by_note_[signal.note()].insert(subscriber);
-        added_notes.push_back(signal.note());
+        added.notes.insert(signal.note());
       }
     }
   }
   if (!status.ok()) {
     // Nothing was delivered meanwhile (we hold the lock), so no park needed.
     Wanted discarded;
-    for (int signo : added_signals) {
-      DropSignalLocked(subscriber, signo, &discarded);
-    }
-    for (const std::string& note : added_notes) {
-      DropNoteLocked(subscriber, note, &discarded);
-    }
-    if (added_all_notes) DropAllNotesLocked(subscriber, &discarded);
+    DropLocked(subscriber, added, &discarded);
   }
   UpdateNotesWantedLocked();
   EraseIfEmptyLocked(subscriber);
@@ -146,15 +138,8 @@ void HandlerMap::Remove(Subscriber* subscriber) {
                       stopping_.end());
       return;
     }
-    Wanted wanted = it->second;
-    Wanted& parked = losses[subscriber];
-    for (int s = 1; s <= platform::kMaxSignal; ++s) {
-      if (wanted.signals.test(s)) DropSignalLocked(subscriber, s, &parked);
-    }
-    DropAllNotesLocked(subscriber, &parked);
-    for (const std::string& note : wanted.notes) {
-      DropNoteLocked(subscriber, note, &parked);
-    }
+    const Wanted everything = it->second;  // Copy: dropping edits it.
+    DropLocked(subscriber, everything, &losses[subscriber]);
     UpdateNotesWantedLocked();
     EraseIfEmptyLocked(subscriber);
     parked_ids = ParkLocked(std::move(losses));
@@ -267,6 +252,17 @@ void HandlerMap::DropAllNotesLocked(Subscriber* subscriber, Wanted* parked) {
   it->second.all_notes = false;
   parked->all_notes = true;
   all_notes_.erase(subscriber);
+}
+
+void HandlerMap::DropLocked(Subscriber* subscriber, const Wanted& what,
+                            Wanted* parked) {
+  for (int s = 1; s <= platform::kMaxSignal; ++s) {
+    if (what.signals.test(s)) DropSignalLocked(subscriber, s, parked);
+  }
+  if (what.all_notes) DropAllNotesLocked(subscriber, parked);
+  for (const std::string& note : what.notes) {
+    DropNoteLocked(subscriber, note, parked);
+  }
 }
 
 void HandlerMap::UpdateNotesWantedLocked() {

@@ -87,6 +87,9 @@ class HandlerMap {
                       Wanted* parked) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void DropAllNotesLocked(Subscriber* subscriber, Wanted* parked)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Drops everything in `what` from `subscriber`, parking what it loses.
+  void DropLocked(Subscriber* subscriber, const Wanted& what, Wanted* parked)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void UpdateNotesWantedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void EraseIfEmptyLocked(Subscriber* subscriber)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

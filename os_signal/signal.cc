@@ -57,8 +57,7 @@ absl::Status PostNote(absl::string_view text) {
   }
   // The queue only knows whether any note is wanted; ask about this one so
   // that a note nobody wants is refused rather than dropped after queuing.
-  if (absl::StatusOr<std::string> backend = Backend();
-      backend.ok() && *backend == "note" &&
+  if (runtime::BackendName() == "note" &&
       !os_signal_internal::HandlerMap::Get().WantsNote(text)) {
     return absl::NotFoundError(
         absl::StrCat("no channel wants note \"", text, "\""));

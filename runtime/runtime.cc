@@ -32,7 +32,6 @@ struct Runtime {
   Mutex mu;
   // False in a forked child until the dispatcher is started again there.
   std::atomic<bool> dispatcher_running{false};
-  std::atomic<uint64_t> unwanted_notes{0};
 };
 
 Runtime* g_runtime = nullptr;
@@ -203,7 +202,6 @@ absl::Status QueueNote(absl::string_view text) {
     case platform::SendResult::kNotWanted:
       break;
   }
-  rt->unwanted_notes.fetch_add(1, std::memory_order_relaxed);
   return absl::NotFoundError(
       absl::StrCat("no channel wants note \"", text, "\""));
 }
@@ -231,11 +229,6 @@ uint64_t ForkGeneration() {
 uint64_t QueueOverflows() {
   Runtime* rt = Ready();
   return rt == nullptr ? 0 : rt->queue->overflows();
-}
-
-uint64_t UnwantedNotes() {
-  Runtime* rt = Ready();
-  return rt == nullptr ? 0 : rt->unwanted_notes.load();
 }
 
 }  // namespace runtime

@@ -66,9 +66,8 @@ void EnsureDispatcher();
 // inherited and must be made anew.
 uint64_t ForkGeneration();
 
-// Counters for reports.
+// Sends the note backend refused because its queue was full.
 uint64_t QueueOverflows();
-uint64_t UnwantedNotes();
 
 }  // namespace runtime
 }  // namespace portsig
