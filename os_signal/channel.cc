@@ -25,6 +25,11 @@ void ClearReady(int fd) {
   }
 }
 
+std::optional<Signal> SignalOf(std::optional<Delivery> delivery) {
+  if (!delivery.has_value()) return std::nullopt;
+  return std::move(delivery->signal);
+}
+
 }  // namespace
 
 SignalChannel::SignalChannel(size_t capacity) : capacity_(capacity) {}
@@ -35,13 +40,13 @@ SignalChannel::~SignalChannel() {
   if (ready_fd_ >= 0) close(ready_fd_);
 }
 
-void SignalChannel::Deliver(const Signal& signal) {
+void SignalChannel::Deliver(const Delivery& delivery) {
   MutexLock lock(&mu_);
   if (buffer_.size() >= capacity_ + blocked_receivers_) {
     dropped_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  buffer_.push_back(signal);
+  buffer_.push_back(delivery);
   delivered_.fetch_add(1, std::memory_order_relaxed);
   if (int fd = ReadyFdLocked(); buffer_.size() == 1 && fd >= 0) SetReady(fd);
   // All, not one: after fork() the child's condition variable may still list
@@ -49,14 +54,14 @@ void SignalChannel::Deliver(const Signal& signal) {
   nonempty_.SignalAll();
 }
 
-Signal SignalChannel::TakeLocked() {
-  Signal signal = std::move(buffer_.front());
+Delivery SignalChannel::TakeLocked() {
+  Delivery delivery = std::move(buffer_.front());
   buffer_.erase(buffer_.begin());
   if (int fd = ReadyFdLocked(); buffer_.empty() && fd >= 0) ClearReady(fd);
-  return signal;
+  return delivery;
 }
 
-std::optional<Signal> SignalChannel::ReceiveUntil(absl::Time deadline) {
+std::optional<Delivery> SignalChannel::ReceiveUntil(absl::Time deadline) {
   runtime::EnsureDispatcher();
   MutexLock lock(&mu_);
   ++blocked_receivers_;
@@ -72,19 +77,30 @@ std::optional<Signal> SignalChannel::ReceiveUntil(absl::Time deadline) {
   return TakeLocked();
 }
 
-Signal SignalChannel::Receive() {
+Delivery SignalChannel::ReceiveDelivery() {
   return *ReceiveUntil(absl::InfiniteFuture());
 }
 
-std::optional<Signal> SignalChannel::ReceiveFor(absl::Duration timeout) {
+std::optional<Delivery> SignalChannel::ReceiveDeliveryFor(
+    absl::Duration timeout) {
   return ReceiveUntil(absl::Now() + timeout);
 }
 
-std::optional<Signal> SignalChannel::TryReceive() {
+std::optional<Delivery> SignalChannel::TryReceiveDelivery() {
   runtime::EnsureDispatcher();
   MutexLock lock(&mu_);
   if (buffer_.empty()) return std::nullopt;
   return TakeLocked();
+}
+
+Signal SignalChannel::Receive() { return ReceiveDelivery().signal; }
+
+std::optional<Signal> SignalChannel::ReceiveFor(absl::Duration timeout) {
+  return SignalOf(ReceiveDeliveryFor(timeout));
+}
+
+std::optional<Signal> SignalChannel::TryReceive() {
+  return SignalOf(TryReceiveDelivery());
 }
 
 int SignalChannel::MakeReadyFdLocked() {

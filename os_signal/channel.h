@@ -1,5 +1,9 @@
 // SignalChannel: Go's buffered `chan os.Signal`, for C++.
 //
+// Each buffered entry is a Delivery (the signal with its sender and
+// occurrence count); Receive returns only the signal, ReceiveDelivery the
+// whole record. Both take from the same buffer.
+//
 // Delivery never blocks the dispatcher: a channel that is full drops the
 // delivery and counts it in dropped(). Capacity 0 is unbuffered: a signal is
 // handed over only if a receiver is blocked in Receive/ReceiveFor at that
@@ -16,6 +20,7 @@
 #include "absl/container/inlined_vector.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "os_signal/delivery.h"
 #include "os_signal/signal_value.h"
 #include "os_signal/subscriber.h"
 #include "platform/sync.h"
@@ -37,6 +42,12 @@ class SignalChannel final : private os_signal_internal::Subscriber {
   // Blocks up to `timeout`.
   std::optional<Signal> ReceiveFor(absl::Duration timeout);
 
+  // The same, with who sent the signal and how many occurrences it stands
+  // for (see delivery.h).
+  Delivery ReceiveDelivery();
+  std::optional<Delivery> TryReceiveDelivery();
+  std::optional<Delivery> ReceiveDeliveryFor(absl::Duration timeout);
+
   // A descriptor that polls readable while the channel holds a signal, for
   // poll/epoll/libuv/Asio loops; read signals with TryReceive. Created on
   // first call and owned by the channel.
@@ -52,9 +63,9 @@ class SignalChannel final : private os_signal_internal::Subscriber {
 
  private:
   friend class HandlerMapAccess;
-  void Deliver(const Signal& signal) override;
-  std::optional<Signal> ReceiveUntil(absl::Time deadline);
-  Signal TakeLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Deliver(const Delivery& delivery) override;
+  std::optional<Delivery> ReceiveUntil(absl::Time deadline);
+  Delivery TakeLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The ready descriptor, made anew if this process forked since it was
   // created (the inherited one is shared with the parent); -1 if none.
   int ReadyFdLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -66,7 +77,7 @@ class SignalChannel final : private os_signal_internal::Subscriber {
   const size_t capacity_;
   mutable Mutex mu_;
   CondVar nonempty_;
-  absl::InlinedVector<Signal, 1> buffer_ ABSL_GUARDED_BY(mu_);
+  absl::InlinedVector<Delivery, 1> buffer_ ABSL_GUARDED_BY(mu_);
   // Receivers blocked right now; each may take one delivery beyond capacity.
   size_t blocked_receivers_ ABSL_GUARDED_BY(mu_) = 0;
   int ready_fd_ ABSL_GUARDED_BY(mu_) = -1;

@@ -3,6 +3,7 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -20,9 +21,41 @@ void DeliverFromRuntime(const platform::QueuedSignal& received) {
 void PrepareFork() { HandlerMap::Get().LockForFork(); }
 void AfterFork() { HandlerMap::Get().UnlockAfterFork(); }
 
-Signal ToSignal(const platform::QueuedSignal& received) {
-  if (received.signo != 0) return Signal(received.signo);
-  return Signal::Note(received.note_text());
+Delivery ToDelivery(const platform::QueuedSignal& received) {
+  Delivery delivery;
+  delivery.signal = received.signo != 0 ? Signal(received.signo)
+                                        : Signal::Note(received.note_text());
+  delivery.code = received.record.code;
+  delivery.sender_pid = received.record.pid;
+  delivery.sender_uid = received.record.uid;
+  if (received.record.has_value) delivery.value = received.record.value;
+  delivery.occurrences = received.occurrences;
+  return delivery;
+}
+
+absl::Status ValidateOptions(absl::Span<const Signal> signals,
+                             const NotifyOptions& options) {
+  if (options.queue_capacity == 0) return absl::OkStatus();
+  if (options.queue_capacity > platform::kMaxQueueCapacity) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("queue_capacity ", options.queue_capacity,
+                     " is above the limit of ", platform::kMaxQueueCapacity));
+  }
+  if (signals.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("queue_capacity ", options.queue_capacity,
+                     " needs an explicit list of real-time signals"));
+  }
+  for (const Signal& signal : signals) {
+    if (signal.is_note() || signal.number() < SIGRTMIN ||
+        signal.number() > SIGRTMAX) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("queue_capacity applies only to real-time signals "
+                       "(SIGRTMIN..SIGRTMAX), not ",
+                       signal.ToString()));
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -64,9 +97,14 @@ absl::Status HandlerMap::EnsureRuntimeLocked() {
 }
 
 absl::Status HandlerMap::Add(Subscriber* subscriber,
-                             absl::Span<const Signal> signals) {
+                             absl::Span<const Signal> signals,
+                             const NotifyOptions& options,
+                             bool once_releases_all) {
   for (const Signal& signal : signals) {
     if (absl::Status valid = signal.Validate(); !valid.ok()) return valid;
+  }
+  if (absl::Status valid = ValidateOptions(signals, options); !valid.ok()) {
+    return valid;
   }
   MutexLock lock(&mu_);
   if (absl::Status ready = EnsureRuntimeLocked(); !ready.ok()) return ready;
@@ -74,6 +112,8 @@ absl::Status HandlerMap::Add(Subscriber* subscriber,
   // What this call added, so a failure can take all of it back.
   Wanted added;
   auto add_signal = [&](int signo) -> absl::Status {
+    // Before the handler goes in, so its first occurrence is queued too.
+    SetQueueRequestLocked(subscriber, signo, options.queue_capacity);
     if (wanted.signals.test(signo)) return absl::OkStatus();
     // Subscribe before enabling: a signal that arrives right after the
     // handler goes in waits on our lock and then finds the subscriber.
@@ -109,10 +149,78 @@ absl::Status HandlerMap::Add(Subscriber* subscriber,
     // Nothing was delivered meanwhile (we hold the lock), so no park needed.
     Wanted discarded;
     DropLocked(subscriber, added, &discarded);
+  } else {
+    SetOnceLocked(subscriber, signals, options.once);
+    if (options.once && once_releases_all) {
+      once_releases_all_.insert(subscriber);
+    }
   }
   UpdateNotesWantedLocked();
   EraseIfEmptyLocked(subscriber);
   return status;
+}
+
+void HandlerMap::SetQueueRequestLocked(Subscriber* subscriber, int signo,
+                                       uint32_t capacity) {
+  auto& requests = queue_requests_[signo];
+  if (capacity == 0) {
+    if (requests.erase(subscriber) == 0) return;
+  } else {
+    requests[subscriber] = capacity;
+  }
+  uint32_t largest = 0;
+  for (const auto& [unused, c] : requests) largest = std::max(largest, c);
+  runtime::SetQueueCapacity(signo, largest);
+}
+
+void HandlerMap::SetOnceLocked(Subscriber* subscriber,
+                               absl::Span<const Signal> signals, bool once) {
+  if (!once && !once_.contains(subscriber)) return;
+  Wanted& relayed_once = once_[subscriber];
+  auto mark_signal = [&](int signo) { relayed_once.signals.set(signo, once); };
+  if (signals.empty()) {
+    const auto& all = CatchableSignals();
+    for (int s = 1; s <= platform::kMaxSignal; ++s) {
+      if (all.test(s)) mark_signal(s);
+    }
+    relayed_once.all_notes = once;
+  }
+  for (const Signal& signal : signals) {
+    if (!signal.is_note()) {
+      mark_signal(signal.number());
+    } else if (once) {
+      relayed_once.notes.insert(signal.note());
+    } else {
+      relayed_once.notes.erase(signal.note());
+    }
+  }
+  if (relayed_once.empty()) once_.erase(subscriber);
+}
+
+void HandlerMap::ReleaseOnceLocked(const std::vector<Subscriber*>& fired,
+                                   const platform::QueuedSignal& received) {
+  absl::flat_hash_map<Subscriber*, Wanted> losses;
+  for (Subscriber* subscriber : fired) {
+    Wanted* parked = &losses[subscriber];
+    if (once_releases_all_.contains(subscriber)) {
+      const Wanted everything = wanted_[subscriber];  // Copy: dropping edits.
+      DropLocked(subscriber, everything, parked);
+    } else if (received.signo != 0) {
+      DropSignalLocked(subscriber, received.signo, parked);
+    } else if (once_[subscriber].all_notes) {
+      DropAllNotesLocked(subscriber, parked);
+    } else {
+      DropNoteLocked(subscriber, std::string(received.note_text()), parked);
+    }
+    EraseIfEmptyLocked(subscriber);
+  }
+  UpdateNotesWantedLocked();
+  std::vector<uint64_t> ids = ParkLocked(std::move(losses));
+  // Stop's second half waits for the dispatcher to go idle, and this is the
+  // dispatcher: hand it to a thread of its own.
+  std::thread([ids = std::move(ids)] {
+    HandlerMap::Get().WaitAndUnpark(ids);
+  }).detach();
 }
 
 void HandlerMap::Remove(Subscriber* subscriber) {
@@ -233,6 +341,10 @@ void HandlerMap::DropSignalLocked(Subscriber* subscriber, int signo,
   it->second.signals.reset(signo);
   parked->signals.set(signo);
   by_signal_[signo].erase(subscriber);
+  if (auto once = once_.find(subscriber); once != once_.end()) {
+    once->second.signals.reset(signo);
+  }
+  SetQueueRequestLocked(subscriber, signo, 0);
   if (by_signal_[signo].empty() && disable_when_last) runtime::Disable(signo);
 }
 
@@ -241,6 +353,9 @@ void HandlerMap::DropNoteLocked(Subscriber* subscriber, const std::string& note,
   auto it = wanted_.find(subscriber);
   if (it == wanted_.end() || !it->second.notes.erase(note)) return;
   parked->notes.insert(note);
+  if (auto once = once_.find(subscriber); once != once_.end()) {
+    once->second.notes.erase(note);
+  }
   auto index = by_note_.find(note);
   index->second.erase(subscriber);
   if (index->second.empty()) by_note_.erase(index);
@@ -251,6 +366,9 @@ void HandlerMap::DropAllNotesLocked(Subscriber* subscriber, Wanted* parked) {
   if (it == wanted_.end() || !it->second.all_notes) return;
   it->second.all_notes = false;
   parked->all_notes = true;
+  if (auto once = once_.find(subscriber); once != once_.end()) {
+    once->second.all_notes = false;
+  }
   all_notes_.erase(subscriber);
 }
 
@@ -277,6 +395,9 @@ void HandlerMap::UpdateNotesWantedLocked() {
 void HandlerMap::EraseIfEmptyLocked(Subscriber* subscriber) {
   auto it = wanted_.find(subscriber);
   if (it != wanted_.end() && it->second.empty()) wanted_.erase(it);
+  if (wanted_.contains(subscriber)) return;
+  once_.erase(subscriber);
+  once_releases_all_.erase(subscriber);
 }
 
 std::vector<uint64_t> HandlerMap::ParkLocked(
@@ -311,16 +432,25 @@ bool HandlerMap::WantsNote(absl::string_view note) {
 }
 
 void HandlerMap::Deliver(const platform::QueuedSignal& received) {
-  const Signal signal = ToSignal(received);
+  const Delivery delivery = ToDelivery(received);
   MutexLock lock(&mu_);
+  std::vector<Subscriber*> fired_once;
+  auto deliver = [&](Subscriber* s) {
+    s->Deliver(delivery);
+    if (once_.empty()) return;
+    auto once = once_.find(s);
+    if (once != once_.end() && once->second.Wants(received)) {
+      fired_once.push_back(s);
+    }
+  };
   if (received.signo != 0) {
-    for (Subscriber* s : by_signal_[received.signo]) s->Deliver(signal);
+    for (Subscriber* s : by_signal_[received.signo]) deliver(s);
   } else {
-    for (Subscriber* s : all_notes_) s->Deliver(signal);
+    for (Subscriber* s : all_notes_) deliver(s);
     auto it = by_note_.find(received.note_text());
     if (it != by_note_.end()) {
       for (Subscriber* s : it->second) {
-        if (!all_notes_.contains(s)) s->Deliver(signal);
+        if (!all_notes_.contains(s)) deliver(s);
       }
     }
   }
@@ -329,8 +459,9 @@ void HandlerMap::Deliver(const platform::QueuedSignal& received) {
     // Re-subscribed meanwhile: it got the signal above already.
     auto current = wanted_.find(stopping.subscriber);
     if (current != wanted_.end() && current->second.Wants(received)) continue;
-    stopping.subscriber->Deliver(signal);
+    stopping.subscriber->Deliver(delivery);
   }
+  if (!fired_once.empty()) ReleaseOnceLocked(fired_once, received);
 }
 
 }  // namespace os_signal_internal

@@ -8,6 +8,10 @@
 // raced Stop reaches the subscriber, or arrives after the disposition was
 // restored and takes it. Reset and Ignore remove subscriptions the same way.
 //
+// NotifyOptions::once is the same removal, done by the dispatcher right
+// after it delivered the first occurrence; a short-lived thread finishes it
+// (the dispatcher cannot wait for itself to go idle).
+//
 // Fan-out reads a per-signal index, so its cost grows with the subscribers
 // of the delivered signal, not with every registered channel.
 #ifndef PORTSIG_OS_SIGNAL_HANDLER_MAP_H_
@@ -22,6 +26,8 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/types/span.h"
+#include "os_signal/delivery.h"
+#include "os_signal/notify_options.h"
 #include "os_signal/signal_value.h"
 #include "os_signal/subscriber.h"
 #include "platform/signal_names.h"
@@ -45,7 +51,11 @@ class HandlerMap {
  public:
   static HandlerMap& Get();
 
-  absl::Status Add(Subscriber* subscriber, absl::Span<const Signal> signals);
+  // `once_releases_all`: with options.once, the first delivery releases
+  // everything the subscriber wants (contexts), not just that signal.
+  absl::Status Add(Subscriber* subscriber, absl::Span<const Signal> signals,
+                   const NotifyOptions& options = NotifyOptions(),
+                   bool once_releases_all = false);
   // No-op for an unknown subscriber. Returns once nothing more is delivered
   // to it.
   void Remove(Subscriber* subscriber);
@@ -91,6 +101,20 @@ class HandlerMap {
   void DropLocked(Subscriber* subscriber, const Wanted& what, Wanted* parked)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void UpdateNotesWantedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Records (capacity > 0) or withdraws (0) subscriber's queue-mode request
+  // for signo, and gives the runtime the largest one left.
+  void SetQueueRequestLocked(Subscriber* subscriber, int signo,
+                             uint32_t capacity)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Marks what `signals` names as relayed once (or no longer once).
+  void SetOnceLocked(Subscriber* subscriber, absl::Span<const Signal> signals,
+                     bool once) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // After a delivery: removes what was relayed once from the subscribers
+  // that got it, parks it like Stop does, and finishes the removal on
+  // another thread.
+  void ReleaseOnceLocked(const std::vector<Subscriber*>& fired,
+                         const platform::QueuedSignal& received)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void EraseIfEmptyLocked(Subscriber* subscriber)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Parks what subscribers lost on the stopping list. Must happen in the
@@ -101,7 +125,6 @@ class HandlerMap {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Waits for the runtime to go idle, then drops the parked entries.
   void WaitAndUnpark(const std::vector<uint64_t>& ids) ABSL_LOCKS_EXCLUDED(mu_);
-  void DeliverTo(Subscriber* subscriber, const Signal& signal);
 
   Mutex mu_;
   bool runtime_ready_ ABSL_GUARDED_BY(mu_) = false;
@@ -112,6 +135,12 @@ class HandlerMap {
   absl::flat_hash_map<std::string, absl::flat_hash_set<Subscriber*>> by_note_
       ABSL_GUARDED_BY(mu_);
   absl::flat_hash_set<Subscriber*> all_notes_ ABSL_GUARDED_BY(mu_);
+  // What each subscriber asked to have relayed only once.
+  absl::flat_hash_map<Subscriber*, Wanted> once_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_set<Subscriber*> once_releases_all_ ABSL_GUARDED_BY(mu_);
+  // Queue-mode capacity each subscriber asked for, per real-time signal.
+  absl::flat_hash_map<Subscriber*, uint32_t>
+      queue_requests_[platform::kMaxSignal + 1] ABSL_GUARDED_BY(mu_);
   std::vector<Stopping> stopping_ ABSL_GUARDED_BY(mu_);
   uint64_t next_stopping_id_ ABSL_GUARDED_BY(mu_) = 0;
 };

@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "os_signal/delivery.h"
 #include "os_signal/handler_map.h"
 #include "os_signal/subscriber.h"
 #include "platform/sync.h"
@@ -13,10 +14,10 @@ namespace os_signal_internal {
 class ContextState final : public Subscriber,
                            public std::enable_shared_from_this<ContextState> {
  public:
-  void Deliver(const Signal& signal) override {
+  void Deliver(const Delivery& delivery) override {
     Finish(absl::CancelledError(
-               absl::StrCat(signal.ToString(), " signal received")),
-           signal);
+               absl::StrCat(delivery.signal.ToString(), " signal received")),
+           delivery.signal);
   }
 
   // Marks done (first reason wins) and passes it on to children.
@@ -106,9 +107,20 @@ void SignalContext::Stop() {
 
 absl::StatusOr<std::unique_ptr<SignalContext>> NotifyContext(
     absl::Span<const Signal> signals, const SignalContext* parent) {
+  return NotifyContext(signals, NotifyOptions(), parent);
+}
+
+absl::StatusOr<std::unique_ptr<SignalContext>> NotifyContext(
+    absl::Span<const Signal> signals, const NotifyOptions& options,
+    const SignalContext* parent) {
+  if (options.queue_capacity != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("queue_capacity ", options.queue_capacity,
+                     " has no use for a context, which keeps one signal"));
+  }
   auto state = std::make_shared<os_signal_internal::ContextState>();
-  absl::Status added =
-      os_signal_internal::HandlerMap::Get().Add(state.get(), signals);
+  absl::Status added = os_signal_internal::HandlerMap::Get().Add(
+      state.get(), signals, options, /*once_releases_all=*/true);
   if (!added.ok()) return added;
   if (parent != nullptr) parent->state_->Adopt(state);
   return std::unique_ptr<SignalContext>(new SignalContext(std::move(state)));

@@ -15,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "os_signal/notify_options.h"
 #include "os_signal/signal_value.h"
 
 namespace portsig {
@@ -43,7 +44,7 @@ class SignalContext {
 
  private:
   friend absl::StatusOr<std::unique_ptr<SignalContext>> NotifyContext(
-      absl::Span<const Signal>, const SignalContext*);
+      absl::Span<const Signal>, const NotifyOptions&, const SignalContext*);
   explicit SignalContext(std::shared_ptr<os_signal_internal::ContextState> s);
   std::shared_ptr<os_signal_internal::ContextState> state_;
 };
@@ -52,6 +53,14 @@ class SignalContext {
 // or when `parent` (optional, must outlive nothing: it may go first) is done.
 absl::StatusOr<std::unique_ptr<SignalContext>> NotifyContext(
     absl::Span<const Signal> signals, const SignalContext* parent = nullptr);
+
+// The same with options. With `once`, the context's first signal also
+// releases all its signals at once (as Stop() would), so a second Ctrl-C
+// takes the disposition from before portsig instead of being absorbed.
+// queue_capacity has no use for a context and is refused.
+absl::StatusOr<std::unique_ptr<SignalContext>> NotifyContext(
+    absl::Span<const Signal> signals, const NotifyOptions& options,
+    const SignalContext* parent = nullptr);
 
 }  // namespace portsig
 

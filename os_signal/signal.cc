@@ -21,8 +21,13 @@ class HandlerMapAccess {
 };
 
 absl::Status Notify(SignalChannel& ch, absl::Span<const Signal> signals) {
+  return Notify(ch, signals, NotifyOptions());
+}
+
+absl::Status Notify(SignalChannel& ch, absl::Span<const Signal> signals,
+                    const NotifyOptions& options) {
   return os_signal_internal::HandlerMap::Get().Add(HandlerMapAccess::Of(ch),
-                                                   signals);
+                                                   signals, options);
 }
 
 void Stop(SignalChannel& ch) {

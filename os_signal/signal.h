@@ -3,6 +3,7 @@
 //   portsig::SignalChannel ch(1);
 //   absl::Status s = portsig::Notify(ch, {SIGINT, SIGTERM});
 //   portsig::Signal got = ch.Receive();   // "SIGINT"
+//   // or: portsig::Delivery d = ch.ReceiveDelivery();  // sender, count
 //   portsig::Stop(ch);
 //
 // Promises, to any thread of the program (never call these from a signal
@@ -34,13 +35,20 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "os_signal/channel.h"
+#include "os_signal/delivery.h"
 #include "os_signal/notify_context.h"
+#include "os_signal/notify_options.h"
 #include "os_signal/signal_value.h"
 
 namespace portsig {
 
 // Relays `signals` (empty: all catchable signals and all text notes) to ch.
 absl::Status Notify(SignalChannel& ch, absl::Span<const Signal> signals = {});
+// The same, relaying once or queuing real-time signals (NotifyOptions). The
+// options apply to the listed signals and replace what an earlier Notify
+// chose for them. Bad options get InvalidArgument and change nothing.
+absl::Status Notify(SignalChannel& ch, absl::Span<const Signal> signals,
+                    const NotifyOptions& options);
 
 // Stops relaying to ch. No-op for a channel that is not registered.
 void Stop(SignalChannel& ch);

@@ -6,12 +6,12 @@
 #define PORTSIG_OS_SIGNAL_SUBSCRIBER_H_
 
 namespace portsig {
-class Signal;
+struct Delivery;
 namespace os_signal_internal {
 
 class Subscriber {
  public:
-  virtual void Deliver(const Signal& signal) = 0;
+  virtual void Deliver(const Delivery& delivery) = 0;
 
  protected:
   ~Subscriber() = default;

@@ -25,13 +25,81 @@ SigQueue::DeliveryScope::~DeliveryScope() {
   queue_->delivering_.fetch_sub(1, std::memory_order_seq_cst);
 }
 
-SendResult SigQueue::Send(int signo) {
+SigQueue::~SigQueue() {
+  for (auto& ring : rings_) delete ring.load(std::memory_order_relaxed);
+}
+
+SendResult SigQueue::Send(int signo, const SignalRecord& record) {
   if (signo < 1 || signo > kMaxSignal) return SendResult::kNotWanted;
   DeliveryScope scope(this, signo);
   if (!scope.wanted()) return SendResult::kNotWanted;
-  SendResult result = Enqueue(signo);
-  if (result == SendResult::kOverflow) CountOverflow();
+  SendResult result;
+  RecordRing* ring = rings_[signo].load(std::memory_order_acquire);
+  if (ring != nullptr && ring->capacity() > 0) {
+    // Queue mode: the record goes in the ring (or its overflow summary);
+    // the backend only has to wake the receiver for it.
+    const bool kept = ring->Push(record);
+    result = Enqueue(signo, nullptr);
+    if (!kept) {
+      CountOverflow();
+      if (result == SendResult::kQueued) result = SendResult::kCoalesced;
+    }
+    return result;
+  }
+  result = Enqueue(signo, &record);
+  if (result == SendResult::kOverflow || result == SendResult::kCoalesced) {
+    CountOverflow();
+  }
   return result;
+}
+
+void SigQueue::Receive(QueuedSignal* out) {
+  for (;;) {
+    if (draining_ != 0) {
+      RecordRing* ring = rings_[draining_].load(std::memory_order_acquire);
+      if (uint64_t n = ring->Pop(&out->record); n > 0) {
+        out->signo = draining_;
+        out->occurrences = n;
+        out->note_length = 0;
+        out->note[0] = '\0';
+        return;
+      }
+      draining_ = 0;
+      // Occurrences that reached the backend while queue mode was off.
+      if (drained_after_.occurrences > 0) {
+        *out = drained_after_;
+        drained_after_.occurrences = 0;
+        return;
+      }
+    }
+    ReceiveRaw(out);
+    if (out->signo != 0 &&
+        rings_[out->signo].load(std::memory_order_acquire) != nullptr) {
+      draining_ = out->signo;
+      drained_after_ = *out;
+      continue;
+    }
+    // Zero: an earlier delivery already reported what this one stands for.
+    if (out->signo == 0 || out->occurrences > 0) return;
+  }
+}
+
+void SigQueue::SetQueueCapacity(int signo, uint32_t capacity) {
+  if (signo < 1 || signo > kMaxSignal) return;
+  if (capacity > kMaxQueueCapacity) capacity = kMaxQueueCapacity;
+  RecordRing* ring = rings_[signo].load(std::memory_order_acquire);
+  if (ring == nullptr) {
+    if (capacity == 0) return;
+    ring = new RecordRing();
+    rings_[signo].store(ring, std::memory_order_release);
+  }
+  ring->set_capacity(capacity);
+}
+
+uint32_t SigQueue::QueueCapacity(int signo) const {
+  if (signo < 1 || signo > kMaxSignal) return 0;
+  RecordRing* ring = rings_[signo].load(std::memory_order_acquire);
+  return ring == nullptr ? 0 : ring->capacity();
 }
 
 void SigQueue::Enable(int slot) {
@@ -62,6 +130,11 @@ void SigQueue::WaitUntilIdle() {
 
 void SigQueue::ResetAfterFork() {
   delivering_.store(0, std::memory_order_relaxed);
+  for (auto& ring : rings_) {
+    if (RecordRing* r = ring.load(std::memory_order_relaxed)) r->Reset();
+  }
+  draining_ = 0;
+  drained_after_.occurrences = 0;
 }
 
 absl::string_view DefaultSigQueueName() { return PORTSIG_DEFAULT_SIGQUEUE; }

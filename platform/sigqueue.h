@@ -8,7 +8,13 @@
 //   one still pending; the note backend may refuse it when full, and counts
 //   that).
 // - Receive() is called by one thread at a time and blocks until a signal is
-//   there.
+//   there. Each delivery carries a SignalRecord (who sent it, how) and how
+//   many occurrences it stands for; the counts of all deliveries add up to
+//   every occurrence Send() accepted (none is under-reported). A delivery
+//   whose occurrences an earlier one already reported is not returned.
+// - Queue mode (SetQueueCapacity, real-time signals): every occurrence is
+//   returned as its own delivery with its own record, up to the capacity
+//   per signal; the rest are summarized in one delivery with their count.
 // - WaitUntilIdle() returns only after every signal that any Send() had
 //   committed to (read `wanted` and not yet finished) has been returned by
 //   Receive() and the receiver has come back to wait. This is what lets
@@ -32,7 +38,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "platform/record_ring.h"
 #include "platform/signal_names.h"
+#include "platform/signal_record.h"
 #include "platform/signal_set.h"
 
 namespace portsig {
@@ -40,9 +48,12 @@ namespace platform {
 
 inline constexpr int kTextNoteSlot = 0;
 
-// What the receiver gets: a signal number, or a text note (signo 0).
+// What the receiver gets: a signal number, or a text note (signo 0), with
+// the record of (the latest of) the occurrences it stands for.
 struct QueuedSignal {
   int signo = 0;
+  SignalRecord record;
+  uint64_t occurrences = 0;
   int note_length = 0;
   char note[kMaxNoteLength + 1] = {};
 
@@ -53,6 +64,8 @@ struct QueuedSignal {
 
 enum class SendResult {
   kQueued,       // The receiver will see it (possibly coalesced).
+  kCoalesced,    // The note queue was full: the receiver will see it folded
+                 // into one later delivery; counted in overflows().
   kNotWanted,    // Nobody wants this slot; the caller falls back.
   kOverflow,     // Wanted, but the queue is full; counted in overflows().
   kUnsupported,  // This backend cannot carry text notes.
@@ -60,18 +73,28 @@ enum class SendResult {
 
 class SigQueue {
  public:
-  virtual ~SigQueue() = default;
+  SigQueue() = default;
+  virtual ~SigQueue();
+  SigQueue(const SigQueue&) = delete;
+  SigQueue& operator=(const SigQueue&) = delete;
 
   // "posix" or "note".
   virtual absl::string_view name() const = 0;
 
   // Sender side. Async-signal-safe. signo in 1..kMaxSignal.
-  SendResult Send(int signo);
+  SendResult Send(int signo, const SignalRecord& record = SignalRecord());
   // Queues a text note (1..kMaxNoteLength bytes). Ordinary threads only.
-  virtual SendResult SendNote(absl::string_view text) = 0;
+  virtual SendResult SendNote(absl::string_view text,
+                              const SignalRecord& record) = 0;
 
   // Receiver side: one thread. Blocks until a signal or note is there.
-  virtual void Receive(QueuedSignal* out) = 0;
+  void Receive(QueuedSignal* out);
+
+  // Queue mode for one signal: keep up to `capacity` occurrences' records
+  // (0: off, coalesce as usual). Ordinary threads only; the first call for a
+  // signal allocates its ring, which then lives as long as the queue.
+  void SetQueueCapacity(int signo, uint32_t capacity);
+  uint32_t QueueCapacity(int signo) const;
 
   // Control side. Enable clears the ignored bit; Ignore clears wanted.
   void Enable(int slot);
@@ -84,18 +107,25 @@ class SigQueue {
   // See the promise above. The receiver must be running.
   void WaitUntilIdle();
 
-  // Sends that found the queue full.
+  // Sends that found the queue full (refused, or coalesced).
   uint64_t overflows() const {
     return overflows_.load(std::memory_order_relaxed);
   }
 
   // In a child after fork(): drop the parent's pending signals and receiver
-  // state (no receiver thread exists in the child), keep wanted/ignored.
+  // state (no receiver thread exists in the child), keep wanted/ignored and
+  // queue capacities.
   virtual void ResetAfterFork();
 
  protected:
-  // Queues a signal whose slot is wanted; async-signal-safe.
-  virtual SendResult Enqueue(int signo) = 0;
+  // Queues a signal whose slot is wanted; async-signal-safe. A null record
+  // only wakes the receiver for records already in the signal's ring: it
+  // is not an occurrence of its own.
+  virtual SendResult Enqueue(int signo, const SignalRecord* record) = 0;
+  // Blocks until the backend has a signal or note. `out->occurrences` is 0
+  // when everything it stands for was reported already, or when it only
+  // announces ring records.
+  virtual void ReceiveRaw(QueuedSignal* out) = 0;
   // True when the receiver is parked in Receive() with nothing queued.
   virtual bool ReceiverIdle() = 0;
 
@@ -111,6 +141,13 @@ class SigQueue {
   // Go's plan9 queue has no such counter; both of ours need it.
   std::atomic<int32_t> delivering_{0};
   std::atomic<uint64_t> overflows_{0};
+  // Queue-mode rings, allocated on first use and never freed (a handler may
+  // hold one).
+  std::atomic<RecordRing*> rings_[kMaxSignal + 1] = {};
+  // Receiver-private: the signal whose ring Receive() is emptying, and the
+  // backend's own delivery for it, returned once the ring is empty.
+  int draining_ = 0;
+  QueuedSignal drained_after_;
 };
 
 class SigQueue::DeliveryScope {

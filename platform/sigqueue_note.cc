@@ -3,8 +3,12 @@
 // A bounded FIFO of text notes, stored inline so the sender never
 // allocates, guarded by a spin lock together with a "receiver is sleeping"
 // flag. POSIX signals travel as their note names ("interrupt"), and come
-// back out as numbers. Nothing coalesces; a full queue refuses the note and
-// counts the overflow.
+// back out as numbers, each with the record of its occurrence. Nothing
+// coalesces while there is room. When the queue is full a text note is
+// refused; a signal is set aside in a per-signal overflow bit and
+// LatestRecord (as the posix backend keeps every signal), so it still
+// arrives, once, with the count of what was folded into it. Both count as
+// overflows.
 //
 // The lock and signal handlers: a handler that spins on a lock held by the
 // thread it interrupted would spin forever. So every ordinary thread that
@@ -18,6 +22,7 @@
 #include <atomic>
 #include <cstring>
 
+#include "platform/latest_record.h"
 #include "platform/sigqueue.h"
 #include "platform/test_hooks.h"
 #include "platform/wakeup.h"
@@ -71,19 +76,34 @@ class NoteSigQueue final : public SigQueue {
  public:
   absl::string_view name() const override { return "note"; }
 
-  SendResult SendNote(absl::string_view text) override {
+  SendResult SendNote(absl::string_view text,
+                      const SignalRecord& record) override {
     if (text.empty() || text.size() > kMaxNoteLength) {
       return SendResult::kNotWanted;
     }
     ScopedSignalBlock block;
     DeliveryScope scope(this, kTextNoteSlot);
     if (!scope.wanted()) return SendResult::kNotWanted;
-    SendResult result = Push(text.data(), static_cast<int>(text.size()));
+    SendResult result =
+        Push(0, text.data(), static_cast<int>(text.size()), &record);
     if (result == SendResult::kOverflow) CountOverflow();
     return result;
   }
 
-  void Receive(QueuedSignal* out) override {
+  void ResetAfterFork() override {
+    SigQueue::ResetAfterFork();
+    // Another thread of the parent may have held the lock at fork time.
+    lock_.Reset();
+    head_ = 0;
+    count_ = 0;
+    overflowed_.Clear();
+    for (LatestRecord& latest : overflowed_latest_) latest.Clear();
+    receiver_sleeping_ = false;
+    wakeup_.Clear();
+  }
+
+ protected:
+  void ReceiveRaw(QueuedSignal* out) override {
     for (;;) {
       {
         ScopedSignalBlock block;
@@ -95,10 +115,20 @@ class NoteSigQueue final : public SigQueue {
           int signo =
               SignalFromNoteName(absl::string_view(note.text, note.length));
           out->signo = signo;
+          out->record = note.record;
+          out->occurrences = note.occurrences;
           out->note_length = signo == 0 ? note.length : 0;
           std::memcpy(out->note, note.text, out->note_length);
           out->note[out->note_length] = '\0';
           lock_.Unlock();
+          return;
+        }
+        if (int signo = TakeOverflowedLocked(); signo != 0) {
+          lock_.Unlock();
+          out->signo = signo;
+          out->occurrences = overflowed_latest_[signo].Take(&out->record);
+          out->note_length = 0;
+          out->note[0] = '\0';
           return;
         }
         receiver_sleeping_ = true;
@@ -109,21 +139,10 @@ class NoteSigQueue final : public SigQueue {
     }
   }
 
-  void ResetAfterFork() override {
-    SigQueue::ResetAfterFork();
-    // Another thread of the parent may have held the lock at fork time.
-    lock_.Reset();
-    head_ = 0;
-    count_ = 0;
-    receiver_sleeping_ = false;
-    wakeup_.Clear();
-  }
-
- protected:
-  SendResult Enqueue(int signo) override {
+  SendResult Enqueue(int signo, const SignalRecord* record) override {
     const char* note = SignalNoteName(signo);
     if (note == nullptr) return SendResult::kNotWanted;
-    return Push(note, static_cast<int>(std::strlen(note)));
+    return Push(signo, note, static_cast<int>(std::strlen(note)), record);
   }
 
   bool ReceiverIdle() override {
@@ -138,23 +157,55 @@ class NoteSigQueue final : public SigQueue {
   struct Note {
     int length;
     char text[kMaxNoteLength + 1];
+    SignalRecord record;
+    // 1, or 0 for a wake-up that stands for records kept elsewhere.
+    uint32_t occurrences;
   };
 
+  // A full queue: a signal waits in its overflow bit instead, with its
+  // occurrence counted in the LatestRecord beside it; a text note is
+  // refused. Async-signal-safe and lock-free (the lock holder may be the
+  // thread this runs on).
+  SendResult SetAside(int signo, const SignalRecord* record) {
+    if (signo == 0) return SendResult::kOverflow;
+    if (record != nullptr) overflowed_latest_[signo].Publish(*record);
+    overflowed_.Add(signo);
+    return SendResult::kCoalesced;
+  }
+
+  // The lowest set-aside signal, cleared; 0 if none.
+  int TakeOverflowedLocked() {
+    for (int signo = 1; signo <= kMaxSignal; ++signo) {
+      if (overflowed_.Contains(signo)) {
+        overflowed_.Remove(signo);
+        return signo;
+      }
+    }
+    return 0;
+  }
+
   // Caller: a handler with signals blocked, or an ordinary thread inside a
-  // ScopedSignalBlock.
-  SendResult Push(const char* text, int length) {
-    if (t_in_push) return SendResult::kOverflow;  // Nested: refuse, counted.
+  // ScopedSignalBlock. signo is 0 for a text note.
+  SendResult Push(int signo, const char* text, int length,
+                  const SignalRecord* record) {
+    // Nested on the thread that holds the lock: set aside without it. The
+    // holder's own Push makes the receiver look again (it queues and wakes
+    // it, or finds the queue full while the receiver is awake).
+    if (t_in_push) return SetAside(signo, record);
     t_in_push = true;
     lock_.Lock();
     PORTSIG_TEST_HOOK(note_push_locked, length);
     if (count_ == kNoteQueueCapacity) {
+      SendResult result = SetAside(signo, record);
       lock_.Unlock();
       t_in_push = false;
-      return SendResult::kOverflow;
+      return result;
     }
     Note& slot = ring_[(head_ + count_) % kNoteQueueCapacity];
     std::memcpy(slot.text, text, length);
     slot.length = length;
+    slot.record = record != nullptr ? *record : SignalRecord();
+    slot.occurrences = record != nullptr ? 1 : 0;
     ++count_;
     bool wake = receiver_sleeping_;
     receiver_sleeping_ = false;
@@ -165,9 +216,13 @@ class NoteSigQueue final : public SigQueue {
   }
 
   SpinLock lock_;
-  Note ring_[kNoteQueueCapacity];   // guarded by lock_
-  int head_ = 0;                    // guarded by lock_
-  int count_ = 0;                   // guarded by lock_
+  Note ring_[kNoteQueueCapacity];  // guarded by lock_
+  int head_ = 0;                   // guarded by lock_
+  int count_ = 0;                  // guarded by lock_
+  // Set aside while the queue was full; written without the lock by a
+  // nested Push, taken under it.
+  AtomicSignalSet overflowed_;
+  LatestRecord overflowed_latest_[kMaxSignal + 1];
   bool receiver_sleeping_ = false;  // guarded by lock_
   OneShotWakeup wakeup_;
 };

@@ -7,9 +7,14 @@
 //   kReceiving receiver is asleep, or about to sleep, on `wakeup_`
 //   kSending   a sender set bits while the receiver was running; the
 //              receiver must look again before sleeping
+//
+// Each signal's latest record and occurrence count sit in a LatestRecord
+// beside its bit; the sender publishes there before setting the bit, so the
+// receiver that takes the bit also takes every occurrence behind it.
 #include <atomic>
 #include <cstdint>
 
+#include "platform/latest_record.h"
 #include "platform/sigqueue.h"
 #include "platform/wakeup.h"
 
@@ -21,11 +26,21 @@ class PosixSigQueue final : public SigQueue {
  public:
   absl::string_view name() const override { return "posix"; }
 
-  SendResult SendNote(absl::string_view) override {
+  SendResult SendNote(absl::string_view, const SignalRecord&) override {
     return SendResult::kUnsupported;
   }
 
-  void Receive(QueuedSignal* out) override {
+  void ResetAfterFork() override {
+    SigQueue::ResetAfterFork();
+    pending_.Clear();
+    for (uint32_t& w : received_) w = 0;
+    for (LatestRecord& latest : latest_) latest.Clear();
+    state_.store(kIdle);
+    wakeup_.Clear();
+  }
+
+ protected:
+  void ReceiveRaw(QueuedSignal* out) override {
     for (;;) {
       // Serve from the receiver's private copy first.
       for (int w = 0; w < AtomicSignalSet::kWords; ++w) {
@@ -33,6 +48,7 @@ class PosixSigQueue final : public SigQueue {
         int bit = __builtin_ctz(received_[w]);
         received_[w] &= received_[w] - 1;
         out->signo = w * 32 + bit;
+        out->occurrences = latest_[out->signo].Take(&out->record);
         out->note_length = 0;
         out->note[0] = '\0';
         return;
@@ -44,16 +60,8 @@ class PosixSigQueue final : public SigQueue {
     }
   }
 
-  void ResetAfterFork() override {
-    SigQueue::ResetAfterFork();
-    pending_.Clear();
-    for (uint32_t& w : received_) w = 0;
-    state_.store(kIdle);
-    wakeup_.Clear();
-  }
-
- protected:
-  SendResult Enqueue(int signo) override {
+  SendResult Enqueue(int signo, const SignalRecord* record) override {
+    if (record != nullptr) latest_[signo].Publish(*record);
     if (pending_.Add(signo)) {
       // Already pending: coalesced. The sender that set the bit notifies the
       // receiver (or already has), and the receiver has not taken it yet.
@@ -100,6 +108,7 @@ class PosixSigQueue final : public SigQueue {
     }
   }
 
+  LatestRecord latest_[kMaxSignal + 1];
   AtomicSignalSet pending_;
   std::atomic<uint32_t> state_{kIdle};
   OneShotWakeup wakeup_;

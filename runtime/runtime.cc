@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <memory>
@@ -189,7 +190,12 @@ absl::Status QueueNote(absl::string_view text) {
   Runtime* rt = Ready();
   if (rt == nullptr) return Get()->init_status;
   EnsureDispatcher();
-  switch (rt->queue->SendNote(text)) {
+  // A note posted here comes from this process, as a kill() would.
+  platform::SignalRecord from_us;
+  from_us.code = SI_USER;
+  from_us.pid = getpid();
+  from_us.uid = getuid();
+  switch (rt->queue->SendNote(text, from_us)) {
     case platform::SendResult::kQueued:
       return absl::OkStatus();
     case platform::SendResult::kUnsupported:
@@ -197,6 +203,7 @@ absl::Status QueueNote(absl::string_view text) {
           "the ", rt->queue->name(), " backend cannot carry text note \"", text,
           "\" (use PORTSIG_SIGQUEUE=note)"));
     case platform::SendResult::kOverflow:
+    case platform::SendResult::kCoalesced:
       return absl::ResourceExhaustedError(
           absl::StrCat("note queue full; note \"", text, "\" dropped"));
     case platform::SendResult::kNotWanted:
@@ -204,6 +211,13 @@ absl::Status QueueNote(absl::string_view text) {
   }
   return absl::NotFoundError(
       absl::StrCat("no channel wants note \"", text, "\""));
+}
+
+void SetQueueCapacity(int signo, uint32_t capacity) {
+  Runtime* rt = Ready();
+  if (rt == nullptr) return;
+  MutexLock lock(&rt->mu);
+  rt->queue->SetQueueCapacity(signo, capacity);
 }
 
 void WaitUntilIdle() {

@@ -55,6 +55,10 @@ void DisableNotes();
 // NotFound when nobody wants notes, ResourceExhausted when the queue is full.
 absl::Status QueueNote(absl::string_view text);
 
+// Queue mode for a real-time signal: keep up to `capacity` occurrences
+// (0: coalesce). See platform::SigQueue::SetQueueCapacity.
+void SetQueueCapacity(int signo, uint32_t capacity);
+
 void WaitUntilIdle();
 
 // Restarts the dispatcher if this is a forked child that has not used portsig

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "platform/signal_names.h"
+#include "platform/signal_record.h"
 #include "platform/test_hooks.h"
 
 namespace portsig {
@@ -94,7 +95,9 @@ void Handler(int signo, siginfo_t* info, void* context) {
   const bool from_fault = platform::IsSynchronousSignal(signo) &&
                           info != nullptr && info->si_code > 0;
   platform::SendResult result = platform::SendResult::kNotWanted;
-  if (queue != nullptr && !from_fault) result = queue->Send(signo);
+  if (queue != nullptr && !from_fault) {
+    result = queue->Send(signo, platform::RecordFromSiginfo(signo, info));
+  }
   if (result == platform::SendResult::kNotWanted &&
       !(queue != nullptr && queue->Ignored(signo))) {
     FallThrough(signo, info, context);

@@ -1,0 +1,127 @@
+// RecordRing: the bounded per-signal queue behind real-time "queue mode":
+// every occurrence's SignalRecord, in order, up to a capacity; what does not
+// fit is counted and summarized, never silently dropped.
+//
+// Promises:
+// - Push() is async-signal-safe and lock-free, for handlers on any number
+//   of threads; Pop() is for one receiver.
+// - Records come out in the order their Push() claimed a place.
+// - A Push() that finds capacity() records waiting returns false and folds
+//   the occurrence into overflowed(): Pop() returns it after the queued
+//   records, as one record (the newest overflowed one) with its count.
+// - The capacity may change at any time (1..kMaxQueueCapacity, or 0 for
+//   off); records already queued stay.
+//
+// Written by hand because it must run inside a signal handler: Dmitry
+// Vyukov's bounded queue, where each cell's sequence number says whether it
+// is free, being written, or ready, reduced to one consumer.
+#ifndef PORTSIG_PLATFORM_RECORD_RING_H_
+#define PORTSIG_PLATFORM_RECORD_RING_H_
+
+#include <atomic>
+#include <cstdint>
+
+#include "platform/latest_record.h"
+#include "platform/signal_record.h"
+
+namespace portsig {
+namespace platform {
+
+inline constexpr uint32_t kMaxQueueCapacity = 1024;
+
+class RecordRing {
+ public:
+  RecordRing() {
+    for (uint32_t i = 0; i < kCells; ++i) {
+      cells_[i].sequence.store(i, std::memory_order_relaxed);
+    }
+  }
+  RecordRing(const RecordRing&) = delete;
+  RecordRing& operator=(const RecordRing&) = delete;
+
+  uint32_t capacity() const {
+    return capacity_.load(std::memory_order_acquire);
+  }
+  void set_capacity(uint32_t capacity) {
+    capacity_.store(capacity, std::memory_order_release);
+  }
+
+  // In a child after fork(): forget the parent's records, including one a
+  // parent thread was writing at the time (the child would wait for it
+  // forever). Keeps the capacity.
+  void Reset() {
+    for (uint32_t i = 0; i < kCells; ++i) {
+      cells_[i].sequence.store(i, std::memory_order_relaxed);
+    }
+    enqueue_.store(0, std::memory_order_relaxed);
+    dequeue_.store(0, std::memory_order_relaxed);
+    overflowed_.Clear();
+  }
+
+  // Returns false when full (the occurrence went to the overflow summary).
+  bool Push(const SignalRecord& record) {
+    uint64_t position = enqueue_.load(std::memory_order_relaxed);
+    for (;;) {
+      const uint64_t limit = capacity_.load(std::memory_order_acquire);
+      if (position - dequeue_.load(std::memory_order_acquire) >= limit) {
+        overflowed_.Publish(record);
+        return false;
+      }
+      Cell& cell = cells_[position % kCells];
+      const uint64_t sequence = cell.sequence.load(std::memory_order_acquire);
+      if (sequence == position) {
+        if (enqueue_.compare_exchange_weak(position, position + 1,
+                                           std::memory_order_relaxed)) {
+          cell.record = record;
+          cell.sequence.store(position + 1, std::memory_order_release);
+          return true;
+        }
+      } else if (sequence < position) {
+        // The consumer has not freed this cell yet: full.
+        overflowed_.Publish(record);
+        return false;
+      } else {
+        position = enqueue_.load(std::memory_order_relaxed);
+      }
+    }
+  }
+
+  // Fills `record` with the next queued record (occurrences 1) or, once
+  // none is left, the overflow summary (occurrences n). Returns 0 when there
+  // is nothing. A record whose Push() has claimed a cell but not finished
+  // writing it is not there yet; its sender wakes the receiver afterwards.
+  uint64_t Pop(SignalRecord* record) {
+    const uint64_t position = dequeue_.load(std::memory_order_relaxed);
+    Cell& cell = cells_[position % kCells];
+    if (cell.sequence.load(std::memory_order_acquire) == position + 1) {
+      *record = cell.record;
+      cell.sequence.store(position + kCells, std::memory_order_release);
+      dequeue_.store(position + 1, std::memory_order_release);
+      return 1;
+    }
+    if (enqueue_.load(std::memory_order_acquire) != position) {
+      return 0;  // The next record is mid-write; it comes with its wakeup.
+    }
+    return overflowed_.Take(record);
+  }
+
+ private:
+  static constexpr uint32_t kCells = kMaxQueueCapacity;
+  struct Cell {
+    // position: free for the Push at `position`; position + 1: holds its
+    // record; position + kCells: free for the next lap.
+    std::atomic<uint64_t> sequence;
+    SignalRecord record;
+  };
+
+  std::atomic<uint32_t> capacity_{0};
+  alignas(64) std::atomic<uint64_t> enqueue_{0};
+  alignas(64) std::atomic<uint64_t> dequeue_{0};
+  LatestRecord overflowed_;
+  Cell cells_[kCells];
+};
+
+}  // namespace platform
+}  // namespace portsig
+
+#endif  // PORTSIG_PLATFORM_RECORD_RING_H_
