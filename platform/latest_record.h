@@ -7,7 +7,10 @@
 //   spinning on another thread.
 // - Take() returns every occurrence published before it (the count never
 //   under-reports); the record it returns is at least as new as the newest
-//   occurrence it counted. A record being written by a handler on another
+//   occurrence it counted. It may be newer: an occurrence whose record is
+//   written but whose count is not yet bumped shows in this Take's record
+//   and is counted (with the same record, if nothing newer came) by the
+//   next. A record being written by a handler on another
 //   thread while another handler publishes may be skipped in favor of that
 //   one: under a storm the record describes a recent occurrence, not
 //   necessarily the very last.
@@ -65,6 +68,11 @@ class LatestRecord {
       std::atomic_thread_fence(std::memory_order_acquire);
       if (seq_.load(std::memory_order_relaxed) == before) return taken;
     }
+  }
+
+  // Whether occurrences were published since the last Take.
+  bool pending() const {
+    return occurrences_.load(std::memory_order_acquire) != 0;
   }
 
   // In a child after fork(): forget the parent's occurrences.

@@ -7,8 +7,10 @@
 //   of threads; Pop() is for one receiver.
 // - Records come out in the order their Push() claimed a place.
 // - A Push() that finds capacity() records waiting returns false and folds
-//   the occurrence into overflowed(): Pop() returns it after the queued
-//   records, as one record (the newest overflowed one) with its count.
+//   the occurrence into an overflow summary: Pop() returns it after the
+//   queued records, as one record (the newest overflowed one) with its
+//   count. Until the summary is taken every Push() joins it, so one
+//   sender's occurrences come out in the order it sent them.
 // - The capacity may change at any time (1..kMaxQueueCapacity, or 0 for
 //   off); records already queued stay.
 //
@@ -63,7 +65,12 @@ class RecordRing {
     uint64_t position = enqueue_.load(std::memory_order_relaxed);
     for (;;) {
       const uint64_t limit = capacity_.load(std::memory_order_acquire);
-      if (position - dequeue_.load(std::memory_order_acquire) >= limit) {
+      const uint64_t taken = dequeue_.load(std::memory_order_acquire);
+      if (position < taken) {  // Stale: others pushed and it was popped.
+        position = enqueue_.load(std::memory_order_relaxed);
+        continue;
+      }
+      if (position - taken >= limit || overflowed_.pending()) {
         overflowed_.Publish(record);
         return false;
       }

@@ -145,10 +145,9 @@ struct StormResult {
         handler_calls, " handler calls (", handler_queued, " queued, ",
         handler_coalesced, " coalesced, ", handler_other, " other), ",
         usr1_received, " SIGUSR1 received standing for ", usr1_occurrences,
-        "; ", notes_queued, " notes queued, ",
-        notes_overflow, " refused, ", notes_received, " received; ", idle_waits,
-        " WaitUntilIdle; ", unexpected_received,
-        " unexpected; overflows()=", queue_overflows, "; ",
+        "; ", notes_queued, " notes queued, ", notes_overflow, " refused, ",
+        notes_received, " received; ", idle_waits, " WaitUntilIdle; ",
+        unexpected_received, " unexpected; overflows()=", queue_overflows, "; ",
         absl::FormatDuration(elapsed));
   }
 };

@@ -370,6 +370,155 @@ TEST_P(SigQueueTest, WaitUntilIdleCoversSenderPausedAfterWantedCheck) {
          "WaitUntilIdle returned";
 }
 
+SignalRecord SentBy(int32_t pid, intptr_t value) {
+  SignalRecord record;
+  record.code = SI_QUEUE;
+  record.pid = pid;
+  record.uid = 1000;
+  record.has_value = true;
+  record.value = value;
+  return record;
+}
+
+TEST_P(SigQueueTest, DeliveryCarriesTheSendersRecord) {
+  queue_->Enable(SIGUSR1);
+  ASSERT_EQ(queue_->Send(SIGUSR1, SentBy(4242, 7)), SendResult::kQueued);
+  Receiver receiver(queue_.get());
+  queue_->WaitUntilIdle();
+  std::vector<QueuedSignal> got = receiver.deliveries(SIGUSR1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].record.code, SI_QUEUE);
+  EXPECT_EQ(got[0].record.pid, 4242);
+  EXPECT_EQ(got[0].record.uid, 1000u);
+  EXPECT_TRUE(got[0].record.has_value);
+  EXPECT_EQ(got[0].record.value, 7);
+  EXPECT_EQ(got[0].occurrences, 1u);
+}
+
+TEST_P(SigQueueTest, CoalescedDeliveryCountsEveryOccurrenceAndKeepsTheLatest) {
+  queue_->Enable(SIGUSR1);
+  for (int i = 1; i <= 5; ++i) {
+    ASSERT_EQ(queue_->Send(SIGUSR1, SentBy(100 + i, i)), SendResult::kQueued);
+  }
+  Receiver receiver(queue_.get());
+  queue_->WaitUntilIdle();
+  std::vector<QueuedSignal> got = receiver.deliveries(SIGUSR1);
+  if (coalesces()) {
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0].occurrences, 5u);
+    EXPECT_EQ(got[0].record.pid, 105);
+    EXPECT_EQ(got[0].record.value, 5);
+  } else {
+    ASSERT_EQ(got.size(), 5u);
+    for (int i = 0; i < 5; ++i) {
+      EXPECT_EQ(got[i].occurrences, 1u);
+      EXPECT_EQ(got[i].record.pid, 101 + i);
+    }
+  }
+}
+
+TEST_P(SigQueueTest, FullNoteQueueSetsSignalsAsideWithoutLosingThem) {
+  queue_->Enable(SIGUSR1);
+  int queued = 0, coalesced = 0;
+  for (int i = 1; i <= 70; ++i) {
+    SendResult result = queue_->Send(SIGUSR1, SentBy(i, i));
+    if (result == SendResult::kQueued) ++queued;
+    if (result == SendResult::kCoalesced) ++coalesced;
+  }
+  Receiver receiver(queue_.get());
+  queue_->WaitUntilIdle();
+  std::vector<QueuedSignal> got = receiver.deliveries(SIGUSR1);
+  EXPECT_EQ(receiver.occurrences(SIGUSR1), 70u);
+  if (coalesces()) {
+    EXPECT_EQ(queued, 70);
+    EXPECT_EQ(queue_->overflows(), 0u);
+    return;
+  }
+  EXPECT_EQ(queued, 64);
+  EXPECT_EQ(coalesced, 6);
+  EXPECT_EQ(queue_->overflows(), 6u);
+  // The 64 queued ones, then one standing for the six set aside.
+  ASSERT_EQ(got.size(), 65u);
+  EXPECT_EQ(got.back().occurrences, 6u);
+  EXPECT_EQ(got.back().record.pid, 70);
+}
+
+constexpr int kQueued = 36;  // A real-time signal, SIGRTMIN + 2 on glibc.
+
+TEST_P(SigQueueTest, QueueModeKeepsEachOccurrenceUpToCapacity) {
+  ASSERT_GE(kQueued, SIGRTMIN);
+  queue_->Enable(kQueued);
+  queue_->SetQueueCapacity(kQueued, 4);
+  EXPECT_EQ(queue_->QueueCapacity(kQueued), 4u);
+  for (int i = 0; i < 7; ++i) queue_->Send(kQueued, SentBy(1, i));
+  Receiver receiver(queue_.get());
+  queue_->WaitUntilIdle();
+  std::vector<QueuedSignal> got = receiver.deliveries(kQueued);
+  // Four kept in order, then one summary for the three that did not fit,
+  // carrying the newest of them.
+  ASSERT_EQ(got.size(), 5u);
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(got[i].record.value, i);
+    EXPECT_EQ(got[i].occurrences, 1u);
+  }
+  EXPECT_EQ(got[4].occurrences, 3u);
+  EXPECT_EQ(got[4].record.value, 6);
+  EXPECT_EQ(queue_->overflows(), 3u);
+}
+
+TEST_P(SigQueueTest, QueueModeOffCoalescesAgain) {
+  queue_->Enable(kQueued);
+  queue_->SetQueueCapacity(kQueued, 8);
+  queue_->Send(kQueued, SentBy(1, 1));
+  queue_->Send(kQueued, SentBy(1, 2));
+  queue_->SetQueueCapacity(kQueued, 0);
+  queue_->Send(kQueued, SentBy(1, 3));
+  queue_->Send(kQueued, SentBy(1, 4));
+  Receiver receiver(queue_.get());
+  queue_->WaitUntilIdle();
+  std::vector<QueuedSignal> got = receiver.deliveries(kQueued);
+  // The two kept while queuing, then what came after as usual.
+  ASSERT_GE(got.size(), 3u);
+  EXPECT_EQ(got[0].record.value, 1);
+  EXPECT_EQ(got[1].record.value, 2);
+  EXPECT_EQ(got.back().record.value, 4);
+  EXPECT_EQ(receiver.occurrences(kQueued), 4u);
+  if (coalesces()) EXPECT_EQ(got.size(), 3u);
+}
+
+TEST_P(SigQueueTest, QueueModeUnderConcurrentSendersKeepsEachSendersOrder) {
+  queue_->Enable(kQueued);
+  queue_->SetQueueCapacity(kQueued, kMaxQueueCapacity);
+  Receiver receiver(queue_.get());
+  constexpr int kThreads = 4;
+  constexpr int kSendsPerThread = 3000;
+  std::vector<std::thread> senders;
+  for (int t = 0; t < kThreads; ++t) {
+    senders.emplace_back([&, t] {
+      BlockAllSignals();
+      for (int i = 0; i < kSendsPerThread; ++i) {
+        queue_->Send(kQueued, SentBy(t, i));
+        if (i % 64 == 0) std::this_thread::yield();
+      }
+    });
+  }
+  for (auto& t : senders) t.join();
+  queue_->WaitUntilIdle();
+  EXPECT_EQ(receiver.occurrences(kQueued),
+            static_cast<uint64_t>(kThreads * kSendsPerThread));
+  // Records come out in each sender's order. A summary's record is the
+  // newest published when it was taken, which the next summary may repeat
+  // (its own occurrence had not been counted yet): never older.
+  std::vector<intptr_t> last(kThreads, -1);
+  for (const QueuedSignal& d : receiver.deliveries(kQueued)) {
+    ASSERT_GE(d.record.pid, 0);
+    ASSERT_LT(d.record.pid, kThreads);
+    EXPECT_GE(d.record.value, last[d.record.pid])
+        << "sender " << d.record.pid << " occurrences " << d.occurrences;
+    last[d.record.pid] = d.record.value;
+  }
+}
+
 // A host handler installed after portsig may chain into portsig's handler
 // with a narrower mask, so a second signal can nest on the thread that
 // holds the note backend's lock. The nested send must be set aside and
