@@ -55,7 +55,7 @@ std::string Delivery::ToString() const {
     absl::StrAppend(&line, " from pid ", sender_pid, " uid ", sender_uid);
   }
   absl::StrAppend(&line, " (", CodeName(), ")");
-  if (value.has_value()) absl::StrAppend(&line, " value ", *value);
+  if (value.has_value()) absl::StrAppend(&line, " value ", value->sival_int);
   if (occurrences != 1) absl::StrAppend(&line, " x", occurrences);
   return line;
 }

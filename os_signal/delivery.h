@@ -35,8 +35,9 @@ struct Delivery {
   pid_t sender_pid = 0;
   uid_t sender_uid = 0;
   // The sigval of sigqueue(), a POSIX timer or a message queue
-  // notification, as the integer (or pointer bits) it carried.
-  std::optional<intptr_t> value;
+  // notification, as sent: read sival_int or sival_ptr, whichever the
+  // sender set (the kernel copies the union's bytes and keeps no type).
+  std::optional<sigval> value;
   uint64_t occurrences = 1;
 
   // True when a process sent it (kill, sigqueue, tgkill), or for SIGCHLD,
@@ -47,7 +48,8 @@ struct Delivery {
   // "trapped", "stopped", "continued"; "code N" for anything else.
   std::string CodeName() const;
   // One line for logs: "SIGINT from pid 42 uid 1000 (kill)", plus " x3"
-  // for coalesced occurrences and " value 7" for a sigqueue value.
+  // for coalesced occurrences and " value 7" (sival_int) for a sigqueue
+  // value.
   std::string ToString() const;
 };
 

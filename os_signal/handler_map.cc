@@ -28,7 +28,11 @@ Delivery ToDelivery(const platform::QueuedSignal& received) {
   delivery.code = received.record.code;
   delivery.sender_pid = received.record.pid;
   delivery.sender_uid = received.record.uid;
-  if (received.record.has_value) delivery.value = received.record.value;
+  if (received.record.has_value) {
+    sigval value;
+    value.sival_ptr = reinterpret_cast<void*>(received.record.value);
+    delivery.value = value;
+  }
   delivery.occurrences = received.occurrences;
   return delivery;
 }
