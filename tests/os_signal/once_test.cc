@@ -1,0 +1,153 @@
+// NotifyOptions::once ("once, then default") on the backend PORTSIG_SIGQUEUE
+// names. Every test runs in a forked child, since the point is that a
+// second signal takes its default action.
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <thread>
+
+#include "gtest/gtest.h"
+#include "os_signal/signal.h"
+#include "platform/test_hooks.h"
+#include "tests/testing/child_process.h"
+#include "tests/testing/dispositions.h"
+
+namespace portsig {
+namespace {
+
+using ::portsig::testing::CurrentAction;
+using ::portsig::testing::RunInChild;
+using ::portsig::testing::WaitForDisposition;
+
+NotifyOptions Once() {
+  NotifyOptions options;
+  options.once = true;
+  return options;
+}
+
+TEST(OnceTest, SecondCtrlCTakesTheDefaultAction) {
+  auto status = RunInChild([] {
+    SignalChannel ch(1);
+    ASSERT_TRUE(Notify(ch, {SIGINT}, Once()).ok());
+    raise(SIGINT);
+    EXPECT_EQ(ch.Receive(), Signal(SIGINT));
+    // The dispatcher puts SIG_DFL back right after that delivery.
+    WaitForDisposition(SIGINT, SIG_DFL);
+    raise(SIGINT);
+    std::_Exit(3);  // Not reached: the second SIGINT kills.
+  });
+  EXPECT_TRUE(status.killed_by(SIGINT)) << status.ToString();
+}
+
+std::atomic<int> g_host_calls{0};
+void HostHandler(int) { g_host_calls.fetch_add(1); }
+
+TEST(OnceTest, SecondSignalGoesToTheHostHandlerFromBefore) {
+  auto status = RunInChild([] {
+    struct sigaction host = {};
+    host.sa_handler = &HostHandler;
+    sigemptyset(&host.sa_mask);
+    ASSERT_EQ(sigaction(SIGUSR1, &host, nullptr), 0);
+    SignalChannel ch(4);
+    ASSERT_TRUE(Notify(ch, {SIGUSR1}, Once()).ok());
+    raise(SIGUSR1);
+    EXPECT_EQ(ch.Receive(), Signal(SIGUSR1));
+    WaitForDisposition(SIGUSR1, &HostHandler);
+    raise(SIGUSR1);
+    EXPECT_EQ(g_host_calls.load(), 1);
+    Stop(ch);
+    EXPECT_FALSE(ch.TryReceive().has_value());
+    EXPECT_EQ(g_host_calls.load(), 1);
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+TEST(OnceTest, OtherChannelsKeepTheSignal) {
+  auto status = RunInChild([] {
+    SignalChannel once(4), always(4);
+    ASSERT_TRUE(Notify(once, {SIGUSR1}, Once()).ok());
+    ASSERT_TRUE(Notify(always, {SIGUSR1}).ok());
+    raise(SIGUSR1);
+    EXPECT_EQ(once.Receive(), Signal(SIGUSR1));
+    EXPECT_EQ(always.Receive(), Signal(SIGUSR1));
+    // Still portsig's: `always` wants it. The process survives this one.
+    raise(SIGUSR1);
+    EXPECT_EQ(always.Receive(), Signal(SIGUSR1));
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+TEST(OnceTest, LaterNotifyWithoutOnceKeepsTheSignal) {
+  auto status = RunInChild([] {
+    SignalChannel ch(4);
+    ASSERT_TRUE(Notify(ch, {SIGUSR1}, Once()).ok());
+    ASSERT_TRUE(Notify(ch, {SIGUSR1}).ok());  // Latest options win.
+    for (int i = 0; i < 3; ++i) {
+      raise(SIGUSR1);
+      EXPECT_EQ(ch.Receive(), Signal(SIGUSR1));
+    }
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+TEST(OnceTest, ContextReleasesAllItsSignalsAtTheFirst) {
+  auto status = RunInChild([] {
+    auto context = NotifyContext({SIGINT, SIGTERM}, Once());
+    ASSERT_TRUE(context.ok()) << context.status();
+    raise(SIGINT);
+    (*context)->Wait();
+    EXPECT_EQ((*context)->signal(), Signal(SIGINT));
+    WaitForDisposition(SIGTERM, SIG_DFL);
+    raise(SIGTERM);
+    std::_Exit(3);  // Not reached.
+  });
+  EXPECT_TRUE(status.killed_by(SIGTERM)) << status.ToString();
+}
+
+// The race Stop closes, for once: a second occurrence whose sender read
+// "wanted" before the dispatcher released the signal, and queued it only
+// after the disposition was back. It must reach the channel (through the
+// stopping list), not vanish. Hooks force that order:
+//   1. the first SIGUSR1 is queued; the dispatcher waits before fanning out
+//      until 2. the second SIGUSR1's sender has passed its wanted check,
+//      and then waits for the release; 3. the dispatcher delivers the
+//      first, releases once, puts SIG_DFL back; 4. the sender queues.
+std::atomic<int> g_sends{0};
+std::atomic<bool> g_second_past_check{false};
+
+void AfterWantedCheck(int signo) {
+  if (signo != SIGUSR1 || g_sends.fetch_add(1) != 1) return;
+  g_second_past_check.store(true);
+  // Async-signal-safe: sigaction and sched_yield only.
+  WaitForDisposition(SIGUSR1, SIG_DFL);
+}
+
+void BeforeFanOut(int signo) {
+  if (signo != SIGUSR1) return;
+  while (!g_second_past_check.load()) sched_yield();
+}
+
+TEST(OnceTest, SecondSignalRacingTheReleaseReachesTheChannel) {
+  auto status = RunInChild([] {
+    test_hooks::after_wanted_check.store(&AfterWantedCheck);
+    test_hooks::before_fan_out.store(&BeforeFanOut);
+    SignalChannel ch(4);
+    ASSERT_TRUE(Notify(ch, {SIGUSR1}, Once()).ok());
+    raise(SIGUSR1);
+    raise(SIGUSR1);  // Returns once step 4 is done.
+    // Stop of a parked channel waits until the queue is drained.
+    Stop(ch);
+    uint64_t occurrences = 0;
+    while (std::optional<Delivery> got = ch.TryReceiveDelivery()) {
+      occurrences += got->occurrences;
+    }
+    EXPECT_EQ(occurrences, 2u) << "the racing second SIGUSR1 was lost";
+    EXPECT_EQ(ch.dropped(), 0u);
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+}  // namespace
+}  // namespace portsig
