@@ -162,12 +162,13 @@ int RunRelay(const RelayOptions& options, Reporter& reporter) {
     }
     // SIGCHLD wakes this; the timeout is a backstop in case a full channel
     // dropped it.
-    std::optional<Signal> received = channel.ReceiveFor(absl::Seconds(1));
-    if (!received || received->number() == SIGCHLD) continue;
+    std::optional<Delivery> received =
+        channel.ReceiveDeliveryFor(absl::Seconds(1));
+    if (!received || received->signal.number() == SIGCHLD) continue;
 
-    int send = received->number();
+    int send = received->signal.number();
     const char* action = "forward";
-    if (IsInterrupt(*received)) {
+    if (IsInterrupt(received->signal)) {
       Clock::time_point now = Clock::now();
       if (last_interrupt && options.grace > absl::ZeroDuration() &&
           now - *last_interrupt < absl::ToChronoNanoseconds(options.grace)) {
@@ -178,7 +179,7 @@ int RunRelay(const RelayOptions& options, Reporter& reporter) {
     }
     // ESRCH: the group is gone; the child's exit is about to be reaped.
     kill(-child, send);
-    reporter.Delivery(*received, action);
+    reporter.Report(*received, action);
   }
 
   Summary summary =

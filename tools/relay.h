@@ -9,9 +9,10 @@
 //   an empty signal mask. A signal that arrives between fork and exec waits
 //   (blocked) and then takes that disposition; it is never absorbed.
 // - Each watched signal received is sent to the child's group and reported
-//   (action=forward). SIGINT and SIGTERM are always watched in this mode:
-//   otherwise their default action would kill sigwatch and orphan the
-//   child.
+//   (action=forward) with who sent it to sigwatch (the group sees sigwatch
+//   as the sender). Coalesced occurrences are forwarded once. SIGINT and
+//   SIGTERM are always watched in this mode: otherwise their default action
+//   would kill sigwatch and orphan the child.
 // - A second SIGINT/SIGTERM within `grace` of the previous one sends
 //   SIGKILL to the group instead (action=kill); grace 0 never escalates.
 // - sigwatch exits when the child does, with its exit status, or 128+N if

@@ -4,15 +4,26 @@
 // One line per delivery, flushed at once so a reader on a pipe sees it
 // without waiting for exit:
 //   text: 0.812345 SIGUSR1 (10) backend=posix count=1 [action=forward]
+//         [pid=4242 uid=1000] code=kill [value=42] [occurrences=3]
 //   json: {"t":0.812345,"signal":"SIGUSR1","number":10,"backend":"posix",
-//          "count":1[,"action":"forward"]}
-// and a summary at exit: per watched signal the deliveries seen, then the
-// totals, including what was lost. Text summary lines start with "summary"
-// (never with a number), so they cannot be mistaken for deliveries.
+//          "count":1[,"action":"forward"][,"pid":4242,"uid":1000],
+//          "code":"kill","si_code":0[,"value":42],"occurrences":1}
+// and a summary at exit: per watched signal the deliveries seen and the
+// occurrences they stood for, then the totals, including what was lost.
+// Text summary lines start with "summary" (never with a number), so they
+// cannot be mistaken for deliveries.
 //
 // `t` is seconds on the monotonic clock since the given start, taken when
 // sigwatch received the signal from its channel (not when the kernel raised
-// it). `count` is the running total over all signals.
+// it). `count` is the running total of deliveries over all signals.
+// The sender (see portsig::Delivery) follows the fields above:
+// - pid and uid of the sending process, only when it has one (kill,
+//   sigqueue, tgkill; not for a signal the kernel raised);
+// - code: Delivery::CodeName() ("kill", "sigqueue", "kernel", ...); in text
+//   an unnamed code prints as its number, in JSON si_code always has it;
+// - value: the sigqueue (or timer, message queue) value, when there is one;
+// - occurrences: how many occurrences this delivery stands for (repeats
+//   coalesce); text prints it only when it is not 1.
 #ifndef PORTSIG_TOOLS_REPORTER_H_
 #define PORTSIG_TOOLS_REPORTER_H_
 
@@ -59,7 +70,8 @@ class Reporter {
 
   // Prints the line for one delivery; `action` (relay mode: "forward",
   // "kill") is omitted when empty.
-  void Delivery(const Signal& signal, absl::string_view action = "");
+  void Report(const Delivery& delivery, absl::string_view action = "");
+  // Deliveries reported.
   uint64_t count() const { return count_; }
 
   void PrintSummary(const Summary& summary);
@@ -73,8 +85,10 @@ class Reporter {
   const Clock::time_point start_;
   FILE* const out_;
   uint64_t count_ = 0;
+  uint64_t occurrences_ = 0;
   // Parallel to watched_.
   std::vector<uint64_t> per_signal_;
+  std::vector<uint64_t> per_signal_occurrences_;
 };
 
 }  // namespace sigwatch

@@ -26,30 +26,37 @@ int RunWatch(const WatchOptions& options, Reporter& reporter) {
   const absl::Time deadline = options.timeout == absl::InfiniteDuration()
                                   ? absl::InfiniteFuture()
                                   : absl::Now() + options.timeout;
-  int interrupts = 0;
+  uint64_t interrupts = 0;
   std::string reason;
   for (;;) {
-    std::optional<Signal> received;
+    std::optional<Delivery> received;
     if (deadline == absl::InfiniteFuture()) {
-      received = channel.Receive();
+      received = channel.ReceiveDelivery();
     } else {
       absl::Duration left = deadline - absl::Now();
-      if (left > absl::ZeroDuration()) received = channel.ReceiveFor(left);
+      if (left > absl::ZeroDuration()) {
+        received = channel.ReceiveDeliveryFor(left);
+      }
       if (!received && absl::Now() >= deadline) {
         reason = "timeout";
         break;
       }
-      // ReceiveFor may wake early without a signal; wait out the rest.
+      // ReceiveDeliveryFor may wake early without a signal; wait out the
+      // rest.
       if (!received) continue;
     }
-    reporter.Delivery(*received);
+    reporter.Report(*received);
     if (options.count > 0 &&
         reporter.count() >= static_cast<uint64_t>(options.count)) {
       reason = "count";
       break;
     }
-    if (received->number() == SIGINT || received->number() == SIGTERM) {
-      if (++interrupts >= 2) {
+    // Occurrences, not deliveries: a quick double Ctrl-C may arrive as one
+    // coalesced delivery.
+    const int signo = received->signal.number();
+    if (signo == SIGINT || signo == SIGTERM) {
+      interrupts += received->occurrences;
+      if (interrupts >= 2) {
         reason = "interrupted";
         break;
       }

@@ -2,7 +2,8 @@
 // one of the exit conditions holds, then print the summary.
 //
 // Exit conditions: `count` deliveries (when count > 0), `timeout` elapsed,
-// or the second SIGINT/SIGTERM (in any mix, when watched): the first one is
+// or the second SIGINT/SIGTERM (in any mix, when watched; counted in
+// occurrences, so two coalesced into one delivery are two): the first one is
 // reported like any other signal, so a user can see that Ctrl-C reaches the
 // process, and a second one is how to leave.
 //

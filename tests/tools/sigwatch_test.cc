@@ -1,17 +1,20 @@
 // End-to-end tests of the sigwatch tool: the real binary runs in a child
 // process with its output on pipes; the test waits for its ready line, sends
-// it signals with kill(), and checks what it prints and how it exits, in
-// watch mode and relay mode. Built once per backend (PORTSIG_SIGQUEUE is
-// inherited by sigwatch).
+// it signals with kill() or sigqueue() (from the test, or from a child forked
+// for it, so the sender's pid is known), and checks what it prints (the
+// sender, code and value included) and how it exits, in watch mode and relay
+// mode. Built once per backend (PORTSIG_SIGQUEUE is inherited by sigwatch).
 //
 // A signal is sent only after the line for the previous one has been read:
 // the posix backend coalesces repeats, so a burst could legitimately print
 // fewer lines. Waits are bounded by generous timeouts and never assert on
 // how long anything took.
 #include <signal.h>
+#include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -37,6 +40,7 @@ using ::portsig::testing::DescribeStatus;
 using ::portsig::testing::Subprocess;
 using ::testing::Contains;
 using ::testing::ElementsAre;
+using ::testing::EndsWith;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
@@ -72,6 +76,49 @@ std::unique_ptr<Subprocess> StartReady(std::vector<std::string> args) {
 
 // What a text-format delivery line of `name` contains.
 std::string Text(const std::string& name) { return " " + name + " ("; }
+
+// The sender part of a text delivery line, as sigwatch prints it for a
+// signal that process `pid` of this user sent with kill() ("kill") or
+// sigqueue() ("sigqueue", with `extra` " value=N").
+std::string TextSender(pid_t pid, const std::string& code,
+                       const std::string& extra = "") {
+  return absl::StrCat(" pid=", pid, " uid=", getuid(), " code=", code, extra);
+}
+
+// The same for the end of a JSON delivery line.
+std::string JsonSender(pid_t pid, const std::string& code, int si_code,
+                       const std::string& extra = "") {
+  return absl::StrCat(R"(,"pid":)", pid, R"(,"uid":)", getuid(), R"(,"code":")",
+                      code, R"(","si_code":)", si_code, extra,
+                      R"(,"occurrences":1})");
+}
+
+// Sends `signo` to `target` from a child forked for that alone, and returns
+// the child's pid once it has exited (-1 on failure).
+pid_t KillFromChild(pid_t target, int signo) {
+  pid_t child = fork();
+  if (child == 0) _exit(kill(target, signo) == 0 ? 0 : 1);
+  EXPECT_GT(child, 0) << std::strerror(errno);
+  if (child < 0) return -1;
+  int status = 0;
+  pid_t reaped;
+  do {
+    reaped = waitpid(child, &status, 0);
+  } while (reaped < 0 && errno == EINTR);
+  EXPECT_EQ(reaped, child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      << "the sending child " << DescribeStatus(status);
+  return child;
+}
+
+// sigqueue() with an int value; the rest of the sigval is zeroed, so the
+// pointer-sized value sigwatch reports is exactly `value`.
+void QueueValue(pid_t target, int signo, int value) {
+  union sigval sv;
+  std::memset(&sv, 0, sizeof(sv));
+  sv.sival_int = value;
+  EXPECT_EQ(sigqueue(target, signo, sv), 0) << std::strerror(errno);
+}
 
 // Sends `signo` and waits for the first line on `stream` containing
 // `needle`.
@@ -134,17 +181,18 @@ TEST(SigwatchWatchTest, PrintsOneLinePerDeliveryAndExitsAtCount) {
   EXPECT_EQ(ExitCodeOf(*sigwatch), 0);
 
   const std::string b = "backend=" + Backend();
+  const std::string me = TextSender(getpid(), "kill");
   std::vector<std::string> lines =
       DeliveryLines(*sigwatch, Subprocess::kStdout);
   ASSERT_EQ(lines.size(), 3u) << sigwatch->Transcript();
-  EXPECT_THAT(lines, ElementsAre("SIGUSR1 (10) " + b + " count=1",
-                                 "SIGHUP (1) " + b + " count=2",
-                                 "SIGUSR1 (10) " + b + " count=3"));
+  EXPECT_THAT(lines, ElementsAre("SIGUSR1 (10) " + b + " count=1" + me,
+                                 "SIGHUP (1) " + b + " count=2" + me,
+                                 "SIGUSR1 (10) " + b + " count=3" + me));
   const auto& out = sigwatch->lines(Subprocess::kStdout);
-  EXPECT_THAT(out, Contains("summary SIGUSR1 (10) delivered=2"));
-  EXPECT_THAT(out, Contains("summary SIGHUP (1) delivered=1"));
+  EXPECT_THAT(out, Contains("summary SIGUSR1 (10) delivered=2 occurrences=2"));
+  EXPECT_THAT(out, Contains("summary SIGHUP (1) delivered=1 occurrences=1"));
   EXPECT_THAT(out, Contains("summary total delivered=3 dropped=0 unread=0 "
-                            "queue_overflows=0 reason=count"));
+                            "queue_overflows=0 reason=count occurrences=3"));
 }
 
 TEST(SigwatchWatchTest, TimestampsAreSecondsSinceStartAndNonDecreasing) {
@@ -185,7 +233,7 @@ TEST(SigwatchWatchTest, DoubleSigintExits) {
   ASSERT_EQ(kill(sigwatch->pid(), SIGINT), 0);
   EXPECT_EQ(ExitCodeOf(*sigwatch), 0);
   EXPECT_THAT(sigwatch->lines(Subprocess::kStdout),
-              Contains("summary SIGINT (2) delivered=2"));
+              Contains("summary SIGINT (2) delivered=2 occurrences=2"));
 }
 
 TEST(SigwatchWatchTest, TimeoutExitsZero) {
@@ -218,13 +266,61 @@ TEST(SigwatchWatchTest, JsonLines) {
   EXPECT_TRUE(IsTimestamp(delivery.substr(0, comma))) << out[0];
   EXPECT_EQ(delivery.substr(comma), R"(,"signal":"SIGUSR2","number":12,)"
                                     R"("backend":")" +
-                                        Backend() + R"(","count":1})");
+                                        Backend() + R"(","count":1)" +
+                                        JsonSender(getpid(), "kill", SI_USER));
   EXPECT_THAT(out[1], StartsWith(R"({"summary":true,)"));
   EXPECT_THAT(out[1], HasSubstr(R"("reason":"count")"));
   EXPECT_THAT(out[1], HasSubstr(R"("delivered":1,"dropped":0)"));
   EXPECT_THAT(out[1], HasSubstr(R"("queue_overflows":0)"));
-  EXPECT_THAT(out[1], HasSubstr(R"("signals":[{"signal":"SIGUSR2",)"
-                                R"("number":12,"delivered":1}])"));
+  EXPECT_THAT(out[1], HasSubstr(R"("occurrences":1,)"));
+  EXPECT_THAT(out[1], HasSubstr(R"("signals":[{"signal":"SIGUSR2","number":12,)"
+                                R"("delivered":1,"occurrences":1}])"));
+}
+
+TEST(SigwatchWatchTest, TextNamesTheSendingProcess) {
+  auto sigwatch = StartReady({"--signals=USR1", "--count=2"});
+  ASSERT_NE(sigwatch, nullptr);
+  const pid_t sender = KillFromChild(sigwatch->pid(), SIGUSR1);
+  ASSERT_GT(sender, 0);
+  ASSERT_TRUE(
+      sigwatch->WaitForLine(Subprocess::kStdout, " count=1 ", kPatience))
+      << sigwatch->Transcript();
+  QueueValue(sigwatch->pid(), SIGUSR1, 42);
+  EXPECT_EQ(ExitCodeOf(*sigwatch), 0);
+
+  const std::string prefix = "SIGUSR1 (10) backend=" + Backend();
+  EXPECT_THAT(DeliveryLines(*sigwatch, Subprocess::kStdout),
+              ElementsAre(prefix + " count=1" + TextSender(sender, "kill"),
+                          prefix + " count=2" +
+                              TextSender(getpid(), "sigqueue", " value=42")))
+      << sigwatch->Transcript();
+  EXPECT_THAT(sigwatch->lines(Subprocess::kStdout),
+              Contains("summary SIGUSR1 (10) delivered=2 occurrences=2"));
+}
+
+TEST(SigwatchWatchTest, JsonNamesTheSendingProcess) {
+  auto sigwatch = StartReady({"--format=json", "--signals=USR1", "--count=2"});
+  ASSERT_NE(sigwatch, nullptr);
+  const pid_t sender = KillFromChild(sigwatch->pid(), SIGUSR1);
+  ASSERT_GT(sender, 0);
+  ASSERT_TRUE(
+      sigwatch->WaitForLine(Subprocess::kStdout, R"("count":1,)", kPatience))
+      << sigwatch->Transcript();
+  QueueValue(sigwatch->pid(), SIGUSR1, 42);
+  EXPECT_EQ(ExitCodeOf(*sigwatch), 0);
+
+  const auto& out = sigwatch->lines(Subprocess::kStdout);
+  ASSERT_EQ(out.size(), 3u) << sigwatch->Transcript();
+  const std::string prefix =
+      R"(,"signal":"SIGUSR1","number":10,"backend":")" + Backend() + R"(",)";
+  EXPECT_THAT(out[0], EndsWith(prefix + R"("count":1)" +
+                               JsonSender(sender, "kill", SI_USER)));
+  EXPECT_THAT(out[1], EndsWith(prefix + R"("count":2)" +
+                               JsonSender(getpid(), "sigqueue", SI_QUEUE,
+                                          R"(,"value":42)")));
+  EXPECT_THAT(out[2], HasSubstr(R"("reason":"count")"));
+  EXPECT_THAT(out[2], HasSubstr(R"("delivered":2,)"));
+  EXPECT_THAT(out[2], HasSubstr(R"("occurrences":2,)"));
 }
 
 TEST(SigwatchWatchTest, BackendFlagOverridesEnvironment) {
@@ -307,7 +403,8 @@ TEST(SigwatchRelayTest, ForwardsToChildAndExitsWithItsStatus) {
       DeliveryLines(*sigwatch, Subprocess::kStderr);
   ASSERT_EQ(lines.size(), 1u) << sigwatch->Transcript();
   EXPECT_THAT(lines[0], HasSubstr("SIGUSR1 (10) backend=" + Backend() +
-                                  " count=1 action=forward"));
+                                  " count=1 action=forward" +
+                                  TextSender(getpid(), "kill")));
   EXPECT_THAT(sigwatch->lines(Subprocess::kStderr),
               Contains(HasSubstr("reason=child-exited exit=7")));
 }
