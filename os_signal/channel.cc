@@ -44,6 +44,8 @@ void SignalChannel::Deliver(const Delivery& delivery) {
   MutexLock lock(&mu_);
   if (buffer_.size() >= capacity_ + blocked_receivers_) {
     dropped_.fetch_add(1, std::memory_order_relaxed);
+    dropped_occurrences_.fetch_add(delivery.occurrences,
+                                   std::memory_order_relaxed);
     return;
   }
   buffer_.push_back(delivery);

@@ -60,6 +60,9 @@ class SignalChannel final : private os_signal_internal::Subscriber {
   uint64_t delivered() const { return delivered_.load(); }
   // Deliveries that found the channel full (or, unbuffered, no receiver).
   uint64_t dropped() const { return dropped_.load(); }
+  // The signal occurrences those dropped deliveries stood for (see
+  // Delivery::occurrences): what a full channel cost, counted.
+  uint64_t dropped_occurrences() const { return dropped_occurrences_.load(); }
 
  private:
   friend class HandlerMapAccess;
@@ -84,6 +87,7 @@ class SignalChannel final : private os_signal_internal::Subscriber {
   uint64_t ready_fd_generation_ ABSL_GUARDED_BY(mu_) = 0;
   std::atomic<uint64_t> delivered_{0};
   std::atomic<uint64_t> dropped_{0};
+  std::atomic<uint64_t> dropped_occurrences_{0};
 };
 
 }  // namespace portsig

@@ -47,9 +47,9 @@ struct Delivery {
   // "sigio", "note", or for SIGCHLD "exited", "killed", "dumped",
   // "trapped", "stopped", "continued"; "code N" for anything else.
   std::string CodeName() const;
-  // One line for logs: "SIGINT from pid 42 uid 1000 (kill)", plus " x3"
-  // for coalesced occurrences and " value 7" (sival_int) for a sigqueue
-  // value.
+  // One line for logs: "SIGINT from pid 42 uid 1000 (kill)", plus
+  // " value 7" (sival_int) for a sigqueue value and " x3" for coalesced
+  // occurrences, in that order.
   std::string ToString() const;
 };
 

@@ -69,8 +69,9 @@ void Reporter::Report(const Delivery& delivery, absl::string_view action) {
           .Add("uid", static_cast<uint64_t>(delivery.sender_uid));
     }
     json.Add("code", delivery.CodeName()).Add("si_code", delivery.code);
+    // sigqueue(1) and kill -q send an int; a pointer means nothing here.
     if (delivery.value) {
-      json.Add("value", static_cast<int64_t>(*delivery.value));
+      json.Add("value", static_cast<int64_t>(delivery.value->sival_int));
     }
     json.Add("occurrences", delivery.occurrences);
     line = json.Build();
@@ -84,7 +85,9 @@ void Reporter::Report(const Delivery& delivery, absl::string_view action) {
                       " uid=", delivery.sender_uid);
     }
     absl::StrAppend(&line, " code=", TextCodeName(delivery));
-    if (delivery.value) absl::StrAppend(&line, " value=", *delivery.value);
+    if (delivery.value) {
+      absl::StrAppend(&line, " value=", delivery.value->sival_int);
+    }
     if (delivery.occurrences != 1) {
       absl::StrAppend(&line, " occurrences=", delivery.occurrences);
     }

@@ -186,6 +186,27 @@ TEST(DeliveryTest, QueueModeDeliversEachOccurrenceInOrder) {
   EXPECT_TRUE(status.exited_ok()) << status.ToString();
 }
 
+TEST(DeliveryTest, AFullChannelCountsTheOccurrencesItDropped) {
+  auto status = RunInChild([] {
+    SignalChannel ch(1);
+    NotifyOptions queued;
+    queued.queue_capacity = 8;
+    test_hooks::handler_entered.store(&CountHandlerRun);
+    SetBlocked(SIG_BLOCK, Realtime());
+    ASSERT_TRUE(Notify(ch, {Realtime()}, queued).ok());
+    for (int i = 0; i < 5; ++i) SendQueued(Realtime(), i);
+    SetBlocked(SIG_UNBLOCK, Realtime());
+    Stop(ch);  // Everything the handler queued has been fanned out.
+    std::optional<Delivery> kept = ch.TryReceiveDelivery();
+    ASSERT_TRUE(kept.has_value());
+    EXPECT_EQ(kept->occurrences + ch.dropped_occurrences(),
+              static_cast<uint64_t>(g_handler_runs.load()));
+    EXPECT_EQ(ch.dropped(), ch.dropped_occurrences());  // One each.
+    if (kHandlerSeesEveryOccurrence) EXPECT_EQ(ch.dropped(), 4u);
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
 TEST(DeliveryTest, BadQueueOptionsAreRefusedByNameAndChangeNothing) {
   auto status = RunInChild([] {
     const struct sigaction before = CurrentAction(SIGUSR1);
