@@ -1,38 +1,53 @@
 // Microbenchmarks of portsig's hot internals (Google Benchmark): one
-// backend send/receive hand-off, a Notify+Stop pair, and Signal parsing.
+// backend send/receive hand-off, a Notify+Stop pair, Signal parsing, one
+// real signal from kill() to Receive(), and the delivery metadata parts.
 // Figures and the command that produced them are in BENCHMARKS.md. These
 // run on one thread with no real signals; end-to-end latency against other
 // libraries is a separate harness.
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <memory>
 
 #include "benchmark/benchmark.h"
 #include "os_signal/signal.h"
+#ifndef PORTSIG_BENCH_BASELINE
+#include "platform/latest_record.h"
+#endif
 #include "platform/sigqueue.h"
 
 namespace portsig {
 namespace {
 
 // Send() then Receive() on the same thread: the cost of one hand-off
-// through the queue when the receiver does not have to sleep.
-void BM_SendReceive(benchmark::State& state, const char* backend) {
+// through the queue when the receiver does not have to sleep. With a queue
+// capacity (real-time queue mode), the record also goes through the
+// signal's ring.
+void BM_SendReceive(benchmark::State& state, const char* backend, int signo,
+                    uint32_t queue_capacity) {
   // The note backend's senders must not be interruptible (sigqueue.h).
   sigset_t all;
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, nullptr);
   auto queue = platform::NewSigQueue(backend);
-  (*queue)->Enable(SIGUSR1);
+  (*queue)->Enable(signo);
+#ifndef PORTSIG_BENCH_BASELINE
+  (*queue)->SetQueueCapacity(signo, queue_capacity);
+#endif
   platform::QueuedSignal received;
   for (auto _ : state) {
-    (*queue)->Send(SIGUSR1);
+    (*queue)->Send(signo);
     (*queue)->Receive(&received);
     benchmark::DoNotOptimize(received.signo);
   }
 }
-BENCHMARK_CAPTURE(BM_SendReceive, posix, "posix");
-BENCHMARK_CAPTURE(BM_SendReceive, note, "note");
+BENCHMARK_CAPTURE(BM_SendReceive, posix, "posix", SIGUSR1, 0);
+BENCHMARK_CAPTURE(BM_SendReceive, note, "note", SIGUSR1, 0);
+#ifndef PORTSIG_BENCH_BASELINE
+BENCHMARK_CAPTURE(BM_SendReceive, posix_queue_mode, "posix", SIGRTMIN + 1, 64);
+BENCHMARK_CAPTURE(BM_SendReceive, note_queue_mode, "note", SIGRTMIN + 1, 64);
+#endif
 
 // Notify+Stop of one channel, with `range(0)` other channels subscribed to
 // the same signal (so the handler stays installed) or none (so each pair
@@ -63,6 +78,61 @@ void BM_SignalParse(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_SignalParse);
+
+void UnblockSigusr1() {
+  sigset_t usr1;
+  sigemptyset(&usr1);
+  sigaddset(&usr1, SIGUSR1);
+  pthread_sigmask(SIG_UNBLOCK, &usr1, nullptr);
+}
+
+// One real signal end to end on an idle process: kill() to self, the
+// handler, the dispatcher's wake-up and fan-out, and this thread's
+// Receive() waking up. Builds against the pre-metadata tree too (see
+// BENCHMARKS.md), which is how "metadata off" is measured.
+//
+// Linux runs the handler on the sending thread when it can take the
+// signal, before kill() returns; the dispatcher (started by an earlier
+// benchmark with every signal blocked) then wakes this thread up.
+template <typename Receive>
+void KillTo(benchmark::State& state, Receive receive) {
+  UnblockSigusr1();
+  SignalChannel ch(1);
+  if (!Notify(ch, {SIGUSR1}).ok()) state.SkipWithError("notify");
+  for (auto _ : state) {
+    kill(getpid(), SIGUSR1);
+    benchmark::DoNotOptimize(receive(ch));
+  }
+  Stop(ch);
+}
+
+void BM_KillToReceive(benchmark::State& state) {
+  KillTo(state, [](SignalChannel& ch) { return ch.Receive(); });
+}
+BENCHMARK(BM_KillToReceive)->UseRealTime();
+
+#ifndef PORTSIG_BENCH_BASELINE
+// The same, reading the whole Delivery (sender, code, count).
+void BM_KillToReceiveDelivery(benchmark::State& state) {
+  KillTo(state, [](SignalChannel& ch) { return ch.ReceiveDelivery(); });
+}
+BENCHMARK(BM_KillToReceiveDelivery)->UseRealTime();
+
+// The handler's metadata cost alone: publish one record into a signal's
+// seqlock slot and take it back.
+void BM_LatestRecordPublishTake(benchmark::State& state) {
+  platform::LatestRecord latest;
+  platform::SignalRecord record;
+  record.pid = 42;
+  platform::SignalRecord taken;
+  for (auto _ : state) {
+    latest.Publish(record);
+    benchmark::DoNotOptimize(latest.Take(&taken));
+  }
+}
+BENCHMARK(BM_LatestRecordPublishTake);
+
+#endif  // PORTSIG_BENCH_BASELINE
 
 }  // namespace
 }  // namespace portsig
