@@ -75,8 +75,14 @@ class WorkQueue {
 }  // namespace
 
 int main() {
+  // `once`: the first signal also puts SIGTERM and SIGINT back to their
+  // default action, in the same step, so a second one during the drain
+  // ends the process. (Go's idiom, calling stop() after Done, absorbs a
+  // second signal that lands before stop() runs.)
+  portsig::NotifyOptions once;
+  once.once = true;
   absl::StatusOr<std::unique_ptr<portsig::SignalContext>> shutdown =
-      portsig::NotifyContext({SIGTERM, SIGINT});
+      portsig::NotifyContext({SIGTERM, SIGINT}, once);
   if (!shutdown.ok()) {
     std::fprintf(stderr, "graceful_shutdown: %s\n",
                  shutdown.status().ToString().c_str());
@@ -102,9 +108,6 @@ int main() {
   });
 
   (*shutdown)->Wait();
-  // Go's idiom: once the context is done, stop it so that a second signal
-  // gets its default action instead of being absorbed.
-  (*shutdown)->Stop();
   const size_t backlog = queue.Close();
   producer.join();
   worker.join();
