@@ -14,6 +14,7 @@
 #include "os_signal/signal.h"
 #ifndef PORTSIG_BENCH_BASELINE
 #include "platform/latest_record.h"
+#include "platform/record_ring.h"
 #endif
 #include "platform/sigqueue.h"
 
@@ -21,33 +22,23 @@ namespace portsig {
 namespace {
 
 // Send() then Receive() on the same thread: the cost of one hand-off
-// through the queue when the receiver does not have to sleep. With a queue
-// capacity (real-time queue mode), the record also goes through the
-// signal's ring.
-void BM_SendReceive(benchmark::State& state, const char* backend, int signo,
-                    uint32_t queue_capacity) {
+// through the queue when the receiver does not have to sleep.
+void BM_SendReceive(benchmark::State& state, const char* backend) {
   // The note backend's senders must not be interruptible (sigqueue.h).
   sigset_t all;
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, nullptr);
   auto queue = platform::NewSigQueue(backend);
-  (*queue)->Enable(signo);
-#ifndef PORTSIG_BENCH_BASELINE
-  (*queue)->SetQueueCapacity(signo, queue_capacity);
-#endif
+  (*queue)->Enable(SIGUSR1);
   platform::QueuedSignal received;
   for (auto _ : state) {
-    (*queue)->Send(signo);
+    (*queue)->Send(SIGUSR1);
     (*queue)->Receive(&received);
     benchmark::DoNotOptimize(received.signo);
   }
 }
-BENCHMARK_CAPTURE(BM_SendReceive, posix, "posix", SIGUSR1, 0);
-BENCHMARK_CAPTURE(BM_SendReceive, note, "note", SIGUSR1, 0);
-#ifndef PORTSIG_BENCH_BASELINE
-BENCHMARK_CAPTURE(BM_SendReceive, posix_queue_mode, "posix", SIGRTMIN + 1, 64);
-BENCHMARK_CAPTURE(BM_SendReceive, note_queue_mode, "note", SIGRTMIN + 1, 64);
-#endif
+BENCHMARK_CAPTURE(BM_SendReceive, posix, "posix");
+BENCHMARK_CAPTURE(BM_SendReceive, note, "note");
 
 // Notify+Stop of one channel, with `range(0)` other channels subscribed to
 // the same signal (so the handler stays installed) or none (so each pair
@@ -131,6 +122,21 @@ void BM_LatestRecordPublishTake(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_LatestRecordPublishTake);
+
+// What real-time queue mode adds to a send and its receive: one record
+// through the signal's ring (the backend's wake-up comes on top).
+void BM_RecordRingPushPop(benchmark::State& state) {
+  auto ring = std::make_unique<platform::RecordRing>();
+  ring->set_capacity(64);
+  platform::SignalRecord record;
+  record.pid = 42;
+  platform::SignalRecord popped;
+  for (auto _ : state) {
+    ring->Push(record);
+    benchmark::DoNotOptimize(ring->Pop(&popped));
+  }
+}
+BENCHMARK(BM_RecordRingPushPop);
 
 #endif  // PORTSIG_BENCH_BASELINE
 

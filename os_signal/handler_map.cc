@@ -19,7 +19,8 @@ void DeliverFromRuntime(const platform::QueuedSignal& received) {
 }
 
 void PrepareFork() { HandlerMap::Get().LockForFork(); }
-void AfterFork() { HandlerMap::Get().UnlockAfterFork(); }
+void ParentAfterFork() { HandlerMap::Get().UnlockAfterFork(); }
+void ChildAfterFork() { HandlerMap::Get().UnlockInForkedChild(); }
 
 Delivery ToDelivery(const platform::QueuedSignal& received) {
   Delivery delivery;
@@ -95,7 +96,7 @@ absl::Status HandlerMap::EnsureRuntimeLocked() {
   if (!status.ok()) return status;
   // Registered after the runtime's own handlers, so at fork this lock is
   // taken before the runtime's (the same order as everywhere else).
-  pthread_atfork(&PrepareFork, &AfterFork, &AfterFork);
+  pthread_atfork(&PrepareFork, &ParentAfterFork, &ChildAfterFork);
   runtime_ready_ = true;
   return absl::OkStatus();
 }

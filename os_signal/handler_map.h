@@ -74,6 +74,9 @@ class HandlerMap {
   // Held across fork() so the child never inherits a half-made change.
   void LockForFork() ABSL_EXCLUSIVE_LOCK_FUNCTION(mu_) { mu_.Lock(); }
   void UnlockAfterFork() ABSL_UNLOCK_FUNCTION(mu_) { mu_.Unlock(); }
+  void UnlockInForkedChild() ABSL_UNLOCK_FUNCTION(mu_) {
+    mu_.ReinitializeInForkedChild();
+  }
 
  private:
   struct Stopping {

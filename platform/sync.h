@@ -10,6 +10,7 @@
 #define PORTSIG_PLATFORM_SYNC_H_
 
 #include <algorithm>
+#include <new>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
@@ -76,6 +77,21 @@ class ABSL_LOCKABLE Mutex {
     mu_.Unlock();
   }
   void AssertHeld() const ABSL_ASSERT_EXCLUSIVE_LOCK() { mu_.AssertHeld(); }
+
+  // In a child after fork(), instead of Unlock() for a lock that the
+  // forking thread took in a pthread_atfork prepare handler. Threads of the
+  // parent that were queued on it are still listed in the child's copy but
+  // do not exist there: Unlock() would hand the lock to one of them, and
+  // the next contended Lock() would never return. The child starts from a
+  // fresh, unlocked mutex instead, as glibc does with its own locks.
+  // Abseil built in debug mode (Debian's is) remembers per thread which
+  // mutexes it holds, for deadlock detection; forgetting the old one's
+  // graph node turns that record stale, which the detector ignores.
+  void ReinitializeInForkedChild() ABSL_UNLOCK_FUNCTION() {
+    sync_internal::Release(this);
+    mu_.ForgetDeadlockInfo();
+    new (&mu_) absl::Mutex();
+  }
 
  private:
   friend class CondVar;

@@ -78,7 +78,7 @@ void ChildAfterFork() {
   g_runtime->dispatcher_running.store(false, std::memory_order_release);
   g_fork_generation.fetch_add(1, std::memory_order_release);
   pthread_sigmask(SIG_SETMASK, &g_mask_before_fork, nullptr);
-  g_runtime->mu.Unlock();
+  g_runtime->mu.ReinitializeInForkedChild();
 }
 
 Runtime* Get() {

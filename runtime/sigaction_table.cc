@@ -65,13 +65,24 @@ void TakeDefaultAction(int signo) {
   }
 }
 
+bool IsOurHandler(const struct sigaction& action);
+
 // Hands an unwanted signal to whatever was there before portsig.
 void FallThrough(int signo, siginfo_t* info, void* context) {
-  if (!g_saved_valid[signo].load(std::memory_order_acquire)) {
-    TakeDefaultAction(signo);
-    return;
+  struct sigaction previous;
+  if (g_saved_valid[signo].load(std::memory_order_acquire)) {
+    previous = g_saved[signo];
+  } else {
+    // portsig put the old disposition back after this signal entered the
+    // handler (a Stop racing it). Do what is in place now, which is what
+    // the kernel would have done a moment later; only if that is portsig's
+    // handler again (a new Notify, whose saved copy was not valid yet when
+    // we looked) is there nothing better than the default action.
+    if (sigaction(signo, nullptr, &previous) != 0 || IsOurHandler(previous)) {
+      TakeDefaultAction(signo);
+      return;
+    }
   }
-  const struct sigaction& previous = g_saved[signo];
   if (previous.sa_flags & SA_SIGINFO) {
     if (previous.sa_sigaction != nullptr) {
       previous.sa_sigaction(signo, info, context);
@@ -105,6 +116,10 @@ void Handler(int signo, siginfo_t* info, void* context) {
   errno = saved_errno;
 }
 
+bool IsOurHandler(const struct sigaction& action) {
+  return (action.sa_flags & SA_SIGINFO) && action.sa_sigaction == &Handler;
+}
+
 absl::Status SaveCurrent(int signo) {
   if (g_saved_valid[signo].load(std::memory_order_relaxed)) {
     return absl::OkStatus();
@@ -113,8 +128,7 @@ absl::Status SaveCurrent(int signo) {
     return absl::ErrnoToStatus(
         errno, absl::StrCat("sigaction(", platform::SignalName(signo), ")"));
   }
-  if ((g_saved[signo].sa_flags & SA_SIGINFO) &&
-      g_saved[signo].sa_sigaction == &Handler) {
+  if (IsOurHandler(g_saved[signo])) {
     // Our own handler left behind (never expected): saving it would make
     // FallThrough call itself. Treat the previous disposition as default.
     std::memset(&g_saved[signo], 0, sizeof(g_saved[signo]));
@@ -174,10 +188,9 @@ void RestoreSaved(int signo) {
   if (what == kNothing || !g_saved_valid[signo].load()) return;
   struct sigaction current;
   sigaction(signo, nullptr, &current);
-  bool still_ours =
-      what == kOurHandler
-          ? (current.sa_flags & SA_SIGINFO) && current.sa_sigaction == &Handler
-          : !(current.sa_flags & SA_SIGINFO) && current.sa_handler == SIG_IGN;
+  bool still_ours = what == kOurHandler ? IsOurHandler(current)
+                                        : !(current.sa_flags & SA_SIGINFO) &&
+                                              current.sa_handler == SIG_IGN;
   g_installed[signo].store(kNothing, std::memory_order_relaxed);
   if (!still_ours) {
     // The host replaced portsig's handler since; its choice stands. Keep the
