@@ -40,13 +40,13 @@ SignalChannel::~SignalChannel() {
   if (ready_fd_ >= 0) close(ready_fd_);
 }
 
-void SignalChannel::Deliver(const Delivery& delivery) {
+bool SignalChannel::Deliver(const Delivery& delivery) {
   MutexLock lock(&mu_);
   if (buffer_.size() >= capacity_ + blocked_receivers_) {
     dropped_.fetch_add(1, std::memory_order_relaxed);
     dropped_occurrences_.fetch_add(delivery.occurrences,
                                    std::memory_order_relaxed);
-    return;
+    return false;
   }
   buffer_.push_back(delivery);
   delivered_.fetch_add(1, std::memory_order_relaxed);
@@ -54,6 +54,7 @@ void SignalChannel::Deliver(const Delivery& delivery) {
   // All, not one: after fork() the child's condition variable may still list
   // waiters that only existed in the parent.
   nonempty_.SignalAll();
+  return true;
 }
 
 Delivery SignalChannel::TakeLocked() {

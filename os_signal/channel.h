@@ -66,7 +66,7 @@ class SignalChannel final : private os_signal_internal::Subscriber {
 
  private:
   friend class HandlerMapAccess;
-  void Deliver(const Delivery& delivery) override;
+  bool Deliver(const Delivery& delivery) override;
   std::optional<Delivery> ReceiveUntil(absl::Time deadline);
   Delivery TakeLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The ready descriptor, made anew if this process forked since it was

@@ -3,9 +3,12 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <system_error>
 #include <thread>
 #include <utility>
 
+#include "absl/algorithm/container.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "platform/test_hooks.h"
 #include "runtime/runtime.h"
@@ -20,7 +23,7 @@ void DeliverFromRuntime(const platform::QueuedSignal& received) {
 
 void PrepareFork() { HandlerMap::Get().LockForFork(); }
 void ParentAfterFork() { HandlerMap::Get().UnlockAfterFork(); }
-void ChildAfterFork() { HandlerMap::Get().UnlockInForkedChild(); }
+void ChildAfterFork() { HandlerMap::Get().ResetInForkedChild(); }
 
 Delivery ToDelivery(const platform::QueuedSignal& received) {
   Delivery delivery;
@@ -68,6 +71,11 @@ absl::Status ValidateOptions(absl::Span<const Signal> signals,
 bool Wanted::Wants(const platform::QueuedSignal& received) const {
   if (received.signo != 0) return signals.test(received.signo);
   return all_notes || notes.contains(received.note_text());
+}
+
+void HandlerMap::ResetInForkedChild() {
+  stopping_.clear();
+  mu_.Unlock();
 }
 
 HandlerMap& HandlerMap::Get() {
@@ -222,10 +230,13 @@ void HandlerMap::ReleaseOnceLocked(const std::vector<Subscriber*>& fired,
   UpdateNotesWantedLocked();
   std::vector<uint64_t> ids = ParkLocked(std::move(losses));
   // Stop's second half waits for the dispatcher to go idle, and this is the
-  // dispatcher: hand it to a thread of its own.
-  std::thread([ids = std::move(ids)] {
-    HandlerMap::Get().WaitAndUnpark(ids);
-  }).detach();
+  // dispatcher: hand it to a thread of its own. Without one, the next
+  // WaitAndUnpark by anyone finishes these too.
+  try {
+    std::thread([ids] { HandlerMap::Get().WaitAndUnpark(ids); }).detach();
+  } catch (const std::system_error&) {
+    unfinished_.insert(unfinished_.end(), ids.begin(), ids.end());
+  }
 }
 
 void HandlerMap::Remove(Subscriber* subscriber) {
@@ -234,30 +245,18 @@ void HandlerMap::Remove(Subscriber* subscriber) {
     absl::flat_hash_map<Subscriber*, Wanted> losses;
     MutexLock lock(&mu_);
     auto it = wanted_.find(subscriber);
-    if (it == wanted_.end()) {
-      // Not registered. Another thread's Reset/Ignore/Stop may still have it
-      // parked, though, and deliver into it until that finishes: wait, and
-      // take its entries off the list, before the caller may free it.
-      bool parked = false;
-      for (const Stopping& s : stopping_) parked |= s.subscriber == subscriber;
-      if (!parked) return;
-      mu_.Unlock();
-      runtime::WaitUntilIdle();
-      mu_.Lock();
-      stopping_.erase(std::remove_if(stopping_.begin(), stopping_.end(),
-                                     [&](const Stopping& s) {
-                                       return s.subscriber == subscriber;
-                                     }),
-                      stopping_.end());
-      return;
+    if (it != wanted_.end()) {
+      const Wanted everything = it->second;  // Copy: dropping edits it.
+      DropLocked(subscriber, everything, &losses[subscriber]);
+      UpdateNotesWantedLocked();
+      EraseIfEmptyLocked(subscriber);
+      parked_ids = ParkLocked(std::move(losses));
     }
-    const Wanted everything = it->second;  // Copy: dropping edits it.
-    DropLocked(subscriber, everything, &losses[subscriber]);
-    UpdateNotesWantedLocked();
-    EraseIfEmptyLocked(subscriber);
-    parked_ids = ParkLocked(std::move(losses));
   }
-  WaitAndUnpark(parked_ids);
+  // Other threads' Reset/Ignore, or a once release, may also have it parked
+  // and deliver into it until they finish: take those entries off too,
+  // before the caller may free it.
+  WaitAndUnpark(std::move(parked_ids), subscriber);
 }
 
 absl::Status HandlerMap::Reset(absl::Span<const Signal> signals) {
@@ -416,19 +415,27 @@ std::vector<uint64_t> HandlerMap::ParkLocked(
   return ids;
 }
 
-void HandlerMap::WaitAndUnpark(const std::vector<uint64_t>& ids) {
+void HandlerMap::WaitAndUnpark(std::vector<uint64_t> ids, Subscriber* removed) {
+  {
+    MutexLock lock(&mu_);
+    // Parked before this wait, so it covers them: entries whose own
+    // finishing thread could not be started, and, for a subscriber being
+    // removed, entries other callers parked.
+    ids.insert(ids.end(), unfinished_.begin(), unfinished_.end());
+    unfinished_.clear();
+    for (const Stopping& s : stopping_) {
+      if (removed != nullptr && s.subscriber == removed) ids.push_back(s.id);
+    }
+  }
   if (ids.empty()) return;
   PORTSIG_TEST_HOOK(stop_between_phases, 0);
   runtime::WaitUntilIdle();
+  const absl::flat_hash_set<uint64_t> done(ids.begin(), ids.end());
   MutexLock lock(&mu_);
-  for (uint64_t id : ids) {
-    for (auto it = stopping_.begin(); it != stopping_.end(); ++it) {
-      if (it->id == id) {
-        stopping_.erase(it);
-        break;
-      }
-    }
-  }
+  stopping_.erase(
+      std::remove_if(stopping_.begin(), stopping_.end(),
+                     [&](const Stopping& s) { return done.contains(s.id); }),
+      stopping_.end());
 }
 
 bool HandlerMap::WantsNote(absl::string_view note) {
@@ -441,8 +448,9 @@ void HandlerMap::Deliver(const platform::QueuedSignal& received) {
   MutexLock lock(&mu_);
   std::vector<Subscriber*> fired_once;
   auto deliver = [&](Subscriber* s) {
-    s->Deliver(delivery);
-    if (once_.empty()) return;
+    // Once means the first occurrence the subscriber took: a full channel
+    // that dropped this one keeps waiting for the next.
+    if (!s->Deliver(delivery) || once_.empty()) return;
     auto once = once_.find(s);
     if (once != once_.end() && once->second.Wants(received)) {
       fired_once.push_back(s);
@@ -459,11 +467,16 @@ void HandlerMap::Deliver(const platform::QueuedSignal& received) {
       }
     }
   }
+  // A subscriber can be parked more than once (a once release and a Stop,
+  // say); it gets the signal once.
+  absl::InlinedVector<Subscriber*, 4> parked_delivered;
   for (const Stopping& stopping : stopping_) {
     if (!stopping.wanted.Wants(received)) continue;
     // Re-subscribed meanwhile: it got the signal above already.
     auto current = wanted_.find(stopping.subscriber);
     if (current != wanted_.end() && current->second.Wants(received)) continue;
+    if (absl::c_linear_search(parked_delivered, stopping.subscriber)) continue;
+    parked_delivered.push_back(stopping.subscriber);
     stopping.subscriber->Deliver(delivery);
   }
   if (!fired_once.empty()) ReleaseOnceLocked(fired_once, received);

@@ -74,9 +74,10 @@ class HandlerMap {
   // Held across fork() so the child never inherits a half-made change.
   void LockForFork() ABSL_EXCLUSIVE_LOCK_FUNCTION(mu_) { mu_.Lock(); }
   void UnlockAfterFork() ABSL_UNLOCK_FUNCTION(mu_) { mu_.Unlock(); }
-  void UnlockInForkedChild() ABSL_UNLOCK_FUNCTION(mu_) {
-    mu_.ReinitializeInForkedChild();
-  }
+  // The child also drops the stopping list: the threads that would take
+  // their entries off it (Stop callers, once's finishing thread) exist only
+  // in the parent.
+  void ResetInForkedChild() ABSL_UNLOCK_FUNCTION(mu_);
 
  private:
   struct Stopping {
@@ -127,9 +128,11 @@ class HandlerMap {
       absl::flat_hash_map<Subscriber*, Wanted> losses)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Waits for the runtime to go idle, then drops the parked entries.
-  void WaitAndUnpark(const std::vector<uint64_t>& ids) ABSL_LOCKS_EXCLUDED(mu_);
+  // With `removed`, also every other entry parked for that subscriber.
+  void WaitAndUnpark(std::vector<uint64_t> ids, Subscriber* removed = nullptr)
+      ABSL_LOCKS_EXCLUDED(mu_);
 
-  Mutex mu_;
+  ForkSafeMutex mu_;
   bool runtime_ready_ ABSL_GUARDED_BY(mu_) = false;
   absl::flat_hash_map<Subscriber*, Wanted> wanted_ ABSL_GUARDED_BY(mu_);
   // Per-signal index; its size is the signal's reference count.
@@ -146,6 +149,8 @@ class HandlerMap {
       queue_requests_[platform::kMaxSignal + 1] ABSL_GUARDED_BY(mu_);
   std::vector<Stopping> stopping_ ABSL_GUARDED_BY(mu_);
   uint64_t next_stopping_id_ ABSL_GUARDED_BY(mu_) = 0;
+  // Parked by a once release whose finishing thread could not start.
+  std::vector<uint64_t> unfinished_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace os_signal_internal

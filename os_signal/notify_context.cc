@@ -14,10 +14,12 @@ namespace os_signal_internal {
 class ContextState final : public Subscriber,
                            public std::enable_shared_from_this<ContextState> {
  public:
-  void Deliver(const Delivery& delivery) override {
+  // Always taken: a context that is already done absorbs the signal.
+  bool Deliver(const Delivery& delivery) override {
     Finish(absl::CancelledError(
                absl::StrCat(delivery.signal.ToString(), " signal received")),
            delivery.signal);
+    return true;
   }
 
   // Marks done (first reason wins) and passes it on to children.

@@ -11,7 +11,9 @@ namespace os_signal_internal {
 
 class Subscriber {
  public:
-  virtual void Deliver(const Delivery& delivery) = 0;
+  // Returns whether the subscriber took it (false: a full channel dropped
+  // it).
+  virtual bool Deliver(const Delivery& delivery) = 0;
 
  protected:
   ~Subscriber() = default;

@@ -37,6 +37,10 @@ class LatestRecord {
     if ((seq & 1) == 0 &&
         seq_.compare_exchange_strong(seq, seq + 1, std::memory_order_acquire,
                                      std::memory_order_relaxed)) {
+      // The field stores below must not become visible before the odd
+      // sequence number; an acquire CAS does not order later stores
+      // (seqlock writers need this fence on ARM and POWER).
+      std::atomic_thread_fence(std::memory_order_release);
       code_.store(record.code, std::memory_order_relaxed);
       pid_.store(record.pid, std::memory_order_relaxed);
       uid_.store(record.uid, std::memory_order_relaxed);

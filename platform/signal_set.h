@@ -30,6 +30,12 @@ class AtomicSignalSet {
   void Remove(int slot) { words_[slot / 32].fetch_and(~Bit(slot)); }
   // Takes and clears one word of bits.
   uint32_t TakeWord(int word) { return words_[word].exchange(0); }
+  bool Empty() const {
+    for (const auto& w : words_) {
+      if (w.load() != 0) return false;
+    }
+    return true;
+  }
   void Clear() {
     for (auto& w : words_) w.store(0);
   }

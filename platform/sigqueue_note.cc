@@ -38,7 +38,14 @@ inline constexpr int kNoteQueueCapacity = 64;
 // a narrower mask; a second signal nested on the thread that holds the lock
 // would spin forever. Initial-exec TLS is a plain load from the thread
 // pointer, so it is safe inside a signal handler.
-__attribute__((tls_model("initial-exec"))) thread_local bool t_in_push = false;
+// volatile: written and read both by this thread and by handlers nested on
+// it, so the compiler must not cache or reorder them.
+__attribute__((
+    tls_model("initial-exec"))) thread_local volatile bool t_in_push = false;
+// Set by a nested Push that set a signal aside: the outer Push must make
+// sure the receiver looks at it.
+__attribute__((tls_model(
+    "initial-exec"))) thread_local volatile bool t_nested_set_aside = false;
 
 class ScopedSignalBlock {
  public:
@@ -148,7 +155,7 @@ class NoteSigQueue final : public SigQueue {
   bool ReceiverIdle() override {
     ScopedSignalBlock block;
     lock_.Lock();
-    bool idle = receiver_sleeping_ && count_ == 0;
+    bool idle = receiver_sleeping_ && count_ == 0 && overflowed_.Empty();
     lock_.Unlock();
     return idle;
   }
@@ -188,31 +195,50 @@ class NoteSigQueue final : public SigQueue {
   // ScopedSignalBlock. signo is 0 for a text note.
   SendResult Push(int signo, const char* text, int length,
                   const SignalRecord* record) {
-    // Nested on the thread that holds the lock: set aside without it. The
-    // holder's own Push makes the receiver look again (it queues and wakes
-    // it, or finds the queue full while the receiver is awake).
-    if (t_in_push) return SetAside(signo, record);
+    // Nested on a thread inside Push, which may hold the lock: set aside
+    // without it, and leave the wake-up to the outer Push.
+    if (t_in_push) {
+      SendResult result = SetAside(signo, record);
+      if (result == SendResult::kCoalesced) t_nested_set_aside = true;
+      return result;
+    }
     t_in_push = true;
     lock_.Lock();
     PORTSIG_TEST_HOOK(note_push_locked, length);
+    SendResult result;
+    bool wake = false;
     if (count_ == kNoteQueueCapacity) {
-      SendResult result = SetAside(signo, record);
-      lock_.Unlock();
-      t_in_push = false;
-      return result;
+      result = SetAside(signo, record);  // The receiver is awake: full.
+    } else {
+      Note& slot = ring_[(head_ + count_) % kNoteQueueCapacity];
+      std::memcpy(slot.text, text, length);
+      slot.length = length;
+      slot.record = record != nullptr ? *record : SignalRecord();
+      slot.occurrences = record != nullptr ? 1 : 0;
+      ++count_;
+      wake = receiver_sleeping_;
+      receiver_sleeping_ = false;
+      result = SendResult::kQueued;
     }
-    Note& slot = ring_[(head_ + count_) % kNoteQueueCapacity];
-    std::memcpy(slot.text, text, length);
-    slot.length = length;
-    slot.record = record != nullptr ? *record : SignalRecord();
-    slot.occurrences = record != nullptr ? 1 : 0;
-    ++count_;
-    bool wake = receiver_sleeping_;
-    receiver_sleeping_ = false;
     lock_.Unlock();
-    t_in_push = false;
     if (wake) wakeup_.Wake();
-    return SendResult::kQueued;
+    PORTSIG_TEST_HOOK(note_push_unlocked, length);
+    // A handler nested up to here, perhaps after the receiver drained the
+    // queue and went back to sleep, set a signal aside that nobody would
+    // wake it for.
+    for (;;) {
+      t_in_push = false;
+      // One nesting after this point does a whole Push of its own.
+      if (!t_nested_set_aside) break;
+      t_nested_set_aside = false;
+      t_in_push = true;
+      lock_.Lock();
+      wake = receiver_sleeping_;
+      receiver_sleeping_ = false;
+      lock_.Unlock();
+      if (wake) wakeup_.Wake();
+    }
+    return result;
   }
 
   SpinLock lock_;

@@ -9,8 +9,9 @@
 #ifndef PORTSIG_PLATFORM_SYNC_H_
 #define PORTSIG_PLATFORM_SYNC_H_
 
+#include <pthread.h>
+
 #include <algorithm>
-#include <new>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
@@ -78,29 +79,38 @@ class ABSL_LOCKABLE Mutex {
   }
   void AssertHeld() const ABSL_ASSERT_EXCLUSIVE_LOCK() { mu_.AssertHeld(); }
 
-  // In a child after fork(), instead of Unlock() for a lock that the
-  // forking thread took in a pthread_atfork prepare handler. Threads of the
-  // parent that were queued on it are still listed in the child's copy but
-  // do not exist there: Unlock() would hand the lock to one of them, and
-  // the next contended Lock() would never return. The child starts from a
-  // fresh, unlocked mutex instead, as glibc does with its own locks.
-  // Abseil built in debug mode (Debian's is) remembers per thread which
-  // mutexes it holds, for deadlock detection; forgetting the old one's
-  // graph node turns that record stale, which the detector ignores.
-  void ReinitializeInForkedChild() ABSL_UNLOCK_FUNCTION() {
-    sync_internal::Release(this);
-    mu_.ForgetDeadlockInfo();
-    new (&mu_) absl::Mutex();
-  }
-
  private:
   friend class CondVar;
   absl::Mutex mu_;
 };
 
+// A lock held across fork(): taken in a pthread_atfork prepare handler and
+// released in the parent and the child. absl::Mutex cannot be released in
+// the child: threads of the parent queued on it are still listed there but
+// do not exist, and Unlock hands the lock to one of them, so the next
+// contended Lock never returns; a debug build of Abseil (Debian's) also
+// takes a process-wide spin lock on every Lock, which another thread may
+// have held when fork() copied it. glibc's pthread mutex only clears its
+// lock word and wakes a waiter, which in the child wakes nobody. TSan
+// intercepts it, so it needs no annotations. No CondVar waits on it.
+class ABSL_LOCKABLE ForkSafeMutex {
+ public:
+  ForkSafeMutex() = default;
+  ForkSafeMutex(const ForkSafeMutex&) = delete;
+  ForkSafeMutex& operator=(const ForkSafeMutex&) = delete;
+
+  void Lock() ABSL_EXCLUSIVE_LOCK_FUNCTION() { pthread_mutex_lock(&mu_); }
+  void Unlock() ABSL_UNLOCK_FUNCTION() { pthread_mutex_unlock(&mu_); }
+
+ private:
+  pthread_mutex_t mu_ = PTHREAD_MUTEX_INITIALIZER;
+};
+
+// Holds a Mutex or a ForkSafeMutex for a scope: MutexLock lock(&mu_);
+template <typename M>
 class ABSL_SCOPED_LOCKABLE MutexLock {
  public:
-  explicit MutexLock(Mutex* mu) ABSL_EXCLUSIVE_LOCK_FUNCTION(mu) : mu_(mu) {
+  explicit MutexLock(M* mu) ABSL_EXCLUSIVE_LOCK_FUNCTION(mu) : mu_(mu) {
     mu_->Lock();
   }
   MutexLock(const MutexLock&) = delete;
@@ -108,7 +118,7 @@ class ABSL_SCOPED_LOCKABLE MutexLock {
   ~MutexLock() ABSL_UNLOCK_FUNCTION() { mu_->Unlock(); }
 
  private:
-  Mutex* const mu_;
+  M* const mu_;
 };
 
 class CondVar {

@@ -20,8 +20,10 @@ extern std::atomic<Hook> after_wanted_check;
 extern std::atomic<Hook> disposition_changed;
 // On entry to portsig's async signal handler.
 extern std::atomic<Hook> handler_entered;
-// In the note backend's Push, while its lock is held.
+// In the note backend's Push, while its lock is held, and just after it
+// released it.
 extern std::atomic<Hook> note_push_locked;
+extern std::atomic<Hook> note_push_unlocked;
 // In the dispatcher, after receiving a signal and before fanning it out.
 extern std::atomic<Hook> before_fan_out;
 // In os_signal's Stop, between parking the channel on the stopping list and

@@ -29,8 +29,8 @@ struct Runtime {
   std::unique_ptr<SigQueue> queue;
   std::atomic<DeliveryCallback> callback{nullptr};
   // Serializes sigaction changes and dispatcher start. Taken after
-  // os_signal's lock, never before it.
-  Mutex mu;
+  // os_signal's lock, never before it. Held across fork().
+  ForkSafeMutex mu;
   // False in a forked child until the dispatcher is started again there.
   std::atomic<bool> dispatcher_running{false};
 };
@@ -78,7 +78,7 @@ void ChildAfterFork() {
   g_runtime->dispatcher_running.store(false, std::memory_order_release);
   g_fork_generation.fetch_add(1, std::memory_order_release);
   pthread_sigmask(SIG_SETMASK, &g_mask_before_fork, nullptr);
-  g_runtime->mu.ReinitializeInForkedChild();
+  g_runtime->mu.Unlock();
 }
 
 Runtime* Get() {

@@ -75,12 +75,19 @@ void FallThrough(int signo, siginfo_t* info, void* context) {
   } else {
     // portsig put the old disposition back after this signal entered the
     // handler (a Stop racing it). Do what is in place now, which is what
-    // the kernel would have done a moment later; only if that is portsig's
-    // handler again (a new Notify, whose saved copy was not valid yet when
-    // we looked) is there nothing better than the default action.
-    if (sigaction(signo, nullptr, &previous) != 0 || IsOurHandler(previous)) {
+    // the kernel would have done a moment later. If that is portsig's
+    // handler again, a new Notify has saved the disposition anew since we
+    // looked: use that copy.
+    if (sigaction(signo, nullptr, &previous) != 0) {
       TakeDefaultAction(signo);
       return;
+    }
+    if (IsOurHandler(previous)) {
+      if (!g_saved_valid[signo].load(std::memory_order_acquire)) {
+        TakeDefaultAction(signo);
+        return;
+      }
+      previous = g_saved[signo];
     }
   }
   if (previous.sa_flags & SA_SIGINFO) {

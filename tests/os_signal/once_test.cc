@@ -149,5 +149,113 @@ TEST(OnceTest, SecondSignalRacingTheReleaseReachesTheChannel) {
   EXPECT_TRUE(status.exited_ok()) << status.ToString();
 }
 
+// Returns once every signal already raised has been fanned out: Stop of a
+// registered channel waits for the runtime to go idle.
+void WaitForDispatch() {
+  SignalChannel barrier(1);
+  ASSERT_TRUE(Notify(barrier, {SIGURG}).ok());
+  Stop(barrier);
+}
+
+// Holds the thread that finishes a once release (the only caller of the
+// stop_between_phases hook that is not the test's thread) until released,
+// so its stopping-list entry stays.
+std::atomic<pid_t> g_test_thread{0};
+std::atomic<bool> g_release_finisher{false};
+void HoldFinisher(int) {
+  if (gettid() == g_test_thread.load()) return;
+  while (!g_release_finisher.load()) sched_yield();
+}
+
+void HoldOnceFinishers() {
+  g_test_thread.store(gettid());
+  test_hooks::stop_between_phases.store(&HoldFinisher);
+}
+
+TEST(OnceTest, StopAlsoEndsAPendingOnceRelease) {
+  auto status = RunInChild([] {
+    HoldOnceFinishers();
+    SignalChannel keep(8);  // Keeps SIGUSR1 handled.
+    ASSERT_TRUE(Notify(keep, {SIGUSR1}).ok());
+    SignalChannel ch(8);
+    ASSERT_TRUE(Notify(ch, {SIGUSR2}).ok());
+    ASSERT_TRUE(Notify(ch, {SIGUSR1}, Once()).ok());
+    raise(SIGUSR1);
+    EXPECT_EQ(ch.Receive(), Signal(SIGUSR1));
+    Stop(ch);
+    const uint64_t before = ch.delivered();
+    raise(SIGUSR1);
+    WaitForDispatch();
+    EXPECT_EQ(ch.delivered(), before) << "delivered after Stop returned";
+    g_release_finisher.store(true);
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+TEST(OnceTest, ParkedTwiceStillGetsOneDeliveryPerSignal) {
+  auto status = RunInChild([] {
+    HoldOnceFinishers();
+    SignalChannel keep(8);
+    ASSERT_TRUE(Notify(keep, {SIGUSR1}).ok());
+    SignalChannel ch(8);
+    for (int i = 0; i < 2; ++i) {  // Two releases, both still parked.
+      ASSERT_TRUE(Notify(ch, {SIGUSR1}, Once()).ok());
+      raise(SIGUSR1);
+      EXPECT_EQ(ch.Receive(), Signal(SIGUSR1));
+    }
+    WaitForDispatch();
+    const uint64_t before = ch.delivered();
+    raise(SIGUSR1);
+    WaitForDispatch();
+    EXPECT_LE(ch.delivered() - before, 1u) << "one signal delivered twice";
+    g_release_finisher.store(true);
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+TEST(OnceTest, ForkedChildDropsReleasesItCannotFinish) {
+  auto status = RunInChild([] {
+    HoldOnceFinishers();
+    SignalChannel keep(8);
+    ASSERT_TRUE(Notify(keep, {SIGUSR1}).ok());
+    SignalChannel ch(8);
+    ASSERT_TRUE(Notify(ch, {SIGUSR1}, Once()).ok());
+    raise(SIGUSR1);
+    EXPECT_EQ(ch.Receive(), Signal(SIGUSR1));
+    auto child = RunInChild([&] {
+      g_test_thread.store(gettid());  // A new thread id in the child.
+      const uint64_t before = ch.delivered();
+      for (int i = 0; i < 3; ++i) {
+        raise(SIGUSR1);
+        WaitForDispatch();
+      }
+      EXPECT_EQ(ch.delivered(), before)
+          << "the parent's pending release kept relaying in the child";
+    });
+    EXPECT_TRUE(child.exited_ok()) << child.ToString();
+    g_release_finisher.store(true);
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+TEST(OnceTest, ADroppedFirstOccurrenceDoesNotCount) {
+  auto status = RunInChild([] {
+    SignalChannel ch(1);
+    ASSERT_TRUE(Notify(ch, {SIGUSR2}).ok());
+    ASSERT_TRUE(Notify(ch, {SIGUSR1}, Once()).ok());
+    raise(SIGUSR2);  // Fills the channel,
+    WaitForDispatch();
+    raise(SIGUSR1);  // so this one is dropped, never seen.
+    WaitForDispatch();
+    EXPECT_EQ(ch.dropped(), 1u);
+    EXPECT_EQ(ch.Receive(), Signal(SIGUSR2));
+    // Still relayed: the channel has not had its first SIGUSR1 yet.
+    raise(SIGUSR1);
+    EXPECT_EQ(ch.Receive(), Signal(SIGUSR1));
+    WaitForDisposition(SIGUSR1, SIG_DFL);
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
 }  // namespace
 }  // namespace portsig

@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
+#include <cstring>
 #include <map>
 #include <string>
 #include <thread>
@@ -78,6 +80,8 @@ class Receiver {
     MutexLock lock(&mu_);
     return order_;
   }
+  // The receiving thread's kernel id, once it runs.
+  pid_t tid() const { return tid_.load(); }
   // Occurrences that signo's deliveries stand for, summed.
   uint64_t occurrences(int signo) {
     MutexLock lock(&mu_);
@@ -95,6 +99,7 @@ class Receiver {
 
  private:
   void Loop() {
+    tid_.store(static_cast<pid_t>(syscall(SYS_gettid)));
     BlockAllSignals();
     for (;;) {
       QueuedSignal got;
@@ -119,6 +124,7 @@ class Receiver {
   std::vector<int> order_ ABSL_GUARDED_BY(mu_);
   std::map<int, uint64_t> occurrences_ ABSL_GUARDED_BY(mu_);
   std::vector<QueuedSignal> deliveries_ ABSL_GUARDED_BY(mu_);
+  std::atomic<pid_t> tid_{0};
   std::thread thread_;
 };
 
@@ -563,6 +569,62 @@ TEST(NoteSigQueueTest, SendNestedOnTheLockHolderIsSetAsideAndCounted) {
           occurrences += got.occurrences;
         }
         ok = ok && occurrences == 2;
+        std::exit(ok ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
+// The same host-handler nesting, just after the outer Push released the
+// lock: by then the receiver may have drained the queue and gone to sleep,
+// and the signal the nested send sets aside needs a wake-up that only the
+// outer Push can give.
+SigQueue* g_late_queue = nullptr;
+Receiver* g_late_receiver = nullptr;
+
+// True once `tid` is asleep in the kernel ('S' in /proc/self/task/N/stat).
+bool ThreadSleeps(pid_t tid) {
+  std::string path = absl::StrCat("/proc/self/task/", tid, "/stat");
+  FILE* f = std::fopen(path.c_str(), "r");
+  if (f == nullptr) return false;
+  char buf[256] = {};
+  size_t n = std::fread(buf, 1, sizeof(buf) - 1, f);
+  std::fclose(f);
+  const char* close_paren = std::strrchr(buf, ')');
+  return n > 0 && close_paren != nullptr && close_paren[1] == ' ' &&
+         close_paren[2] == 'S';
+}
+
+void SendNestedAfterUnlock(int) {
+  test_hooks::note_push_unlocked.store(nullptr);  // Nest once.
+  // The receiver takes the outer SIGUSR1, records it, and goes back to
+  // sleep in Receive (its only blocking call after recording).
+  while (g_late_receiver->count(SIGUSR1) < 1) YieldProcessor();
+  while (!ThreadSleeps(g_late_receiver->tid())) YieldProcessor();
+  g_nested_result.store(g_late_queue->Send(SIGUSR2));
+}
+
+TEST(NoteSigQueueTest, SendNestedAfterTheLockIsReleasedStillWakesTheReceiver) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        BlockAllSignals();
+        sigset_t alarm_only;
+        sigemptyset(&alarm_only);
+        sigaddset(&alarm_only, SIGALRM);
+        pthread_sigmask(SIG_UNBLOCK, &alarm_only, nullptr);
+        alarm(10);  // A stranded signal hangs WaitUntilIdle: dies of SIGALRM.
+        std::unique_ptr<SigQueue> queue = NewNoteSigQueue();
+        queue->Enable(SIGUSR1);
+        queue->Enable(SIGUSR2);
+        Receiver receiver(queue.get());
+        while (receiver.tid() == 0) YieldProcessor();
+        g_late_queue = queue.get();
+        g_late_receiver = &receiver;
+        test_hooks::note_push_unlocked.store(&SendNestedAfterUnlock);
+        bool ok = queue->Send(SIGUSR1) == SendResult::kQueued &&
+                  g_nested_result.load() == SendResult::kCoalesced;
+        queue->WaitUntilIdle();
+        ok = ok && receiver.occurrences(SIGUSR2) == 1;
         std::exit(ok ? 0 : 1);
       },
       ::testing::ExitedWithCode(0), "");

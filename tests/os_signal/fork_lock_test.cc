@@ -1,0 +1,53 @@
+// fork() from a process using portsig, while another thread keeps taking
+// an unrelated absl::Mutex, must give children that run: portsig's
+// pthread_atfork child handlers must not wait on anything another thread
+// of the parent could have held at fork time (Debian's debug build of
+// Abseil takes a process-wide spin lock on every Lock, for example).
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <thread>
+
+#include "absl/synchronization/mutex.h"
+#include "gtest/gtest.h"
+#include "os_signal/signal.h"
+#include "tests/testing/child_process.h"
+
+namespace portsig {
+namespace {
+
+#ifdef __SANITIZE_THREAD__
+constexpr int kForks = 300;  // TSan makes each fork slow.
+#else
+constexpr int kForks = 3000;
+#endif
+
+TEST(ForkLockTest, ChildrenOfABusyProcessNeverHangInPortsigsForkHandlers) {
+  auto status = testing::RunInChild([] {
+    alarm(120);  // A hung child blocks waitpid: the watchdog fails the test.
+    SignalChannel ch(1);
+    ASSERT_TRUE(Notify(ch, {SIGUSR1}).ok());  // Registers the handlers.
+    std::atomic<bool> stop{false};
+    absl::Mutex unrelated;
+    std::thread hammer([&] {
+      while (!stop.load()) {
+        unrelated.Lock();
+        unrelated.Unlock();
+      }
+    });
+    for (int i = 0; i < kForks; ++i) {
+      pid_t pid = fork();
+      if (pid == 0) _exit(0);
+      int child_status = 0;
+      ASSERT_EQ(waitpid(pid, &child_status, 0), pid);
+      ASSERT_TRUE(WIFEXITED(child_status)) << "fork " << i;
+    }
+    stop.store(true);
+    hammer.join();
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+}  // namespace
+}  // namespace portsig
