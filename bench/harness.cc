@@ -222,14 +222,19 @@ void RunStorm(const Options& options, const Reporter& reporter, Sink& sink) {
     kills += 64;
     now = NowNs();
   } while (now < end);
+  // The last kill, timed from just before it: a delivery taken after this
+  // instant includes it (a pending signal coalesces, it never goes stale).
+  const int64_t last_kill = NowNs();
+  SendToSelf(SIGUSR1);
+  ++kills;
   const uint64_t end_count = sink.count.load(std::memory_order_acquire);
   const double seconds = (now - start) / 1e9;
   int64_t lost = 1;
   int64_t final_wait = -1;
-  for (int64_t t = NowNs(); t - now < TimeoutNs(options); t = NowNs()) {
-    if (sink.last_ns.load(std::memory_order_relaxed) > now) {
+  for (int64_t t = NowNs(); t - last_kill < TimeoutNs(options); t = NowNs()) {
+    if (sink.last_ns.load(std::memory_order_relaxed) > last_kill) {
       lost = 0;
-      final_wait = t - now;
+      final_wait = t - last_kill;
       break;
     }
     CpuRelax();
@@ -287,6 +292,9 @@ void RunFanout(const Options& options, const Reporter& reporter, int n,
       if (t - t0 > timeout) break;
     }
     if (all < 0) {
+      fprintf(stderr, "%s fanout channels=%d: rep %d timed out, %lld held\n",
+              reporter.system().c_str(), n, rep,
+              static_cast<long long>(held()));
       // Give up on this size after three misses: a system that loses
       // deliveries would otherwise spend a second on every rep.
       if (++timeouts >= 3) break;

@@ -110,8 +110,9 @@ void RunLatency(const Options& options, const Reporter& reporter, Sink& sink,
                 int64_t extra_value = 0);
 
 // Storm: kill(getpid(), SIGUSR1) in a tight loop for storm_seconds, then
-// waits up to timeout_seconds for a delivery that starts after the last
-// kill returned (final_lost=0) or not (final_lost=1).
+// one last kill, then waits up to timeout_seconds for a consumer to take a
+// delivery after the instant just before that kill (final_lost=0) or not
+// (final_lost=1). Rates count the tight loop only.
 void RunStorm(const Options& options, const Reporter& reporter, Sink& sink);
 
 // Churn: runs pair() (one subscribe + unsubscribe) for churn_seconds and

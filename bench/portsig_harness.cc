@@ -107,7 +107,7 @@ void Fanout(const Options& options, const Reporter& reporter, int n) {
         while (next < n && channels[next]->delivered() >= target[next]) {
           ++next;
         }
-        return next == n ? n : 1;
+        return next == 0 ? 1 : next;  // At least the first.
       });
   Unsubscribe(channels);
 }
