@@ -20,7 +20,7 @@ void Usage(const char* program, const std::string& bad) {
           "%s: bad flag '%s'\n"
           "flags: --mode=all|latency|storm|churn|fanout|fanout_other|memory "
           "--quick --smoke --samples=FILE --iters=N --warmup=N "
-          "--fanout=1,10,... --channels=N\n",
+          "--fanout=1,10,... --channels=N --churn_others=N\n",
           program, bad.c_str());
   exit(2);
 }
@@ -109,6 +109,8 @@ Options ParseOptions(int argc, char** argv) {
       o.latency_iters = ParseInt(argv[0], arg, value);
     } else if (key == "--warmup") {
       o.latency_warmup = ParseInt(argv[0], arg, value);
+    } else if (key == "--churn_others") {
+      o.churn_others = ParseInt(argv[0], arg, value);
     } else if (key == "--channels") {
       o.memory_channels = ParseInt(argv[0], arg, value);
     } else if (key == "--fanout") {

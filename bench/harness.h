@@ -48,7 +48,8 @@ struct Options {
 
 // Flags: --mode=M, --quick (fewer iterations, for smoke runs of the
 // runner), --smoke (tiny, for the tests), --samples=FILE, --iters=N,
-// --warmup=N, --fanout=1,10,..., --channels=N. Exits 2 on anything else.
+// --warmup=N, --fanout=1,10,..., --channels=N (memory), --churn_others=N.
+// Exits 2 on anything else.
 Options ParseOptions(int argc, char** argv);
 
 // Whether `mode` is to run: --mode=all or --mode=`mode`.

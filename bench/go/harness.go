@@ -51,6 +51,7 @@ func parseOptions() options {
 	warmup := flag.Int("warmup", -1, "latency warm-up iterations")
 	fanout := flag.String("fanout", "", "fan-out sizes, comma separated")
 	channels := flag.Int("channels", -1, "channels for memory mode")
+	churnOthers := flag.Int("churn_others", -1, "other channels in churn's second half")
 	flag.Parse()
 	if flag.NArg() != 0 {
 		fmt.Fprintf(os.Stderr, "bad argument %q\n", flag.Arg(0))
@@ -78,6 +79,9 @@ func parseOptions() options {
 	}
 	if *warmup >= 0 {
 		o.latencyWarm = *warmup
+	}
+	if *churnOthers >= 0 {
+		o.churnOthers = *churnOthers
 	}
 	if *channels >= 0 {
 		o.memoryChannels = *channels
