@@ -8,12 +8,14 @@
 #include <stdlib.h>
 #include <uv.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "bench/harness.h"
+#include "bench/loop_harness.h"
 
 namespace portsig_bench {
 namespace {
@@ -62,7 +64,15 @@ class Loop {
   void Start() {
     thread_ = std::thread([this] { uv_run(&loop_, UV_RUN_DEFAULT); });
   }
-  uv_loop_t* loop() { return &loop_; }
+  std::function<void()> ChurnPair() {
+    handles_.push_back(std::make_unique<uv_signal_t>());
+    uv_signal_t* h = handles_.back().get();
+    Check(uv_signal_init(&loop_, h), "uv_signal_init");
+    return [h] {
+      uv_signal_start(h, &Ignore, SIGUSR1);
+      uv_signal_stop(h);
+    };
+  }
 
  private:
   static void Ignore(uv_signal_t*, int) {}
@@ -85,67 +95,9 @@ class Loop {
 int Main(int argc, char** argv) {
   const MemorySnapshot at_start = TakeMemorySnapshot();
   const Options options = ParseOptions(argc, argv);
-  CheckMode(options, "latency,storm,churn,fanout,fanout_other,memory");
-  const Reporter reporter("libuv", std::string("uv") + uv_version_string());
-
-  if (Wants(options, "memory")) {
-    Loop loop;
-    loop.Add(1, SIGUSR1, nullptr);
-    const MemorySnapshot before = TakeMemorySnapshot();
-    loop.Add(options.memory_channels, SIGUSR1, nullptr);
-    const MemorySnapshot after = TakeMemorySnapshot();
-    ReportMemory(reporter, options.memory_channels, at_start, before, after);
-  }
-  if (Wants(options, "latency")) {
-    Sink sink;
-    Loop loop;
-    loop.Add(1, SIGUSR1, &sink);
-    loop.Start();
-    RunLatency(options, reporter, sink, "latency", SIGUSR1,
-               options.latency_iters, options.latency_warmup, /*dump=*/true);
-  }
-  if (Wants(options, "storm")) {
-    Sink sink;
-    Loop loop;
-    loop.Add(1, SIGUSR1, &sink);
-    loop.Start();
-    RunStorm(options, reporter, sink);
-  }
-  if (Wants(options, "churn")) {
-    for (int others : {0, options.churn_others}) {
-      Loop loop;
-      loop.Add(others, SIGUSR1, nullptr);
-      uv_signal_t handle;
-      Check(uv_signal_init(loop.loop(), &handle), "uv_signal_init");
-      RunChurn(options, reporter, others, [&] {
-        uv_signal_start(
-            &handle, [](uv_signal_t*, int) {}, SIGUSR1);
-        uv_signal_stop(&handle);
-      });
-    }
-  }
-  if (Wants(options, "fanout")) {
-    for (int n : options.fanout_sizes) {
-      Sink sink;
-      Loop loop;
-      loop.Add(n, SIGUSR1, &sink);
-      loop.Start();
-      RunFanoutCounted(options, reporter, n, sink);
-    }
-  }
-  if (Wants(options, "fanout_other")) {
-    for (int waiters : {0, options.other_waiters}) {
-      Sink sink;
-      Loop loop;
-      loop.Add(waiters, SIGUSR1, nullptr);
-      loop.Add(1, SIGUSR2, &sink);
-      loop.Start();
-      RunLatency(options, reporter, sink, "fanout_other", SIGUSR2,
-                 options.other_iters, options.other_warmup, /*dump=*/false,
-                 "waiters", waiters);
-    }
-  }
-  return 0;
+  return RunLoopHarness<Loop>(
+      options, Reporter("libuv", std::string("uv") + uv_version_string()),
+      at_start);
 }
 
 }  // namespace
