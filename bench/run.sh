@@ -147,9 +147,15 @@ for ((run = 1; run <= runs; run++)); do
       if [[ $mode == latency ]]; then
         flags+=("--samples=$out/samples/$system.run$run.ns")
       fi
+      limit=()
+      if [[ $mode == memory ]]; then
+        # Issue 7: 10,000 channels must fit under the common 1,024 fd limit.
+        limit=(prlimit --nofile=1024 --)
+      fi
       rc=0
       # shellcheck disable=SC2046
-      timeout 600 $(system_cmd "$system") "${flags[@]}" >"$out/last.txt" || rc=$?
+      timeout 600 "${limit[@]}" $(system_cmd "$system") "${flags[@]}" \
+        >"$out/last.txt" || rc=$?
       sed "s/^/run=$run /" "$out/last.txt" >>"$raw"
       if ((rc != 0)); then
         log "FAILED: $system $mode (exit $rc)"
