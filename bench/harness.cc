@@ -18,7 +18,8 @@ namespace {
 void Usage(const char* program, const std::string& bad) {
   fprintf(stderr,
           "%s: bad flag '%s'\n"
-          "flags: --mode=all|latency|storm|churn|fanout|fanout_other|memory "
+          "flags: --mode=all|latency|storm|churn|fanout|fanout_other|memory"
+          "|fanout_epoll "
           "--quick --smoke --samples=FILE --iters=N --warmup=N "
           "--fanout=1,10,... --channels=N --churn_others=N\n",
           program, bad.c_str());
@@ -272,7 +273,7 @@ void RunChurn(const Options& options, const Reporter& reporter, int others,
 
 void RunFanout(const Options& options, const Reporter& reporter, int n,
                const std::function<void()>& arm,
-               const std::function<int64_t()>& held) {
+               const std::function<int64_t()>& held, const std::string& mode) {
   const int reps = n <= 1000 ? options.fanout_reps : options.fanout_reps_large;
   const int warmup = 2;
   const int64_t timeout = TimeoutNs(options);
@@ -294,8 +295,8 @@ void RunFanout(const Options& options, const Reporter& reporter, int n,
       if (t - t0 > timeout) break;
     }
     if (all < 0) {
-      fprintf(stderr, "%s fanout channels=%d: rep %d timed out, %lld held\n",
-              reporter.system().c_str(), n, rep,
+      fprintf(stderr, "%s %s channels=%d: rep %d timed out, %lld held\n",
+              reporter.system().c_str(), mode.c_str(), n, rep,
               static_cast<long long>(held()));
       // Give up on this size after three misses: a system that loses
       // deliveries would otherwise spend a second on every rep.
@@ -307,7 +308,7 @@ void RunFanout(const Options& options, const Reporter& reporter, int n,
       alls.push_back(all);
     }
   }
-  Line line(reporter.system(), reporter.backend(), "fanout");
+  Line line(reporter.system(), reporter.backend(), mode);
   line.Add("channels", static_cast<int64_t>(n))
       .Add("n", static_cast<int64_t>(alls.size()));
   AddPercentiles(line, "first_", firsts);
@@ -316,7 +317,7 @@ void RunFanout(const Options& options, const Reporter& reporter, int n,
 }
 
 void RunFanoutCounted(const Options& options, const Reporter& reporter, int n,
-                      Sink& sink) {
+                      Sink& sink, const std::string& mode) {
   uint64_t base = 0;
   RunFanout(
       options, reporter, n,
@@ -324,7 +325,8 @@ void RunFanoutCounted(const Options& options, const Reporter& reporter, int n,
       [&] {
         return static_cast<int64_t>(sink.count.load(std::memory_order_acquire) -
                                     base);
-      });
+      },
+      mode);
 }
 
 MemorySnapshot TakeMemorySnapshot() {

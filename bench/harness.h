@@ -8,8 +8,10 @@
 // once per delivery, and hands the measuring to the drivers below, so every
 // system is timed by the same code. Modes (issue 7): latency, storm, churn,
 // fanout, fanout_other (SIGUSR2 latency while many channels wait on
-// SIGUSR1), memory; "all" runs each that the system supports, memory first
-// (it wants a fresh process). bench/run.sh runs each mode in its own process.
+// SIGUSR1), memory, and for portsig fanout_epoll (fan-out to consumers on
+// one epoll loop, like the libuv and Asio consumers); "all" runs each that the
+// system supports, memory first (it wants a fresh process). bench/run.sh runs
+// each mode in its own process.
 #ifndef PORTSIG_BENCH_HARNESS_H_
 #define PORTSIG_BENCH_HARNESS_H_
 
@@ -123,14 +125,16 @@ void RunChurn(const Options& options, const Reporter& reporter, int others,
 
 // Fan-out to n channels: per rep, arm() (untimed), t0, kill SIGUSR1, spin
 // on held() (how many channels hold the signal now) until it is >0 (first)
-// and == n (all). Prints first/all percentiles and timeouts.
+// and == n (all). Prints mode=`mode` with first/all percentiles and
+// timeouts.
 void RunFanout(const Options& options, const Reporter& reporter, int n,
                const std::function<void()>& arm,
-               const std::function<int64_t()>& held);
+               const std::function<int64_t()>& held,
+               const std::string& mode = "fanout");
 
 // RunFanout with held() = sink.count moved since arm.
 void RunFanoutCounted(const Options& options, const Reporter& reporter, int n,
-                      Sink& sink);
+                      Sink& sink, const std::string& mode = "fanout");
 
 // Process memory: resident bytes (/proc/self/statm), heap bytes in use
 // (mallinfo2), open descriptors (/proc/self/fd).

@@ -2,13 +2,18 @@
 // library picks: PORTSIG_SIGQUEUE=posix|note, else the build default.
 //
 // Consumers: a thread blocked in SignalChannel::Receive (latency, storm,
-// fanout_other). Fan-out has no thread per channel: a channel "holds the
+// fanout_other); one epoll loop over ReadyFds (fanout_epoll, the peers'
+// model). Plain fanout has no consumer at all: a channel "holds the
 // signal" once its delivered() counter moves, which the sending thread polls:
 // whole passes until some channel holds it (so first_* has the resolution of
 // one pass, a few ns per channel), then channel by channel until all do.
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <memory>
@@ -112,6 +117,58 @@ void Fanout(const Options& options, const Reporter& reporter, int n) {
   Unsubscribe(channels);
 }
 
+// Fan-out to n channels whose consumers share one epoll loop, as libuv's
+// and Asio's do: each channel's ReadyFd is in one epoll set, and a loop
+// thread takes what is ready with TryReceive and bumps the sink. Needs a
+// descriptor per channel, so the soft RLIMIT_NOFILE is raised to the hard
+// one; a size that does not fit is skipped (on stderr).
+void FanoutEpoll(const Options& options, const Reporter& reporter, int n) {
+  rlimit limit;
+  getrlimit(RLIMIT_NOFILE, &limit);
+  limit.rlim_cur = limit.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &limit);
+  if (static_cast<rlim_t>(n) + 64 > limit.rlim_cur) {
+    fprintf(stderr, "fanout_epoll channels=%d: skipped, fd limit %llu\n", n,
+            static_cast<unsigned long long>(limit.rlim_cur));
+    return;
+  }
+  Channels channels = Subscribe(n, SIGUSR1);
+  const int epoll = epoll_create1(EPOLL_CLOEXEC);
+  const int stop = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  epoll_event event = {};
+  event.events = EPOLLIN;
+  event.data.ptr = nullptr;  // The stop descriptor.
+  epoll_ctl(epoll, EPOLL_CTL_ADD, stop, &event);
+  for (auto& ch : channels) {
+    absl::StatusOr<int> fd = ch->ReadyFd();
+    if (!fd.ok()) {
+      fprintf(stderr, "ReadyFd: %s\n", fd.status().ToString().c_str());
+      exit(1);
+    }
+    event.data.ptr = ch.get();
+    epoll_ctl(epoll, EPOLL_CTL_ADD, *fd, &event);
+  }
+  Sink sink;
+  std::thread loop([&] {
+    epoll_event ready[256];
+    for (;;) {
+      int got = epoll_wait(epoll, ready, 256, -1);
+      for (int i = 0; i < got; ++i) {
+        auto* ch = static_cast<SignalChannel*>(ready[i].data.ptr);
+        if (ch == nullptr) return;
+        while (ch->TryReceive()) sink.Bump();
+      }
+    }
+  });
+  RunFanoutCounted(options, reporter, n, sink, "fanout_epoll");
+  uint64_t one = 1;
+  if (write(stop, &one, sizeof(one)) != sizeof(one)) perror("write");
+  loop.join();
+  close(stop);
+  close(epoll);
+  Unsubscribe(channels);
+}
+
 void Memory(const Options& options, const Reporter& reporter,
             const MemorySnapshot& at_start) {
   // One channel first, so the runtime's one-time setup (dispatcher thread,
@@ -128,7 +185,8 @@ void Memory(const Options& options, const Reporter& reporter,
 int Main(int argc, char** argv) {
   const MemorySnapshot at_start = TakeMemorySnapshot();
   const Options options = ParseOptions(argc, argv);
-  CheckMode(options, "latency,storm,churn,fanout,fanout_other,memory");
+  CheckMode(options,
+            "latency,storm,churn,fanout,fanout_epoll,fanout_other,memory");
   auto backend = portsig::Backend();
   if (!backend.ok()) {
     fprintf(stderr, "%s\n", backend.status().ToString().c_str());
@@ -161,6 +219,9 @@ int Main(int argc, char** argv) {
   }
   if (Wants(options, "fanout")) {
     for (int n : options.fanout_sizes) Fanout(options, reporter, n);
+  }
+  if (Wants(options, "fanout_epoll")) {
+    for (int n : options.fanout_sizes) FanoutEpoll(options, reporter, n);
   }
   if (Wants(options, "fanout_other")) {
     for (int waiters : {0, options.other_waiters}) {

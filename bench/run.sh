@@ -7,7 +7,8 @@
 #   bench/run.sh            # full: 3 runs, ~20,000 latency samples each
 #   bench/run.sh --quick    # smoke run of the runner: 1 run, fewer samples
 #
-# Options: --runs=N, --modes=latency,storm,... (default all),
+# Options: --runs=N, --modes=latency,storm,... (default: memory, latency,
+# storm, churn, fanout, fanout_epoll (portsig only), fanout_other),
 # --systems=portsig-posix,portsig-note,sigwaitinfo,signalfd,go,libuv,asio
 # (default all), --out=DIR (default bench/results, or bench/results-quick
 # with --quick), --no-install (fail instead of installing packages).
@@ -26,7 +27,7 @@ quick=0
 runs=""
 out=""
 install=1
-modes_csv="memory,latency,storm,churn,fanout,fanout_other"
+modes_csv="memory,latency,storm,churn,fanout,fanout_epoll,fanout_other"
 systems_csv="portsig-posix,portsig-note,sigwaitinfo,signalfd,go,libuv,asio"
 for arg in "$@"; do
   case "$arg" in
@@ -127,7 +128,8 @@ supports() {
   case "$1" in
     sigwaitinfo) [[ $2 == latency || $2 == storm || $2 == churn ]] ;;
     signalfd) [[ $2 == latency || $2 == storm ]] ;;
-    *) true ;;
+    portsig-*) true ;;
+    *) [[ $2 != fanout_epoll ]] ;;
   esac
 }
 

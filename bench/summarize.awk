@@ -13,6 +13,7 @@ function column_of(sys, backend) {
 function row_of(mode) {
   if (mode == "churn") return "churn others=" f["others"]
   if (mode == "fanout") return "fanout channels=" f["channels"]
+  if (mode == "fanout_epoll") return "fanout_epoll channels=" f["channels"]
   if (mode == "fanout_other") return "fanout_other waiters=" f["waiters"]
   return mode
 }
@@ -70,6 +71,7 @@ BEGIN {
   fields["storm"] = "kills_per_s deliveries_per_s final_lost"
   fields["churn"] = "pairs_per_s"
   fields["fanout"] = "first_p50_ns all_p50_ns all_p99_ns timeouts"
+  fields["fanout_epoll"] = fields["fanout"]
   fields["fanout_other"] = "p50_ns p99_ns"
   fields["memory"] = "heap_per_channel_bytes rss_per_channel_bytes footprint_bytes fds_after"
   # Columns in this order when present, then any others.
