@@ -1,0 +1,106 @@
+// libuv (Debian's libuv1-dev) under the bench/ protocol (harness.h).
+// Consumers are uv_signal_t handles on one loop, run by one thread; the
+// callback bumps the sink. libuv's API is not thread-safe, so handles are
+// started before the loop thread runs and closed by it (through a
+// uv_async_t) at the end; churn runs with the loop idle on the main thread.
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <uv.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bench/harness.h"
+#include "bench/loop_harness.h"
+
+namespace portsig_bench {
+namespace {
+
+void Check(int rc, const char* what) {
+  if (rc != 0) {
+    fprintf(stderr, "%s: %s\n", what, uv_strerror(rc));
+    exit(1);
+  }
+}
+
+void OnSignal(uv_signal_t* handle, int) {
+  static_cast<Sink*>(handle->data)->Bump();
+}
+
+// A loop with `handles` uv_signal_t, run by its own thread once Start()ed.
+class Loop {
+ public:
+  Loop() {
+    Check(uv_loop_init(&loop_), "uv_loop_init");
+    Check(uv_async_init(&loop_, &stop_, &Loop::OnStop), "uv_async_init");
+  }
+  ~Loop() {
+    if (thread_.joinable()) {
+      uv_async_send(&stop_);
+      thread_.join();
+    } else {
+      OnStop(&stop_);
+      uv_run(&loop_, UV_RUN_DEFAULT);
+    }
+    Check(uv_loop_close(&loop_), "uv_loop_close");
+  }
+
+  // Adds n handles for signo, their callbacks bumping sink (which may be
+  // null for handles that only wait).
+  void Add(int n, int signo, Sink* sink) {
+    for (int i = 0; i < n; ++i) {
+      handles_.push_back(std::make_unique<uv_signal_t>());
+      uv_signal_t* h = handles_.back().get();
+      Check(uv_signal_init(&loop_, h), "uv_signal_init");
+      h->data = sink;
+      Check(uv_signal_start(h, sink ? &OnSignal : &Ignore, signo),
+            "uv_signal_start");
+    }
+  }
+  void Start() {
+    thread_ = std::thread([this] { uv_run(&loop_, UV_RUN_DEFAULT); });
+  }
+  std::function<void()> ChurnPair() {
+    handles_.push_back(std::make_unique<uv_signal_t>());
+    uv_signal_t* h = handles_.back().get();
+    Check(uv_signal_init(&loop_, h), "uv_signal_init");
+    return [h] {
+      uv_signal_start(h, &Ignore, SIGUSR1);
+      uv_signal_stop(h);
+    };
+  }
+
+ private:
+  static void Ignore(uv_signal_t*, int) {}
+  // On the loop thread: close everything, so uv_run returns.
+  static void OnStop(uv_async_t* async) {
+    uv_walk(
+        async->loop,
+        [](uv_handle_t* h, void*) {
+          if (!uv_is_closing(h)) uv_close(h, nullptr);
+        },
+        nullptr);
+  }
+
+  uv_loop_t loop_;
+  uv_async_t stop_;
+  std::vector<std::unique_ptr<uv_signal_t>> handles_;
+  std::thread thread_;
+};
+
+int Main(int argc, char** argv) {
+  const MemorySnapshot at_start = TakeMemorySnapshot();
+  const Options options = ParseOptions(argc, argv);
+  return RunLoopHarness<Loop>(
+      options, Reporter("libuv", std::string("uv") + uv_version_string()),
+      at_start);
+}
+
+}  // namespace
+}  // namespace portsig_bench
+
+int main(int argc, char** argv) { return portsig_bench::Main(argc, argv); }
