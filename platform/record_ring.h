@@ -93,21 +93,31 @@ class RecordRing {
     }
   }
 
-  // Fills `record` with the next queued record (occurrences 1) or, once
-  // none is left, the overflow summary (occurrences n). Returns 0 when there
-  // is nothing. A record whose Push() has claimed a cell but not finished
-  // writing it is not there yet; its sender wakes the receiver afterwards.
-  uint64_t Pop(SignalRecord* record) {
+  // Where the next Push() will claim a place: records below it are queued
+  // (or being written) now.
+  uint64_t WritePosition() const {
+    return enqueue_.load(std::memory_order_acquire);
+  }
+
+  // Fills `record` with the next queued record below `limit` (occurrences
+  // 1) or, once none is left at all, the overflow summary (occurrences n).
+  // Returns 0 when there is nothing. A record whose Push() has claimed a
+  // cell but not finished writing it is not there yet; its sender wakes the
+  // receiver afterwards, as do senders of records at or above `limit`, which
+  // is what lets a receiver stop at a limit and serve other signals between
+  // batches under a flood.
+  uint64_t Pop(SignalRecord* record, uint64_t limit = UINT64_MAX) {
     const uint64_t position = dequeue_.load(std::memory_order_relaxed);
     Cell& cell = cells_[position % kCells];
-    if (cell.sequence.load(std::memory_order_acquire) == position + 1) {
+    if (position < limit &&
+        cell.sequence.load(std::memory_order_acquire) == position + 1) {
       *record = cell.record;
       cell.sequence.store(position + kCells, std::memory_order_release);
       dequeue_.store(position + 1, std::memory_order_release);
       return 1;
     }
     if (enqueue_.load(std::memory_order_acquire) != position) {
-      return 0;  // The next record is mid-write; it comes with its wakeup.
+      return 0;  // Mid-write, or beyond the limit: their wake-ups follow.
     }
     return overflowed_.Take(record);
   }

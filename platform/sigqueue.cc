@@ -57,7 +57,7 @@ void SigQueue::Receive(QueuedSignal* out) {
   for (;;) {
     if (draining_ != 0) {
       RecordRing* ring = rings_[draining_].load(std::memory_order_acquire);
-      if (uint64_t n = ring->Pop(&out->record); n > 0) {
+      if (uint64_t n = ring->Pop(&out->record, drain_limit_); n > 0) {
         out->signo = draining_;
         out->occurrences = n;
         out->note_length = 0;
@@ -76,6 +76,10 @@ void SigQueue::Receive(QueuedSignal* out) {
     if (out->signo != 0 &&
         rings_[out->signo].load(std::memory_order_acquire) != nullptr) {
       draining_ = out->signo;
+      // Only what is queued now: a flood on this signal must not keep the
+      // receiver from the others. Later records bring their own wake-up.
+      drain_limit_ =
+          rings_[draining_].load(std::memory_order_acquire)->WritePosition();
       drained_after_ = *out;
       continue;
     }

@@ -147,6 +147,7 @@ class SigQueue {
   // Receiver-private: the signal whose ring Receive() is emptying, and the
   // backend's own delivery for it, returned once the ring is empty.
   int draining_ = 0;
+  uint64_t drain_limit_ = 0;
   QueuedSignal drained_after_;
 };
 

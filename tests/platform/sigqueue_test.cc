@@ -525,6 +525,35 @@ TEST_P(SigQueueTest, QueueModeUnderConcurrentSendersKeepsEachSendersOrder) {
   }
 }
 
+TEST_P(SigQueueTest, AQueueModeFloodDoesNotStarveOtherSignals) {
+  // One thread plays both sides: every real-time delivery it receives is
+  // followed by a new occurrence, so that ring is never empty. A SIGHUP
+  // sent once must still come through.
+  queue_->Enable(SIGHUP);
+  queue_->Enable(kQueued);
+  queue_->SetQueueCapacity(kQueued, kMaxQueueCapacity);
+  for (int i = 0; i < 3; ++i) queue_->Send(kQueued, SentBy(1, i));
+  bool sent_hup = false;
+  int realtime_before_hup = 0;
+  for (int round = 0; round < 10000; ++round) {
+    QueuedSignal got;
+    queue_->Receive(&got);
+    if (got.signo == SIGHUP) break;
+    ASSERT_EQ(got.signo, kQueued);
+    ++realtime_before_hup;
+    if (!sent_hup) {
+      queue_->Send(SIGHUP);
+      sent_hup = true;
+    }
+    queue_->Send(kQueued, SentBy(1, round + 3));
+  }
+  EXPECT_LT(realtime_before_hup, 10000) << "SIGHUP never came through";
+  // A few batches at most: each drain stops at what was queued when it
+  // began (the note backend also serves the wake-ups queued before the
+  // SIGHUP first).
+  EXPECT_LE(realtime_before_hup, 16);
+}
+
 // A host handler installed after portsig may chain into portsig's handler
 // with a narrower mask, so a second signal can nest on the thread that
 // holds the note backend's lock. The nested send must be set aside and
