@@ -36,6 +36,8 @@ bool DefaultIsIgnore(int signo) {
          signo == SIGWINCH;
 }
 
+bool IsOurHandler(const struct sigaction& action);
+
 // Takes the default action for signo from inside the handler: put SIG_DFL
 // back, re-raise at this thread, let it through. Kill and core signals end
 // the process here; a stop signal stops it, and on SIGCONT portsig's handler
@@ -54,18 +56,21 @@ void TakeDefaultAction(int signo) {
   sigaddset(&just_this, signo);
   sigset_t old;
   pthread_sigmask(SIG_UNBLOCK, &just_this, &old);
-  // Still alive: a stop signal, now continued. Put portsig's handler back
-  // only if nobody restored or replaced the disposition meanwhile.
+  // Still alive: a stop signal, now continued. Put back what was there
+  // (portsig's handler, or a host handler that chained into it) only if
+  // nobody restored or replaced the disposition meanwhile; portsig's own
+  // only if portsig still wants it installed.
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   struct sigaction now;
   sigaction(signo, nullptr, &now);
-  if (!(now.sa_flags & SA_SIGINFO) && now.sa_handler == SIG_DFL &&
-      g_installed[signo].load(std::memory_order_relaxed) == kOurHandler) {
+  const bool untouched =
+      !(now.sa_flags & SA_SIGINFO) && now.sa_handler == SIG_DFL;
+  if (untouched &&
+      (!IsOurHandler(ours) ||
+       g_installed[signo].load(std::memory_order_relaxed) == kOurHandler)) {
     sigaction(signo, &ours, nullptr);
   }
 }
-
-bool IsOurHandler(const struct sigaction& action);
 
 // Hands an unwanted signal to whatever was there before portsig.
 void FallThrough(int signo, siginfo_t* info, void* context) {
