@@ -1,0 +1,81 @@
+// Helpers shared by the tests that check dispositions and wait for the
+// dispatcher: CurrentAction, SameAction and WaitForDispatch. Header-only, so
+// the libFuzzer build under fuzz/ (outside Bazel) can use it too.
+#ifndef PORTSIG_TESTS_TESTING_DISPOSITIONS_H_
+#define PORTSIG_TESTS_TESTING_DISPOSITIONS_H_
+
+#include <signal.h>
+
+#include <cstdint>
+#include <string>
+
+#include "os_signal/signal.h"
+
+namespace portsig {
+namespace testing {
+
+inline struct sigaction CurrentAction(int signo) {
+  struct sigaction action = {};
+  sigaction(signo, nullptr, &action);
+  return action;
+}
+
+// Empty if `a` and `b` are the same disposition as far as a program can set
+// one (handler, flags, mask), else both described. glibc adds SA_RESTORER
+// to every sigaction, so that flag is not compared. TSan's interceptor
+// installs SIG_DFL and SIG_IGN with a full mask, so only a handler's mask is
+// compared under TSan.
+inline std::string DescribeDifference(const struct sigaction& a,
+                                      const struct sigaction& b) {
+#ifdef __linux__
+  constexpr int kLibcFlags = 0x04000000;  // SA_RESTORER
+#else
+  constexpr int kLibcFlags = 0;
+#endif
+  auto describe = [&](const struct sigaction& x) {
+    std::string mask;
+    for (int s = 1; s < NSIG; ++s) {
+      if (sigismember(&x.sa_mask, s)) mask += std::to_string(s) + " ";
+    }
+    return "{handler=" +
+           std::to_string(reinterpret_cast<uintptr_t>(x.sa_handler)) +
+           " flags=" + std::to_string(x.sa_flags & ~kLibcFlags) + " mask=[" +
+           mask + "]}";
+  };
+  bool same = (a.sa_flags & ~kLibcFlags) == (b.sa_flags & ~kLibcFlags) &&
+              ((a.sa_flags & SA_SIGINFO) ? a.sa_sigaction == b.sa_sigaction
+                                         : a.sa_handler == b.sa_handler);
+#if defined(__SANITIZE_THREAD__)
+  const bool compare_mask =
+      (a.sa_flags & SA_SIGINFO) ||
+      (a.sa_handler != SIG_DFL && a.sa_handler != SIG_IGN);
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+  const bool compare_mask =
+      (a.sa_flags & SA_SIGINFO) ||
+      (a.sa_handler != SIG_DFL && a.sa_handler != SIG_IGN);
+#else
+  const bool compare_mask = true;
+#endif
+#else
+  const bool compare_mask = true;
+#endif
+  for (int s = 1; s < NSIG && same && compare_mask; ++s) {
+    same = sigismember(&a.sa_mask, s) == sigismember(&b.sa_mask, s);
+  }
+  if (same) return "";
+  return describe(a) + " != " + describe(b);
+}
+
+// Returns once every signal already handed to portsig's handler has been
+// fanned out: Stop of a registered channel waits for the runtime to go idle.
+// `barrier_signo` must be a signal nobody else relies on.
+inline void WaitForDispatch(int barrier_signo) {
+  SignalChannel barrier(1);
+  if (Notify(barrier, {barrier_signo}).ok()) Stop(barrier);
+}
+
+}  // namespace testing
+}  // namespace portsig
+
+#endif  // PORTSIG_TESTS_TESTING_DISPOSITIONS_H_
