@@ -57,10 +57,8 @@ struct PoolSignal {
 
 const std::vector<PoolSignal>& Pool() {
   static const auto* pool = new std::vector<PoolSignal>{
-      {SIGHUP, Original::kIgnore},
-      {SIGWINCH, Original::kDefaultIgnores},
-      {SIGURG, Original::kHost},
-      {SIGRTMIN + 1, Original::kHost},
+      {SIGHUP, Original::kIgnore},     {SIGWINCH, Original::kDefaultIgnores},
+      {SIGURG, Original::kHost},       {SIGRTMIN + 1, Original::kHost},
       {SIGRTMIN + 2, Original::kHost},
   };
   return *pool;
@@ -309,7 +307,8 @@ class Model {
         if (!wanted) return ExpectCode(s, absl::StatusCode::kNotFound);
         ExpectCode(s, absl::StatusCode::kOk);
         testing::WaitForDispatch(BarrierSignal());
-        for (int i = 0; i < kChannels; ++i) fanouts_[i] += wants_[i].WantsNote(text);
+        for (int i = 0; i < kChannels; ++i)
+          fanouts_[i] += wants_[i].WantsNote(text);
         if (context_ && context_wants_.WantsNote(text) && !context_signal_) {
           context_signal_ = Signal::Note(text);
         }
@@ -396,7 +395,8 @@ class Model {
       Fail(absl::StrCat("host handler ran ", host_calls, " times, want ",
                         host_expected ? 1 : 0));
     }
-    for (int i = 0; i < kChannels; ++i) fanouts_[i] += wants_[i].WantsSignal(signo);
+    for (int i = 0; i < kChannels; ++i)
+      fanouts_[i] += wants_[i].WantsSignal(signo);
     if (context_ && context_wants_.WantsSignal(signo) && !context_signal_) {
       context_signal_ = Signal(signo);
     }
@@ -404,8 +404,7 @@ class Model {
 
   void CheckAll() {
     for (int i = 0; i < kChannels; ++i) {
-      const uint64_t seen =
-          channels_[i]->delivered() + channels_[i]->dropped();
+      const uint64_t seen = channels_[i]->delivered() + channels_[i]->dropped();
       if (seen != fanouts_[i]) {
         Fail(absl::StrCat("ch", i, " saw ", seen, " fan-outs, want ",
                           fanouts_[i]));
@@ -417,12 +416,11 @@ class Model {
     if (context_) {
       if (context_->done() != context_signal_.has_value() ||
           context_->signal() != context_signal_) {
-        Fail(absl::StrCat("context done=", context_->done(), " signal=",
-                          context_->signal() ? context_->signal()->ToString()
-                                             : "none",
-                          ", want ",
-                          context_signal_ ? context_signal_->ToString()
-                                          : "not done"));
+        Fail(absl::StrCat(
+            "context done=", context_->done(), " signal=",
+            context_->signal() ? context_->signal()->ToString() : "none",
+            ", want ",
+            context_signal_ ? context_signal_->ToString() : "not done"));
       }
     }
     for (const PoolSignal& p : Pool()) {
@@ -434,19 +432,22 @@ class Model {
         const bool is_portsig = (now.sa_flags & SA_SIGINFO) &&
                                 now.sa_sigaction != &HostInfo &&
                                 (now.sa_flags & SA_ONSTACK);
-        if (!is_portsig) Fail(Signal(s).ToString() + " lacks portsig's handler");
+        if (!is_portsig)
+          Fail(Signal(s).ToString() + " lacks portsig's handler");
       } else if (ignored) {
         if ((now.sa_flags & SA_SIGINFO) || now.sa_handler != SIG_IGN) {
           Fail(Signal(s).ToString() + " is not SIG_IGN after Ignore");
         }
       } else {
         const std::string diff = DescribeDifference(g_original[s], now);
-        if (!diff.empty()) Fail(Signal(s).ToString() + " not restored: " + diff);
+        if (!diff.empty())
+          Fail(Signal(s).ToString() + " not restored: " + diff);
       }
       const bool want_ignored =
           ignored || (!ours && p.original == Original::kIgnore);
       if (Ignored(s) != want_ignored) {
-        Fail(absl::StrCat("Ignored(", Signal(s).ToString(), ") = ", !want_ignored));
+        Fail(absl::StrCat("Ignored(", Signal(s).ToString(),
+                          ") = ", !want_ignored));
       }
     }
     if (Ignored(Signal::Note("reload")) || Ignored(0) || Ignored(SIGKILL)) {
