@@ -56,6 +56,7 @@ void TakeDefaultAction(int signo) {
   // Still alive: a stop signal, now continued. Put portsig's handler back
   // only if nobody restored or replaced the disposition meanwhile.
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  PORTSIG_TEST_HOOK(default_action_resumed, signo);
   struct sigaction now;
   sigaction(signo, nullptr, &now);
   if (!(now.sa_flags & SA_SIGINFO) && now.sa_handler == SIG_DFL &&
@@ -167,6 +168,7 @@ absl::Status InstallIgnore(int signo) {
 }
 
 void RestoreSaved(int signo) {
+  PORTSIG_TEST_HOOK(restore_saved_begin, signo);
   int what = g_installed[signo].load(std::memory_order_relaxed);
   if (what == kNothing || !g_saved_valid[signo].load()) return;
   struct sigaction current;

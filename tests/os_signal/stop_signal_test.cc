@@ -1,0 +1,103 @@
+// After the default action of a stop signal (SIGTSTP) taken from inside
+// portsig's handler, the handler goes back in place only if it is still
+// portsig's to restore: if Stop restored the disposition meanwhile, the
+// restored one stands.
+//
+// Test hooks order the race: a SIGTSTP reaches portsig's handler inside
+// Stop's Disable (the signal already unwanted, the handler not yet
+// replaced), so it takes the default action; while it is resumed from that,
+// Stop runs to completion; only then does the handler decide. Without the
+// check it would put portsig's handler back after Stop returned, leaving
+// SIGTSTP caught by a handler nobody wants, which Reset cannot remove.
+#include <pthread.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <thread>
+
+#include "gtest/gtest.h"
+#include "os_signal/signal.h"
+#include "platform/test_hooks.h"
+
+namespace portsig {
+namespace {
+
+std::atomic<int> g_stage{0};
+std::atomic<pid_t> g_target{0};
+
+// On Stop's thread, inside Disable: have the target take SIGTSTP now, and
+// wait until it is past its default action.
+void AtRestoreBegin(int signo) {
+  if (signo != SIGTSTP || g_stage.load() != 0) return;
+  g_stage = 1;
+  syscall(SYS_tgkill, getpid(), g_target.load(), SIGTSTP);
+  while (g_stage.load() < 2) usleep(100);
+}
+
+// On the target, in the handler, after the default action: wait until Stop
+// has returned. Only atomics.
+void AtDefaultResumed(int signo) {
+  if (signo != SIGTSTP) return;
+  g_stage = 2;
+  while (g_stage.load() < 3) {
+  }
+}
+
+bool IsDefault(int signo) {
+  struct sigaction now;
+  sigaction(signo, nullptr, &now);
+  return !(now.sa_flags & SA_SIGINFO) && now.sa_handler == SIG_DFL;
+}
+
+TEST(StopSignalTest, DefaultActionDoesNotReinstallAfterStopRestored) {
+  std::fflush(nullptr);
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    alarm(60);
+    SignalChannel ch(1);
+    if (!Notify(ch, {SIGTSTP}).ok()) _exit(2);
+    std::atomic<bool> done{false};
+    std::thread target([&] {
+      g_target = static_cast<pid_t>(syscall(SYS_gettid));
+      while (!done.load()) usleep(100);
+    });
+    while (g_target.load() == 0) usleep(100);
+    test_hooks::restore_saved_begin.store(&AtRestoreBegin);
+    test_hooks::default_action_resumed.store(&AtDefaultResumed);
+    std::thread stopper([&] {
+      Stop(ch);
+      g_stage = 3;
+    });
+    stopper.join();
+    done = true;
+    target.join();
+    test_hooks::restore_saved_begin.store(nullptr);
+    test_hooks::default_action_resumed.store(nullptr);
+    if (g_stage.load() != 3) _exit(3);  // The race was not set up.
+    if (!IsDefault(SIGTSTP)) {
+      std::fprintf(stderr, "portsig's handler is back after Stop\n");
+      _exit(4);
+    }
+    if (!Reset().ok() || !IsDefault(SIGTSTP)) _exit(5);
+    _exit(0);
+  }
+  // The stop may really stop the child (or be discarded, if its process
+  // group is orphaned): continue it whenever it stops.
+  int status = 0;
+  for (;;) {
+    ASSERT_EQ(waitpid(pid, &status, WUNTRACED), pid);
+    if (!WIFSTOPPED(status)) break;
+    kill(pid, SIGCONT);
+  }
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      << "child status " << status
+      << " (exit 3: race not set up; 4: handler reinstalled)";
+}
+
+}  // namespace
+}  // namespace portsig
