@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 #include <vector>
@@ -149,6 +151,17 @@ TEST(CoexistTest, HostHandlersBeforeAndAfterPortsigKeepWorking) {
     EXPECT_EQ(CurrentAction(kOursToo).sa_sigaction, &AfterChaining);
     raise(kOursToo);
     EXPECT_EQ(AwaitCount(g_before_calls[kOursToo], again + 1), again + 1);
+    const int64_t host_got = g_after_calls[kOursToo].load() +
+                             g_before_calls[kNeverAsked].load() +
+                             g_after_calls[kLateHost].load();
+    const int64_t host_sent = sent + never + late + again + 1;
+    std::printf(
+        "RELIABILITY harness=coexist_handlers backend=%s sent=%lld "
+        "host_received=%lld portsig_deliveries=%llu lost=%lld\n",
+        std::getenv("PORTSIG_SIGQUEUE"), static_cast<long long>(host_sent),
+        static_cast<long long>(host_got),
+        static_cast<unsigned long long>(ch.delivered()),
+        static_cast<long long>(host_sent - host_got));
   });
   EXPECT_TRUE(status.exited_ok()) << status.ToString();
 }
@@ -209,6 +222,13 @@ TEST(CoexistTest, SignalfdAndSigwaitinfoHostsGetEverySignal) {
         << "sigwaitinfo host lost signals";
     stop_waiting = true;
     waiter.join();
+    std::printf(
+        "RELIABILITY harness=coexist_signalfd backend=%s sent=%lld "
+        "host_received=%lld lost=%lld\n",
+        std::getenv("PORTSIG_SIGQUEUE"),
+        static_cast<long long>(sent_fd + sent_wait),
+        static_cast<long long>(read_fd + waited.load()),
+        static_cast<long long>(sent_fd + sent_wait - read_fd - waited.load()));
     WaitForDispatch();
     while (std::optional<Signal> got = all.TryReceive()) {
       EXPECT_NE(*got, Signal(kByFd)) << "portsig took the signalfd host's";
