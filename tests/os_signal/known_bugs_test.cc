@@ -2,8 +2,8 @@
 // failures"), each pinned by a deterministic test. They are DISABLED_ so
 // that `bazel test //...` stays green until the library is fixed; run them
 // with
-//   bazel test //tests/os_signal:known_bugs_test_posix \
-//     --test_arg=--gtest_also_run_disabled_tests
+//   bazel test //tests/os_signal:known_bugs_test_posix
+//       --test_arg=--gtest_also_run_disabled_tests
 // and enable each one with its fix.
 #include <pthread.h>
 #include <signal.h>
