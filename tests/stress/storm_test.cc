@@ -6,7 +6,8 @@
 //                flood threads and a flooder child process send a mix of
 //                signals with kill() and with tgkill() at every thread of
 //                the process, portsig's dispatcher included (found through
-//                /proc/self/task).
+//                /proc/self/task), and probe threads Notify, raise and
+//                check a signal of their own in the thick of it.
 //   --faults     the same, with the test hooks delaying the sender between
 //                its `wanted` check and its hand-off, pausing the dispatcher
 //                before each fan-out and holding Stop between its phases,
@@ -24,6 +25,7 @@
 //
 // Invariants checked at the end (in the child):
 // - no hang (watchdog), no crash (exit status), no sanitizer report;
+// - no probe signal lost (a registered channel gets what was raised);
 // - no final signal lost: once the storm is over, the last signal of each
 //   kind reaches every channel still registered for it (the churners know
 //   exactly which of their channels want which of those kinds);
@@ -320,6 +322,9 @@ struct Figures {
   std::atomic<int64_t> atomic_fell_through{0};
   std::atomic<int64_t> atomic_lost{0};
   std::atomic<int64_t> atomic_overflowed{0};
+  std::atomic<int64_t> probes{0};
+  std::atomic<int64_t> probe_lost{0};
+  std::atomic<int64_t> probe_overflowed{0};
   std::atomic<int64_t> atomic_after_stop{0};
   std::atomic<int64_t> forks{0};
   std::atomic<int64_t> fork_ok{0};
@@ -530,6 +535,33 @@ void AtomicStop(int index, absl::Time end, Figures* f) {
   }
 }
 
+// Without fault hooks: the simplest loss check, in the thick of the storm.
+// A channel registered for a signal of its own, raised on this thread (so
+// queued before raise returns) and dispatched, must hold it. Any signal
+// lost inside the queue or the fan-out shows up here, whatever the backend
+// coalesces. The note backend may refuse it when its queue is full (that
+// is its contract, and counted): a miss while QueueOverflows() grew is
+// counted as overflowed, not lost.
+void Probe(int index, absl::Time end, Figures* f) {
+  const int signo = SIGRTMIN + 6 + index;
+  while (absl::Now() < end) {
+    SignalChannel c(1);
+    absl::Status s = Notify(c, {signo});
+    Expect(f, s.ok(), "probe Notify", s);
+    const uint64_t overflows_before = QueueOverflows();
+    raise(signo);
+    WaitForDispatch();
+    f->probes++;
+    if (c.delivered() != 1 && QueueOverflows() > overflows_before) {
+      f->probe_overflowed++;
+    } else if (c.delivered() != 1) {
+      f->probe_lost++;
+      ADD_FAILURE() << "probe " << Signal(signo).ToString() << " lost";
+    }
+    Stop(c);
+  }
+}
+
 // Forks children while the storm goes on; each Notifies, receives a signal
 // of its own, and exits. The parent side watches each for a hang.
 void ForkChildren(absl::Time end, Figures* f) {
@@ -681,13 +713,15 @@ void RunStorm(Shared* shared) {
       Flood(i, end, &known, &f);
     });
   }
-  if (faults) {
-    for (int i = 0; i < kAtomicStopThreads; ++i) {
-      threads.emplace_back([&, i] {
-        known.Add(Gettid());
+  for (int i = 0; i < kAtomicStopThreads; ++i) {
+    threads.emplace_back([&, i] {
+      known.Add(Gettid());
+      if (faults) {
         AtomicStop(i, end, &f);
-      });
-    }
+      } else {
+        Probe(i, end, &f);
+      }
+    });
   }
   if (forks) {
     threads.emplace_back([&] {
@@ -849,42 +883,33 @@ void RunStorm(Shared* shared) {
 
   const int64_t sent =
       f.sent + shared->child_sent.load() + shared->child_group_sent.load();
-  const int64_t lost =
-      final_lost + accounting_lost + f.atomic_lost + f.atomic_after_stop;
-  std::printf(
-      "RELIABILITY harness=%s backend=%s duration=%s sent=%lld "
-      "deliveries=%lld drops=%lld lost=%lld hangs=%lld "
-      "[send_errors=%lld tgkill_dispatcher=%lld child_sent=%lld "
-      "group_sent=%lld handler_entries_stable=%lld fanouts_stable=%lld "
-      "queue_overflows=%llu api_calls=%lld atomic_stop=%lld/%lld/%lld/%lld "
-      "(iterations/received/fell_through/overflowed) "
-      "fault_delays=%lld/%lld/%lld "
-      "(sender/fanout/stop) forks=%lld/%lld/%lld (ok/failed/hung) "
-      "restored_wrong=%d]\n",
-      faults  ? "fault_storm"
-      : forks ? "fork_storm"
-              : "storm",
-      backend.c_str(), absl::FormatDuration(stormed).c_str(),
-      static_cast<long long>(sent), static_cast<long long>(deliveries),
-      static_cast<long long>(drops), static_cast<long long>(lost),
-      static_cast<long long>(f.fork_hung),
-      static_cast<long long>(f.send_errors + shared->child_errors),
-      static_cast<long long>(f.tgkill_dispatcher),
-      static_cast<long long>(shared->child_sent.load()),
-      static_cast<long long>(shared->child_group_sent.load()),
-      static_cast<long long>(handler_entries),
-      static_cast<long long>(fanouts_total),
-      static_cast<unsigned long long>(QueueOverflows()),
-      static_cast<long long>(f.api_calls),
-      static_cast<long long>(f.atomic_iterations),
-      static_cast<long long>(f.atomic_received),
-      static_cast<long long>(f.atomic_fell_through),
-      static_cast<long long>(f.atomic_overflowed),
-      static_cast<long long>(g_fault_sender_delays),
-      static_cast<long long>(g_fault_fanout_pauses),
-      static_cast<long long>(g_fault_stop_holds),
-      static_cast<long long>(f.fork_ok), static_cast<long long>(f.fork_failed),
-      static_cast<long long>(f.fork_hung), restored_wrong);
+  const int64_t lost = final_lost + accounting_lost + f.atomic_lost +
+                       f.atomic_after_stop + f.probe_lost;
+  const char* harness = faults ? "fault_storm" : forks ? "fork_storm" : "storm";
+  auto n = [](const std::atomic<int64_t>& v) { return v.load(); };
+  const std::string line = absl::StrCat(
+      "RELIABILITY harness=", harness, " backend=", backend,
+      " duration=", absl::FormatDuration(stormed), " sent=", sent,
+      " deliveries=", deliveries, " drops=", drops, " lost=", lost,
+      " hangs=", n(f.fork_hung),
+      " [send_errors=", n(f.send_errors) + shared->child_errors.load(),
+      " tgkill_dispatcher=", n(f.tgkill_dispatcher),
+      " child_sent=", shared->child_sent.load(),
+      " group_sent=", shared->child_group_sent.load(),
+      " handler_entries_stable=", handler_entries,
+      " fanouts_stable=", fanouts_total, " queue_overflows=", QueueOverflows(),
+      " api_calls=", n(f.api_calls), " final_lost=", final_lost,
+      " accounting_lost=", accounting_lost,
+      " atomic_stop=", n(f.atomic_iterations), "/", n(f.atomic_received), "/",
+      n(f.atomic_fell_through), "/", n(f.atomic_overflowed), "/",
+      n(f.atomic_lost), "/", n(f.atomic_after_stop),
+      " (iterations/received/fell_through/overflowed/lost/after_stop)",
+      " probes=", n(f.probes), "/", n(f.probe_overflowed), "/", n(f.probe_lost),
+      " (sent/overflowed/lost) fault_delays=", g_fault_sender_delays.load(),
+      "/", g_fault_fanout_pauses.load(), "/", g_fault_stop_holds.load(),
+      " (sender/fanout/stop) forks=", n(f.fork_ok), "/", n(f.fork_failed), "/",
+      n(f.fork_hung), " (ok/failed/hung) restored_wrong=", restored_wrong, "]");
+  std::printf("%s\n", line.c_str());
   std::fflush(stdout);
   // Every thread that could deliver into a channel has been joined, or (the
   // dispatcher) finds nothing registered after Reset.
