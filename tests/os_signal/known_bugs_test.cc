@@ -7,6 +7,7 @@
 // and enable each one with its fix.
 #include <pthread.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -109,6 +110,60 @@ TEST(KnownBugsTest, DISABLED_ChildForkedWhileAThreadWaitsOnTheLockDoesNotHang) {
     EXPECT_TRUE(child.exited_ok()) << child.ToString();
   });
   EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+// --- 3. A stop signal's default action drops a chaining host's handler. ---
+//
+// A host installs its handler for SIGTSTP after portsig's, chaining to
+// portsig's; Stop then leaves the host's handler in place (its choice
+// stands). The next SIGTSTP runs the host's handler, which chains into
+// portsig's; unwanted, that takes the default action: TakeDefaultAction
+// saves the current disposition (the host's handler, not portsig's), puts
+// SIG_DFL, stops, and on resuming reinstalls what it saved only if portsig
+// still has its own handler installed, which it has not. So SIG_DFL stays
+// and the host's handler is gone for good.
+
+std::atomic<int> g_tstp_host_calls{0};
+struct sigaction g_tstp_replaced;
+void ChainingTstpHost(int signo, siginfo_t* info, void* context) {
+  g_tstp_host_calls++;
+  if (g_tstp_replaced.sa_flags & SA_SIGINFO) {
+    g_tstp_replaced.sa_sigaction(signo, info, context);
+  }
+}
+
+TEST(KnownBugsTest, DISABLED_StopSignalKeepsAChainingHostsHandler) {
+  std::fflush(nullptr);
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    alarm(60);
+    SignalChannel ch(1);
+    if (!Notify(ch, {SIGTSTP}).ok()) _exit(2);
+    struct sigaction host = {};
+    host.sa_sigaction = &ChainingTstpHost;
+    host.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigfillset(&host.sa_mask);
+    sigaction(SIGTSTP, &host, &g_tstp_replaced);
+    Stop(ch);
+    raise(SIGTSTP);  // Stops (or, in an orphaned group, is discarded).
+    struct sigaction now;
+    sigaction(SIGTSTP, nullptr, &now);
+    if (g_tstp_host_calls.load() != 1) _exit(3);
+    if (!(now.sa_flags & SA_SIGINFO) || now.sa_sigaction != &ChainingTstpHost) {
+      std::fprintf(stderr, "the host's SIGTSTP handler was replaced\n");
+      _exit(4);
+    }
+    _exit(0);
+  }
+  int status = 0;
+  for (;;) {
+    ASSERT_EQ(waitpid(pid, &status, WUNTRACED), pid);
+    if (!WIFSTOPPED(status)) break;
+    kill(pid, SIGCONT);
+  }
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      << "child status " << status << " (exit 4: host handler replaced)";
 }
 
 }  // namespace
