@@ -18,6 +18,7 @@
 #include "gtest/gtest.h"
 #include "os_signal/signal.h"
 #include "tests/testing/child_process.h"
+#include "tests/testing/dispositions.h"
 
 namespace portsig {
 namespace {
@@ -42,49 +43,14 @@ void RaiseAndDispatch(int signo) {
   WaitForDispatch();
 }
 
-struct sigaction CurrentAction(int signo) {
-  struct sigaction action;
-  sigaction(signo, nullptr, &action);
-  return action;
-}
+using ::portsig::testing::CurrentAction;
 
-// Compares what a program can set. glibc adds SA_RESTORER (and its
-// trampoline) on every sigaction call, so that flag is not compared.
+// Compares what a program can set (see tests/testing/dispositions.h).
 ::testing::AssertionResult SameAction(const struct sigaction& a,
                                       const struct sigaction& b) {
-#ifdef __linux__
-  constexpr int kLibcFlags = 0x04000000;  // SA_RESTORER; not in glibc headers.
-#else
-  constexpr int kLibcFlags = 0;
-#endif
-  auto describe = [](const struct sigaction& x) {
-    std::string mask;
-    for (int s = 1; s < NSIG; ++s) {
-      if (sigismember(&x.sa_mask, s)) mask += std::to_string(s) + " ";
-    }
-    return "{handler=" +
-           std::to_string(reinterpret_cast<uintptr_t>(x.sa_handler)) +
-           " flags=" + std::to_string(x.sa_flags & ~kLibcFlags) + " mask=[" +
-           mask + "]}";
-  };
-  bool same = (a.sa_flags & ~kLibcFlags) == (b.sa_flags & ~kLibcFlags) &&
-              ((a.sa_flags & SA_SIGINFO) ? a.sa_sigaction == b.sa_sigaction
-                                         : a.sa_handler == b.sa_handler);
-#ifdef __SANITIZE_THREAD__
-  // TSan's sigaction interceptor installs every disposition with a full
-  // mask, SIG_DFL and SIG_IGN included, so only a handler's mask (the one
-  // that changes behavior) can be compared there.
-  const bool compare_mask =
-      (a.sa_flags & SA_SIGINFO) ||
-      (a.sa_handler != SIG_DFL && a.sa_handler != SIG_IGN);
-#else
-  const bool compare_mask = true;
-#endif
-  for (int s = 1; s < NSIG && same && compare_mask; ++s) {
-    same = sigismember(&a.sa_mask, s) == sigismember(&b.sa_mask, s);
-  }
-  if (same) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << describe(a) << " != " << describe(b);
+  const std::string difference = testing::DescribeDifference(a, b);
+  if (difference.empty()) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << difference;
 }
 
 TEST(SignalTest, ParseAcceptsNamesNumbersAndNotes) {

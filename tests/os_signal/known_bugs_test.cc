@@ -7,12 +7,12 @@
 // and enable each one with its fix.
 #include <pthread.h>
 #include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
 #include <thread>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "os_signal/signal.h"
@@ -95,15 +95,20 @@ TEST(KnownBugsTest, DISABLED_ChildForkedWhileAThreadWaitsOnTheLockDoesNotHang) {
     g_make_waiter = true;
     auto child = testing::RunInChild([&] {
       alarm(20);  // A hang dies of SIGALRM.
-      // Contention in the child: the dispatcher fans out while this thread
-      // takes the lock for Notify and Stop.
-      for (int i = 0; i < 2000; ++i) {
-        SignalChannel mine(1);
-        ASSERT_TRUE(Notify(mine, {SIGHUP}).ok());
-        raise(SIGUSR1);
-        raise(SIGHUP);
-        Stop(mine);
+      // Contention in the child: the dispatcher fans out while three
+      // threads take the lock for Notify and Stop, so some of them block.
+      std::vector<std::thread> threads;
+      for (int t = 0; t < 3; ++t) {
+        threads.emplace_back([t] {
+          for (int i = 0; i < 3000; ++i) {
+            SignalChannel mine(1);
+            ASSERT_TRUE(Notify(mine, {t == 0 ? SIGHUP : SIGWINCH}).ok());
+            raise(SIGUSR1);
+            Stop(mine);
+          }
+        });
       }
+      for (auto& t : threads) t.join();
     });
     g_make_waiter = false;
     waiter.join();
@@ -133,37 +138,26 @@ void ChainingTstpHost(int signo, siginfo_t* info, void* context) {
 }
 
 TEST(KnownBugsTest, DISABLED_StopSignalKeepsAChainingHostsHandler) {
-  std::fflush(nullptr);
-  const pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    alarm(60);
-    SignalChannel ch(1);
-    if (!Notify(ch, {SIGTSTP}).ok()) _exit(2);
-    struct sigaction host = {};
-    host.sa_sigaction = &ChainingTstpHost;
-    host.sa_flags = SA_SIGINFO | SA_RESTART;
-    sigfillset(&host.sa_mask);
-    sigaction(SIGTSTP, &host, &g_tstp_replaced);
-    Stop(ch);
-    raise(SIGTSTP);  // Stops (or, in an orphaned group, is discarded).
-    struct sigaction now;
-    sigaction(SIGTSTP, nullptr, &now);
-    if (g_tstp_host_calls.load() != 1) _exit(3);
-    if (!(now.sa_flags & SA_SIGINFO) || now.sa_sigaction != &ChainingTstpHost) {
-      std::fprintf(stderr, "the host's SIGTSTP handler was replaced\n");
-      _exit(4);
-    }
-    _exit(0);
-  }
-  int status = 0;
-  for (;;) {
-    ASSERT_EQ(waitpid(pid, &status, WUNTRACED), pid);
-    if (!WIFSTOPPED(status)) break;
-    kill(pid, SIGCONT);
-  }
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
-      << "child status " << status << " (exit 4: host handler replaced)";
+  auto status = testing::RunInChild(
+      [] {
+        SignalChannel ch(1);
+        ASSERT_TRUE(Notify(ch, {SIGTSTP}).ok());
+        struct sigaction host = {};
+        host.sa_sigaction = &ChainingTstpHost;
+        host.sa_flags = SA_SIGINFO | SA_RESTART;
+        sigfillset(&host.sa_mask);
+        sigaction(SIGTSTP, &host, &g_tstp_replaced);
+        Stop(ch);
+        raise(SIGTSTP);  // Stops (or, in an orphaned group, is discarded).
+        EXPECT_EQ(g_tstp_host_calls.load(), 1);
+        struct sigaction now;
+        sigaction(SIGTSTP, nullptr, &now);
+        EXPECT_TRUE((now.sa_flags & SA_SIGINFO) &&
+                    now.sa_sigaction == &ChainingTstpHost)
+            << "the host's SIGTSTP handler was replaced";
+      },
+      /*continue_stopped=*/true);
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
 }
 
 }  // namespace

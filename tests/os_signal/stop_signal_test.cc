@@ -12,16 +12,15 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
-#include <cstdio>
 #include <thread>
 
 #include "gtest/gtest.h"
 #include "os_signal/signal.h"
 #include "platform/test_hooks.h"
+#include "tests/testing/child_process.h"
 
 namespace portsig {
 namespace {
@@ -54,49 +53,37 @@ bool IsDefault(int signo) {
 }
 
 TEST(StopSignalTest, DefaultActionDoesNotReinstallAfterStopRestored) {
-  std::fflush(nullptr);
-  const pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    alarm(60);
-    SignalChannel ch(1);
-    if (!Notify(ch, {SIGTSTP}).ok()) _exit(2);
-    std::atomic<bool> done{false};
-    std::thread target([&] {
-      g_target = static_cast<pid_t>(syscall(SYS_gettid));
-      while (!done.load()) usleep(100);
-    });
-    while (g_target.load() == 0) usleep(100);
-    test_hooks::restore_saved_begin.store(&AtRestoreBegin);
-    test_hooks::default_action_resumed.store(&AtDefaultResumed);
-    std::thread stopper([&] {
-      Stop(ch);
-      g_stage = 3;
-    });
-    stopper.join();
-    done = true;
-    target.join();
-    test_hooks::restore_saved_begin.store(nullptr);
-    test_hooks::default_action_resumed.store(nullptr);
-    if (g_stage.load() != 3) _exit(3);  // The race was not set up.
-    if (!IsDefault(SIGTSTP)) {
-      std::fprintf(stderr, "portsig's handler is back after Stop\n");
-      _exit(4);
-    }
-    if (!Reset().ok() || !IsDefault(SIGTSTP)) _exit(5);
-    _exit(0);
-  }
   // The stop may really stop the child (or be discarded, if its process
-  // group is orphaned): continue it whenever it stops.
-  int status = 0;
-  for (;;) {
-    ASSERT_EQ(waitpid(pid, &status, WUNTRACED), pid);
-    if (!WIFSTOPPED(status)) break;
-    kill(pid, SIGCONT);
-  }
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
-      << "child status " << status
-      << " (exit 3: race not set up; 4: handler reinstalled)";
+  // group is orphaned): RunInChild continues it whenever it stops.
+  auto status = testing::RunInChild(
+      [] {
+        SignalChannel ch(1);
+        ASSERT_TRUE(Notify(ch, {SIGTSTP}).ok());
+        std::atomic<bool> done{false};
+        std::thread target([&] {
+          g_target = static_cast<pid_t>(syscall(SYS_gettid));
+          while (!done.load()) usleep(100);
+        });
+        while (g_target.load() == 0) usleep(100);
+        test_hooks::restore_saved_begin.store(&AtRestoreBegin);
+        test_hooks::default_action_resumed.store(&AtDefaultResumed);
+        std::thread stopper([&] {
+          Stop(ch);
+          g_stage = 3;
+        });
+        stopper.join();
+        done = true;
+        target.join();
+        test_hooks::restore_saved_begin.store(nullptr);
+        test_hooks::default_action_resumed.store(nullptr);
+        ASSERT_EQ(g_stage.load(), 3) << "the race was not set up";
+        EXPECT_TRUE(IsDefault(SIGTSTP))
+            << "portsig's handler is back after Stop";
+        ASSERT_TRUE(Reset().ok());
+        EXPECT_TRUE(IsDefault(SIGTSTP));
+      },
+      /*continue_stopped=*/true);
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
 }
 
 }  // namespace

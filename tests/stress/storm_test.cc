@@ -585,7 +585,7 @@ void ForkChildren(absl::Time end, Figures* f) {
     }
     f->forks++;
     int status = 0;
-    const absl::Time give_up = absl::Now() + absl::Seconds(60);
+    const absl::Time give_up = absl::Now() + absl::Seconds(20);
     pid_t done = 0;
     while ((done = waitpid(pid, &status, WNOHANG)) == 0 &&
            absl::Now() < give_up) {
