@@ -920,8 +920,12 @@ void RunStorm(Shared* shared) {
       << "a channel received a signal after Stop returned";
   EXPECT_EQ(f.fork_hung.load(), 0);
   EXPECT_EQ(f.fork_failed.load(), 0);
-  if (faults) EXPECT_GT(f.atomic_iterations.load(), 0);
-  if (forks) EXPECT_GT(f.fork_ok.load(), 0);
+  if (faults) {
+    EXPECT_GT(f.atomic_iterations.load(), 0);
+  }
+  if (forks) {
+    EXPECT_GT(f.fork_ok.load(), 0);
+  }
 
   const int64_t sent =
       f.sent + shared->child_sent.load() + shared->child_group_sent.load();
