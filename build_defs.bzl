@@ -44,4 +44,6 @@ def portsig_backend_test(name, env = {}, **kwargs):
     native.test_suite(
         name = name,
         tests = [":" + name + "_posix", ":" + name + "_note"],
+        # "manual" on the tests must also keep the suite out of //...
+        tags = [t for t in kwargs.get("tags", []) if t == "manual"],
     )

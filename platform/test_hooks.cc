@@ -11,6 +11,8 @@ std::atomic<Hook> before_fan_out{nullptr};
 std::atomic<Hook> note_push_locked{nullptr};
 std::atomic<Hook> note_push_unlocked{nullptr};
 std::atomic<Hook> stop_between_phases{nullptr};
+std::atomic<Hook> restore_saved_begin{nullptr};
+std::atomic<Hook> default_action_resumed{nullptr};
 #endif
 }  // namespace test_hooks
 }  // namespace portsig

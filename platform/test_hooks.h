@@ -29,6 +29,12 @@ extern std::atomic<Hook> before_fan_out;
 // In os_signal's Stop, between parking the channel on the stopping list and
 // waiting for the runtime to go idle.
 extern std::atomic<Hook> stop_between_phases;
+// At the start of the runtime's RestoreSaved (an ordinary thread, holding
+// the runtime's lock, the signal already unwanted).
+extern std::atomic<Hook> restore_saved_begin;
+// In the handler's default action for a stop signal, once the process has
+// been continued, before portsig decides whether to put its handler back.
+extern std::atomic<Hook> default_action_resumed;
 
 // When set to a signal number, the runtime fails to install a handler for
 // that signal, as if sigaction had refused.

@@ -61,6 +61,7 @@ void TakeDefaultAction(int signo) {
   // nobody restored or replaced the disposition meanwhile; portsig's own
   // only if portsig still wants it installed.
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  PORTSIG_TEST_HOOK(default_action_resumed, signo);
   struct sigaction now;
   sigaction(signo, nullptr, &now);
   const bool untouched =
@@ -196,6 +197,7 @@ absl::Status InstallIgnore(int signo) {
 }
 
 void RestoreSaved(int signo) {
+  PORTSIG_TEST_HOOK(restore_saved_begin, signo);
   int what = g_installed[signo].load(std::memory_order_relaxed);
   if (what == kNothing || !g_saved_valid[signo].load()) return;
   struct sigaction current;

@@ -23,9 +23,7 @@
 namespace portsig {
 namespace {
 
-using ::portsig::testing::CurrentAction;
 using ::portsig::testing::RunInChild;
-using ::portsig::testing::SameAction;
 using ::testing::HasSubstr;
 
 std::string Backend() { return std::getenv("PORTSIG_SIGQUEUE"); }
@@ -43,6 +41,16 @@ void WaitForDispatch() {
 void RaiseAndDispatch(int signo) {
   ASSERT_EQ(raise(signo), 0);
   WaitForDispatch();
+}
+
+using ::portsig::testing::CurrentAction;
+
+// Compares what a program can set (see tests/testing/dispositions.h).
+::testing::AssertionResult SameAction(const struct sigaction& a,
+                                      const struct sigaction& b) {
+  const std::string difference = testing::DescribeDifference(a, b);
+  if (difference.empty()) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << difference;
 }
 
 TEST(SignalTest, ParseAcceptsNamesNumbersAndNotes) {

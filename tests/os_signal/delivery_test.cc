@@ -20,8 +20,8 @@ namespace portsig {
 namespace {
 
 using ::portsig::testing::CurrentAction;
+using ::portsig::testing::DescribeDifference;
 using ::portsig::testing::RunInChild;
-using ::portsig::testing::SameAction;
 using ::testing::HasSubstr;
 
 bool NoteBackend() {
@@ -222,11 +222,11 @@ TEST(DeliveryTest, BadQueueOptionsAreRefusedByNameAndChangeNothing) {
     s = Notify(ch, {Realtime()}, queued);
     EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
     EXPECT_THAT(std::string(s.message()), HasSubstr("5000"));
-    EXPECT_TRUE(SameAction(CurrentAction(SIGUSR1), before));
+    EXPECT_EQ(DescribeDifference(CurrentAction(SIGUSR1), before), "");
     auto context = NotifyContext({SIGUSR1}, NotifyOptions{false, 2});
     ASSERT_FALSE(context.ok());
     EXPECT_EQ(context.status().code(), absl::StatusCode::kInvalidArgument);
-    EXPECT_TRUE(SameAction(CurrentAction(SIGUSR1), before));
+    EXPECT_EQ(DescribeDifference(CurrentAction(SIGUSR1), before), "");
   });
   EXPECT_TRUE(status.exited_ok()) << status.ToString();
 }

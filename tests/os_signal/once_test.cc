@@ -149,13 +149,7 @@ TEST(OnceTest, SecondSignalRacingTheReleaseReachesTheChannel) {
   EXPECT_TRUE(status.exited_ok()) << status.ToString();
 }
 
-// Returns once every signal already raised has been fanned out: Stop of a
-// registered channel waits for the runtime to go idle.
-void WaitForDispatch() {
-  SignalChannel barrier(1);
-  ASSERT_TRUE(Notify(barrier, {SIGURG}).ok());
-  Stop(barrier);
-}
+void WaitForDispatch() { testing::WaitForDispatch(SIGURG); }
 
 // Holds the thread that finishes a once release (the only caller of the
 // stop_between_phases hook that is not the test's thread) until released,

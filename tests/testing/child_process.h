@@ -5,6 +5,7 @@
 #ifndef PORTSIG_TESTS_TESTING_CHILD_PROCESS_H_
 #define PORTSIG_TESTS_TESTING_CHILD_PROCESS_H_
 
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -31,7 +32,10 @@ struct ChildStatus {
   }
 };
 
-inline ChildStatus RunInChild(const std::function<void()>& body) {
+// With `continue_stopped`, a child stopped by a stop signal (SIGTSTP's
+// default action) is continued with SIGCONT each time, until it ends.
+inline ChildStatus RunInChild(const std::function<void()>& body,
+                              bool continue_stopped = false) {
   std::fflush(nullptr);
   pid_t pid = fork();
   if (pid == 0) {
@@ -41,7 +45,10 @@ inline ChildStatus RunInChild(const std::function<void()>& body) {
     _exit(::testing::Test::HasFailure() ? 1 : 0);
   }
   ChildStatus status;
-  waitpid(pid, &status.raw, 0);
+  while (waitpid(pid, &status.raw, continue_stopped ? WUNTRACED : 0) == pid &&
+         WIFSTOPPED(status.raw)) {
+    kill(pid, SIGCONT);
+  }
   return status;
 }
 

@@ -1,6 +1,7 @@
-// Helpers for tests that check signal dispositions: read the current one,
-// compare two the way a program can observe them, and wait for one to
-// change (a hang there is caught by the child's watchdog, never timed).
+// Helpers shared by the tests that check dispositions and wait for the
+// dispatcher: CurrentAction, DescribeDifference, WaitForDispatch and
+// WaitForDisposition. Header-only, so
+// the libFuzzer build under fuzz/ (outside Bazel) can use it too.
 #ifndef PORTSIG_TESTS_TESTING_DISPOSITIONS_H_
 #define PORTSIG_TESTS_TESTING_DISPOSITIONS_H_
 
@@ -10,27 +11,30 @@
 #include <cstdint>
 #include <string>
 
-#include "gtest/gtest.h"
+#include "os_signal/signal.h"
 
 namespace portsig {
 namespace testing {
 
 inline struct sigaction CurrentAction(int signo) {
-  struct sigaction action;
+  struct sigaction action = {};
   sigaction(signo, nullptr, &action);
   return action;
 }
 
-// Compares what a program can set. glibc adds SA_RESTORER (and its
-// trampoline) on every sigaction call, so that flag is not compared.
-inline ::testing::AssertionResult SameAction(const struct sigaction& a,
-                                             const struct sigaction& b) {
+// Empty if `a` and `b` are the same disposition as far as a program can set
+// one (handler, flags, mask), else both described. glibc adds SA_RESTORER
+// to every sigaction, so that flag is not compared. TSan's interceptor
+// installs SIG_DFL and SIG_IGN with a full mask, so only a handler's mask is
+// compared under TSan.
+inline std::string DescribeDifference(const struct sigaction& a,
+                                      const struct sigaction& b) {
 #ifdef __linux__
-  constexpr int kLibcFlags = 0x04000000;  // SA_RESTORER; not in glibc headers.
+  constexpr int kLibcFlags = 0x04000000;  // SA_RESTORER
 #else
   constexpr int kLibcFlags = 0;
 #endif
-  auto describe = [](const struct sigaction& x) {
+  auto describe = [&](const struct sigaction& x) {
     std::string mask;
     for (int s = 1; s < NSIG; ++s) {
       if (sigismember(&x.sa_mask, s)) mask += std::to_string(s) + " ";
@@ -43,25 +47,39 @@ inline ::testing::AssertionResult SameAction(const struct sigaction& a,
   bool same = (a.sa_flags & ~kLibcFlags) == (b.sa_flags & ~kLibcFlags) &&
               ((a.sa_flags & SA_SIGINFO) ? a.sa_sigaction == b.sa_sigaction
                                          : a.sa_handler == b.sa_handler);
-#ifdef __SANITIZE_THREAD__
-  // TSan's sigaction interceptor installs every disposition with a full
-  // mask, SIG_DFL and SIG_IGN included, so only a handler's mask (the one
-  // that changes behavior) can be compared there.
+#if defined(__SANITIZE_THREAD__)
+  const bool compare_mask =
+      (a.sa_flags & SA_SIGINFO) ||
+      (a.sa_handler != SIG_DFL && a.sa_handler != SIG_IGN);
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
   const bool compare_mask =
       (a.sa_flags & SA_SIGINFO) ||
       (a.sa_handler != SIG_DFL && a.sa_handler != SIG_IGN);
 #else
   const bool compare_mask = true;
 #endif
+#else
+  const bool compare_mask = true;
+#endif
   for (int s = 1; s < NSIG && same && compare_mask; ++s) {
     same = sigismember(&a.sa_mask, s) == sigismember(&b.sa_mask, s);
   }
-  if (same) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << describe(a) << " != " << describe(b);
+  if (same) return "";
+  return describe(a) + " != " + describe(b);
+}
+
+// Returns once every signal already handed to portsig's handler has been
+// fanned out: Stop of a registered channel waits for the runtime to go idle.
+// `barrier_signo` must be a signal nobody else relies on.
+inline void WaitForDispatch(int barrier_signo) {
+  SignalChannel barrier(1);
+  if (Notify(barrier, {barrier_signo}).ok()) Stop(barrier);
 }
 
 // Spins until signo's disposition is `handler` (SIG_DFL, SIG_IGN or a plain
-// handler).
+// handler); a hang is the calling child's watchdog's business, never timed.
+// Async-signal-safe.
 inline void WaitForDisposition(int signo, void (*handler)(int)) {
   for (;;) {
     struct sigaction now = CurrentAction(signo);

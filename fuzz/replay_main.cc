@@ -1,0 +1,59 @@
+// Replays every file of a libFuzzer corpus through LLVMFuzzerTestOneInput,
+// as a normal test: the directory is the first argument (fuzz/corpus in the
+// runfiles). The inputs run in a forked child, since they raise signals, and
+// a model mismatch aborts that child with the input's name on stderr.
+#include <dirent.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "tests/testing/child_process.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
+
+namespace {
+
+std::string g_corpus_dir;
+
+std::vector<std::string> CorpusFiles(const std::string& dir) {
+  std::vector<std::string> files;
+  if (DIR* d = opendir(dir.c_str())) {
+    while (struct dirent* e = readdir(d)) {
+      if (e->d_name[0] != '.') files.push_back(dir + "/" + e->d_name);
+    }
+    closedir(d);
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+TEST(ModelReplayTest, EveryCorpusInputMatchesTheModel) {
+  const std::vector<std::string> files = CorpusFiles(g_corpus_dir);
+  ASSERT_GE(files.size(), 10u) << "corpus missing at " << g_corpus_dir;
+  auto status = portsig::testing::RunInChild([&] {
+    for (const std::string& file : files) {
+      std::ifstream in(file, std::ios::binary);
+      std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
+                                 std::istreambuf_iterator<char>());
+      std::fprintf(stderr, "replay %s (%zu bytes)\n", file.c_str(),
+                   bytes.size());
+      LLVMFuzzerTestOneInput(bytes.data(), bytes.size());
+    }
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+  std::printf("replayed %zu corpus inputs\n", files.size());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  g_corpus_dir = argc > 1 ? argv[1] : "fuzz/corpus";
+  return RUN_ALL_TESTS();
+}

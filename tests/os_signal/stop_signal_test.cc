@@ -1,0 +1,90 @@
+// After the default action of a stop signal (SIGTSTP) taken from inside
+// portsig's handler, the handler goes back in place only if it is still
+// portsig's to restore: if Stop restored the disposition meanwhile, the
+// restored one stands.
+//
+// Test hooks order the race: a SIGTSTP reaches portsig's handler inside
+// Stop's Disable (the signal already unwanted, the handler not yet
+// replaced), so it takes the default action; while it is resumed from that,
+// Stop runs to completion; only then does the handler decide. Without the
+// check it would put portsig's handler back after Stop returned, leaving
+// SIGTSTP caught by a handler nobody wants, which Reset cannot remove.
+#include <pthread.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <thread>
+
+#include "gtest/gtest.h"
+#include "os_signal/signal.h"
+#include "platform/test_hooks.h"
+#include "tests/testing/child_process.h"
+
+namespace portsig {
+namespace {
+
+std::atomic<int> g_stage{0};
+std::atomic<pid_t> g_target{0};
+
+// On Stop's thread, inside Disable: have the target take SIGTSTP now, and
+// wait until it is past its default action.
+void AtRestoreBegin(int signo) {
+  if (signo != SIGTSTP || g_stage.load() != 0) return;
+  g_stage = 1;
+  syscall(SYS_tgkill, getpid(), g_target.load(), SIGTSTP);
+  while (g_stage.load() < 2) usleep(100);
+}
+
+// On the target, in the handler, after the default action: wait until Stop
+// has returned. Only atomics.
+void AtDefaultResumed(int signo) {
+  if (signo != SIGTSTP) return;
+  g_stage = 2;
+  while (g_stage.load() < 3) {
+  }
+}
+
+bool IsDefault(int signo) {
+  struct sigaction now;
+  sigaction(signo, nullptr, &now);
+  return !(now.sa_flags & SA_SIGINFO) && now.sa_handler == SIG_DFL;
+}
+
+TEST(StopSignalTest, DefaultActionDoesNotReinstallAfterStopRestored) {
+  // The stop may really stop the child (or be discarded, if its process
+  // group is orphaned): RunInChild continues it whenever it stops.
+  auto status = testing::RunInChild(
+      [] {
+        SignalChannel ch(1);
+        ASSERT_TRUE(Notify(ch, {SIGTSTP}).ok());
+        std::atomic<bool> done{false};
+        std::thread target([&] {
+          g_target = static_cast<pid_t>(syscall(SYS_gettid));
+          while (!done.load()) usleep(100);
+        });
+        while (g_target.load() == 0) usleep(100);
+        test_hooks::restore_saved_begin.store(&AtRestoreBegin);
+        test_hooks::default_action_resumed.store(&AtDefaultResumed);
+        std::thread stopper([&] {
+          Stop(ch);
+          g_stage = 3;
+        });
+        stopper.join();
+        done = true;
+        target.join();
+        test_hooks::restore_saved_begin.store(nullptr);
+        test_hooks::default_action_resumed.store(nullptr);
+        ASSERT_EQ(g_stage.load(), 3) << "the race was not set up";
+        EXPECT_TRUE(IsDefault(SIGTSTP))
+            << "portsig's handler is back after Stop";
+        ASSERT_TRUE(Reset().ok());
+        EXPECT_TRUE(IsDefault(SIGTSTP));
+      },
+      /*continue_stopped=*/true);
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+}  // namespace
+}  // namespace portsig
