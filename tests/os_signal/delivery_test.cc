@@ -141,7 +141,9 @@ std::vector<Delivery> SendBlockedThenUnblock(SignalChannel& ch,
   }
   EXPECT_EQ(ch.dropped(), 0u);
   EXPECT_EQ(occurrences, static_cast<uint64_t>(g_handler_runs.load()));
-  if (kHandlerSeesEveryOccurrence) EXPECT_EQ(g_handler_runs.load(), count);
+  if (kHandlerSeesEveryOccurrence) {
+    EXPECT_EQ(g_handler_runs.load(), count);
+  }
   return got;
 }
 
@@ -157,7 +159,9 @@ TEST(DeliveryTest, CountsAddUpToTheOccurrencesTheKernelQueued) {
     }
     ASSERT_FALSE(got.empty());
     ASSERT_TRUE(got.back().value.has_value());
-    if (kHandlerSeesEveryOccurrence) EXPECT_EQ(got.back().value->sival_int, 4);
+    if (kHandlerSeesEveryOccurrence) {
+      EXPECT_EQ(got.back().value->sival_int, 4);
+    }
     std::printf("coalescing: 5 sent, %d seen by the handler, %zu deliveries\n",
                 g_handler_runs.load(), got.size());
   });
@@ -202,7 +206,9 @@ TEST(DeliveryTest, AFullChannelCountsTheOccurrencesItDropped) {
     EXPECT_EQ(kept->occurrences + ch.dropped_occurrences(),
               static_cast<uint64_t>(g_handler_runs.load()));
     EXPECT_EQ(ch.dropped(), ch.dropped_occurrences());  // One each.
-    if (kHandlerSeesEveryOccurrence) EXPECT_EQ(ch.dropped(), 4u);
+    if (kHandlerSeesEveryOccurrence) {
+      EXPECT_EQ(ch.dropped(), 4u);
+    }
   });
   EXPECT_TRUE(status.exited_ok()) << status.ToString();
 }

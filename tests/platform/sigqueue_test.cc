@@ -489,7 +489,9 @@ TEST_P(SigQueueTest, QueueModeOffCoalescesAgain) {
   EXPECT_EQ(got[1].record.value, 2);
   EXPECT_EQ(got.back().record.value, 4);
   EXPECT_EQ(receiver.occurrences(kQueued), 4u);
-  if (coalesces()) EXPECT_EQ(got.size(), 3u);
+  if (coalesces()) {
+    EXPECT_EQ(got.size(), 3u);
+  }
 }
 
 TEST_P(SigQueueTest, QueueModeUnderConcurrentSendersKeepsEachSendersOrder) {
