@@ -176,6 +176,17 @@ void SendToSelf(int signo) {
   kill(pid, signo);
 }
 
+namespace {
+// CPU time of the whole process minus the calling thread's.
+int64_t OtherThreadsCpuNs() {
+  struct timespec process, self;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &process);
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &self);
+  return (process.tv_sec - self.tv_sec) * 1000000000LL +
+         (process.tv_nsec - self.tv_nsec);
+}
+}  // namespace
+
 void RunLatency(const Options& options, const Reporter& reporter, Sink& sink,
                 const std::string& mode, int signo, int iters, int warmup,
                 bool dump, const std::string& extra_key, int64_t extra_value) {
@@ -183,7 +194,9 @@ void RunLatency(const Options& options, const Reporter& reporter, Sink& sink,
   samples.reserve(iters);
   const int64_t timeout = TimeoutNs(options);
   int64_t timeouts = 0;
+  int64_t others_cpu_start = 0;
   for (int i = 0; i < warmup + iters; ++i) {
+    if (i == warmup) others_cpu_start = OtherThreadsCpuNs();
     const uint64_t base = sink.count.load(std::memory_order_acquire);
     const int64_t t0 = NowNs();
     SendToSelf(signo);
@@ -207,11 +220,15 @@ void RunLatency(const Options& options, const Reporter& reporter, Sink& sink,
     std::ofstream out(options.samples);
     for (int64_t s : samples) out << s << '\n';
   }
+  const int64_t others_cpu = OtherThreadsCpuNs() - others_cpu_start;
   Line line(reporter.system(), reporter.backend(), mode);
   if (!extra_key.empty()) line.Add(extra_key, extra_value);
   line.Add("n", static_cast<int64_t>(samples.size()));
   AddPercentiles(line, "", samples);
   line.Add("timeouts", timeouts);
+  // What receiving costs in CPU, spinning included: every thread but the
+  // sender (whose own spin-wait is the same for every system).
+  if (iters > 0) line.Add("recv_cpu_ns_per_signal", others_cpu / iters);
 }
 
 void RunStorm(const Options& options, const Reporter& reporter, Sink& sink) {

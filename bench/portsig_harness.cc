@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "bench/harness.h"
 #include "os_signal/signal.h"
 
@@ -192,7 +193,12 @@ int Main(int argc, char** argv) {
     fprintf(stderr, "%s\n", backend.status().ToString().c_str());
     return 1;
   }
-  const Reporter reporter("portsig", *backend);
+  // A spin budget (PORTSIG_SPIN) is part of what is measured: name it.
+  std::string label = *backend;
+  if (portsig::SpinBeforeSleep() > absl::ZeroDuration()) {
+    label += "+spin" + absl::FormatDuration(portsig::SpinBeforeSleep());
+  }
+  const Reporter reporter("portsig", label);
 
   if (Wants(options, "memory")) Memory(options, reporter, at_start);
   if (Wants(options, "latency")) {

@@ -9,8 +9,9 @@
 #
 # Options: --runs=N, --modes=latency,storm,... (default: memory, latency,
 # storm, churn, fanout, fanout_epoll (portsig only), fanout_other),
-# --systems=portsig-posix,portsig-note,sigwaitinfo,signalfd,go,libuv,asio
-# (default all), --out=DIR (default bench/results, or bench/results-quick
+# --systems=portsig-posix,portsig-note,portsig-spin,sigwaitinfo,signalfd,go,
+# libuv,asio (default all; portsig-spin is posix with PORTSIG_SPIN=50us),
+# --out=DIR (default bench/results, or bench/results-quick
 # with --quick), --no-install (fail instead of installing packages).
 #
 # Installs what is missing from Debian's archive (golang-go, libuv1-dev,
@@ -28,7 +29,7 @@ runs=""
 out=""
 install=1
 modes_csv="memory,latency,storm,churn,fanout,fanout_epoll,fanout_other"
-systems_csv="portsig-posix,portsig-note,sigwaitinfo,signalfd,go,libuv,asio"
+systems_csv="portsig-posix,portsig-note,portsig-spin,sigwaitinfo,signalfd,go,libuv,asio"
 for arg in "$@"; do
   case "$arg" in
     --quick) quick=1 ;;
@@ -119,6 +120,7 @@ system_cmd() {
   case "$1" in
     portsig-posix) echo "env PORTSIG_SIGQUEUE=posix $bin/portsig_harness" ;;
     portsig-note) echo "env PORTSIG_SIGQUEUE=note $bin/portsig_harness" ;;
+    portsig-spin) echo "env PORTSIG_SIGQUEUE=posix PORTSIG_SPIN=50us $bin/portsig_harness" ;;
     go) echo "$bin/go_harness" ;;
     *) echo "$bin/${1}_harness" ;;
   esac

@@ -67,7 +67,7 @@ function human(field, x) {
 
 # The figures shown for each mode, in order, and their labels.
 BEGIN {
-  fields["latency"] = "p50_ns p90_ns p99_ns max_ns"
+  fields["latency"] = "p50_ns p90_ns p99_ns max_ns recv_cpu_ns_per_signal"
   fields["storm"] = "kills_per_s deliveries_per_s final_lost"
   fields["churn"] = "pairs_per_s"
   fields["fanout"] = "first_p50_ns all_p50_ns all_p99_ns timeouts"
@@ -75,7 +75,7 @@ BEGIN {
   fields["fanout_other"] = "p50_ns p99_ns"
   fields["memory"] = "heap_per_channel_bytes rss_per_channel_bytes footprint_bytes fds_after"
   # Columns in this order when present, then any others.
-  split("portsig/posix portsig/note sigwaitinfo signalfd sigaction go libuv asio", order, " ")
+  split("portsig/posix portsig/note portsig/posix+spin50us sigwaitinfo signalfd sigaction go libuv asio", order, " ")
 }
 
 /^#/ || NF == 0 { next }

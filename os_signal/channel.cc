@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "os_signal/handler_map.h"
+#include "platform/spin.h"
 #include "runtime/runtime.h"
 
 namespace portsig {
@@ -49,10 +50,10 @@ bool SignalChannel::Deliver(const Delivery& delivery) {
     return false;
   }
   buffer_.push_back(delivery);
+  buffered_.store(buffer_.size(), std::memory_order_release);
   delivered_.fetch_add(1, std::memory_order_relaxed);
   if (int fd = ReadyFdLocked(); buffer_.size() == 1 && fd >= 0) SetReady(fd);
-  // All, not one: after fork() the child's condition variable may still list
-  // waiters that only existed in the parent.
+  // Every blocked receiver looks; those that find nothing wait again.
   nonempty_.SignalAll();
   return true;
 }
@@ -60,14 +61,32 @@ bool SignalChannel::Deliver(const Delivery& delivery) {
 Delivery SignalChannel::TakeLocked() {
   Delivery delivery = std::move(buffer_.front());
   buffer_.erase(buffer_.begin());
+  buffered_.store(buffer_.size(), std::memory_order_relaxed);
   if (int fd = ReadyFdLocked(); buffer_.empty() && fd >= 0) ClearReady(fd);
   return delivery;
 }
 
 std::optional<Delivery> SignalChannel::ReceiveUntil(absl::Time deadline) {
   runtime::EnsureDispatcher();
+  if (platform::SpinEnabled()) {
+    {
+      MutexLock lock(&mu_);
+      if (!buffer_.empty()) return TakeLocked();
+      // Counted while spinning too, so an unbuffered channel hands over.
+      ++blocked_receivers_;
+    }
+    platform::SpinUntil(
+        [this] { return buffered_.load(std::memory_order_acquire) != 0; },
+        deadline);
+    MutexLock lock(&mu_);
+    return WaitLocked(deadline);
+  }
   MutexLock lock(&mu_);
   ++blocked_receivers_;
+  return WaitLocked(deadline);
+}
+
+std::optional<Delivery> SignalChannel::WaitLocked(absl::Time deadline) {
   while (buffer_.empty()) {
     if (deadline == absl::InfiniteFuture()) {
       nonempty_.Wait(&mu_);

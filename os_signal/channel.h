@@ -68,6 +68,10 @@ class SignalChannel final : private os_signal_internal::Subscriber {
   friend class HandlerMapAccess;
   bool Deliver(const Delivery& delivery) override;
   std::optional<Delivery> ReceiveUntil(absl::Time deadline);
+  // The rest of ReceiveUntil, for a receiver already counted in
+  // blocked_receivers_.
+  std::optional<Delivery> WaitLocked(absl::Time deadline)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Delivery TakeLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The ready descriptor, made anew if this process forked since it was
   // created (the inherited one is shared with the parent); -1 if none.
@@ -78,11 +82,14 @@ class SignalChannel final : private os_signal_internal::Subscriber {
   os_signal_internal::Subscriber* AsSubscriber() { return this; }
 
   const size_t capacity_;
-  mutable Mutex mu_;
-  CondVar nonempty_;
+  mutable ForkSafeMutex mu_;
+  ForkSafeCondVar nonempty_;
   absl::InlinedVector<Delivery, 1> buffer_ ABSL_GUARDED_BY(mu_);
-  // Receivers blocked right now; each may take one delivery beyond capacity.
+  // Receivers blocked right now, spinning or parked; each may take one
+  // delivery beyond capacity.
   size_t blocked_receivers_ ABSL_GUARDED_BY(mu_) = 0;
+  // buffer_.size(), for a spinning receiver to watch without the lock.
+  std::atomic<size_t> buffered_{0};
   int ready_fd_ ABSL_GUARDED_BY(mu_) = -1;
   uint64_t ready_fd_generation_ ABSL_GUARDED_BY(mu_) = 0;
   std::atomic<uint64_t> delivered_{0};

@@ -75,8 +75,8 @@ class ContextState final : public Subscriber,
   }
 
  private:
-  Mutex mu_;
-  CondVar done_;
+  ForkSafeMutex mu_;
+  ForkSafeCondVar done_;
   absl::Status status_ ABSL_GUARDED_BY(mu_);
   std::optional<Signal> signal_ ABSL_GUARDED_BY(mu_);
   std::vector<std::weak_ptr<ContextState>> children_ ABSL_GUARDED_BY(mu_);

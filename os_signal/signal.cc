@@ -9,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "os_signal/handler_map.h"
+#include "platform/spin.h"
 #include "runtime/runtime.h"
 
 namespace portsig {
@@ -77,5 +78,18 @@ absl::StatusOr<std::string> Backend() {
 }
 
 uint64_t QueueOverflows() { return runtime::QueueOverflows(); }
+
+absl::Status SetSpinBeforeSleep(absl::Duration budget) {
+  // Initialize first, so PORTSIG_SPIN is read now and this call wins.
+  if (absl::Status status = runtime::Init(nullptr); !status.ok()) {
+    return status;
+  }
+  return platform::SetSpinBudget(budget);
+}
+
+absl::Duration SpinBeforeSleep() {
+  (void)runtime::Init(nullptr);  // Reads PORTSIG_SPIN on first use.
+  return platform::SpinBudget();
+}
 
 }  // namespace portsig

@@ -12,6 +12,8 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cstdint>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
@@ -92,7 +94,7 @@ class ABSL_LOCKABLE Mutex {
 // takes a process-wide spin lock on every Lock, which another thread may
 // have held when fork() copied it. glibc's pthread mutex only clears its
 // lock word and wakes a waiter, which in the child wakes nobody. TSan
-// intercepts it, so it needs no annotations. No CondVar waits on it.
+// intercepts it, so it needs no annotations. ForkSafeCondVar waits on it.
 class ABSL_LOCKABLE ForkSafeMutex {
  public:
   ForkSafeMutex() = default;
@@ -103,7 +105,43 @@ class ABSL_LOCKABLE ForkSafeMutex {
   void Unlock() ABSL_UNLOCK_FUNCTION() { pthread_mutex_unlock(&mu_); }
 
  private:
+  friend class ForkSafeCondVar;
   pthread_mutex_t mu_ = PTHREAD_MUTEX_INITIALIZER;
+};
+
+// A condition variable for ForkSafeMutex whose whole state is a sequence
+// number and a waiter count, so a forked child inherits no trace of the
+// parent's waiters. (glibc's pthread_cond_t keeps them in its wait groups,
+// and a broadcast in the child can then wait for them forever; absl::CondVar
+// needs absl::Mutex, whose debug build takes a process-wide spin lock that
+// fork() may copy held.) Written by hand for that reason. Signal from under
+// the mutex; waits may end spuriously, so callers loop on their condition.
+class ForkSafeCondVar {
+ public:
+  ForkSafeCondVar() = default;
+  ForkSafeCondVar(const ForkSafeCondVar&) = delete;
+  ForkSafeCondVar& operator=(const ForkSafeCondVar&) = delete;
+#ifndef __linux__
+  ~ForkSafeCondVar() { pthread_cond_destroy(&cv_); }
+#endif
+
+  // Atomically releases *mu and waits; *mu is held again on return.
+  void Wait(ForkSafeMutex* mu) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    WaitWithDeadline(mu, absl::InfiniteFuture());
+  }
+  // As Wait, but gives up at `deadline`; true if it has passed.
+  bool WaitWithDeadline(ForkSafeMutex* mu, absl::Time deadline)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // Wakes every waiter. The caller holds the mutex.
+  void SignalAll();
+
+ private:
+#ifdef __linux__
+  std::atomic<uint32_t> sequence_{0};
+  std::atomic<uint32_t> waiters_{0};
+#else
+  pthread_cond_t cv_ = PTHREAD_COND_INITIALIZER;
+#endif
 };
 
 // Holds a Mutex or a ForkSafeMutex for a scope: MutexLock lock(&mu_);

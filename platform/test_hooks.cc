@@ -13,6 +13,8 @@ std::atomic<Hook> note_push_unlocked{nullptr};
 std::atomic<Hook> stop_between_phases{nullptr};
 std::atomic<Hook> restore_saved_begin{nullptr};
 std::atomic<Hook> default_action_resumed{nullptr};
+std::atomic<Hook> wakeup_parking{nullptr};
+std::atomic<Hook> spin_started{nullptr};
 #endif
 }  // namespace test_hooks
 }  // namespace portsig

@@ -36,6 +36,12 @@ extern std::atomic<Hook> restore_saved_begin;
 // been continued, before portsig decides whether to put its handler back.
 extern std::atomic<Hook> default_action_resumed;
 
+// In OneShotWakeup::Sleep, when its spin (if any) found no Wake() and the
+// thread is about to park. The argument is 0.
+extern std::atomic<Hook> wakeup_parking;
+// In OneShotWakeup::Sleep and SignalChannel's Receive, as a spin begins.
+extern std::atomic<Hook> spin_started;
+
 // When set to a signal number, the runtime fails to install a handler for
 // that signal, as if sigaction had refused.
 extern std::atomic<int> fail_install_signo;

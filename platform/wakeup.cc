@@ -2,38 +2,13 @@
 
 #include <sched.h>
 
-#ifdef __linux__
-#include <linux/futex.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-#endif
+#include "platform/futex.h"
+#include "platform/spin.h"
+#include "platform/test_hooks.h"
+
 
 namespace portsig {
 namespace platform {
-namespace {
-
-#ifdef __linux__
-void FutexWait(std::atomic<uint32_t>* word, uint32_t expected) {
-#if defined(__SANITIZE_THREAD__)
-  // TSan runs a caught signal's handler only when the thread next enters an
-  // intercepted call, which a raw futex wait never is; wait in short slices
-  // and pass through usleep(0) between them (TSan builds only).
-  struct timespec slice = {0, 5 * 1000 * 1000};
-  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAIT_PRIVATE,
-          expected, &slice, nullptr, 0);
-  usleep(0);
-#else
-  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAIT_PRIVATE,
-          expected, nullptr, nullptr, 0);
-#endif
-}
-void FutexWakeOne(std::atomic<uint32_t>* word) {
-  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE_PRIVATE, 1,
-          nullptr, nullptr, 0);
-}
-#endif
-
-}  // namespace
 
 OneShotWakeup::OneShotWakeup() {
 #ifndef __linux__
@@ -55,18 +30,25 @@ void OneShotWakeup::Clear() {
 #endif
 }
 
-void OneShotWakeup::Wake() {
+bool OneShotWakeup::Wake() {
   uint32_t previous = state_.exchange(kWoken, std::memory_order_acq_rel);
-  if (previous == kSleeping) {
+  if (previous != kSleeping) return false;
 #ifdef __linux__
-    FutexWakeOne(&state_);
+  FutexWake(&state_, 1);
 #else
-    sem_post(&sem_);
+  sem_post(&sem_);
 #endif
-  }
+  return true;
 }
 
 void OneShotWakeup::Sleep() {
+  // A Wake() during the spin finds kClear and makes no system call.
+  if (SpinUntil([this] {
+        return state_.load(std::memory_order_acquire) != kClear;
+      })) {
+    return;
+  }
+  PORTSIG_TEST_HOOK(wakeup_parking, 0);
   uint32_t expected = kClear;
   if (!state_.compare_exchange_strong(expected, kSleeping,
                                       std::memory_order_acq_rel)) {

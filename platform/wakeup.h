@@ -4,7 +4,8 @@
 // current or next Sleep() return; further Wake() calls before the next
 // Clear() are harmless. Wake() is async-signal-safe: one atomic exchange and,
 // only when a sleeper is parked, one futex wake (sem_post off Linux). Sleep()
-// is for a single receiving thread.
+// is for a single receiving thread; it spins for the spin budget
+// (platform/spin.h) before it parks.
 //
 // Written by hand because no library offers a wakeup that is legal inside a
 // signal handler.
@@ -31,8 +32,9 @@ class OneShotWakeup {
   // Re-arms the wakeup. Only the receiving thread calls it, never while it is
   // asleep.
   void Clear();
-  // Async-signal-safe.
-  void Wake();
+  // Async-signal-safe. Returns whether it had to wake a parked sleeper (a
+  // system call); false when the sleeper was running or still spinning.
+  bool Wake();
   // Blocks until Wake() has been called since the last Clear().
   void Sleep();
   // Whether Wake() has been called since the last Clear().

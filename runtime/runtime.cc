@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "platform/spin.h"
 #include "platform/sync.h"
 #include "platform/test_hooks.h"
 #include "runtime/sigaction_table.h"
@@ -94,6 +95,19 @@ Runtime* Get() {
           "PORTSIG_SIGQUEUE=\"", name,
           "\" is not a signal queue backend (want posix or note)"));
       return r;
+    }
+    if (const char* spin = getenv("PORTSIG_SPIN");
+        spin != nullptr && spin[0] != '\0') {
+      absl::Duration budget;
+      absl::Status set =
+          absl::ParseDuration(spin, &budget)
+              ? platform::SetSpinBudget(budget)
+              : absl::InvalidArgumentError("not a duration such as 50us");
+      if (!set.ok()) {
+        r->init_status = absl::InvalidArgumentError(
+            absl::StrCat("PORTSIG_SPIN=\"", spin, "\": ", set.message()));
+        return r;
+      }
     }
     r->queue = *std::move(queue);
     SetHandlerQueue(r->queue.get());
