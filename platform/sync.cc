@@ -1,57 +1,40 @@
 #include "platform/sync.h"
 
-#include <climits>
-#include <ctime>
-
-#ifdef __linux__
-#include "platform/futex.h"
-#endif
+#include <time.h>
 
 namespace portsig {
 
-#ifdef __linux__
-
-bool ForkSafeCondVar::WaitWithDeadline(ForkSafeMutex* mu,
-                                       absl::Time deadline) {
-  // Read under the mutex: a SignalAll after we unlock changes it, so the
-  // futex wait below returns at once instead of missing the wake-up.
-  const uint32_t seen = sequence_.load(std::memory_order_relaxed);
-  waiters_.fetch_add(1, std::memory_order_relaxed);
-  mu->Unlock();
-  const absl::Duration left = deadline == absl::InfiniteFuture()
-                                  ? absl::InfiniteDuration()
-                                  : deadline - absl::Now();
-  if (left > absl::ZeroDuration()) platform::FutexWait(&sequence_, seen, left);
-  mu->Lock();
-  waiters_.fetch_sub(1, std::memory_order_relaxed);
-  return deadline != absl::InfiniteFuture() && absl::Now() >= deadline;
+ForkSafeCondVar::ForkSafeCondVar() {
+  pthread_condattr_t attr;
+  pthread_condattr_init(&attr);
+  pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+  pthread_cond_init(&cv_, &attr);
+  pthread_condattr_destroy(&attr);
 }
 
-void ForkSafeCondVar::SignalAll() {
-  sequence_.fetch_add(1, std::memory_order_relaxed);
-  // Waiters register under the mutex the caller holds, so none is missed;
-  // in a forked child the count may include the parent's, which costs one
-  // needless system call.
-  if (waiters_.load(std::memory_order_relaxed) != 0) {
-    platform::FutexWake(&sequence_, INT_MAX);
-  }
+ForkSafeCondVar::~ForkSafeCondVar() { pthread_cond_destroy(&cv_); }
+
+void ForkSafeCondVar::Wait(ForkSafeMutex* mu) {
+  pthread_cond_wait(&cv_, &mu->mu_);
 }
 
-#else  // !__linux__
-
-bool ForkSafeCondVar::WaitWithDeadline(ForkSafeMutex* mu,
-                                       absl::Time deadline) {
+bool ForkSafeCondVar::WaitWithDeadline(ForkSafeMutex* mu, absl::Time deadline) {
   if (deadline == absl::InfiniteFuture()) {
-    pthread_cond_wait(&cv_, &mu->mu_);
+    Wait(mu);
     return false;
   }
-  struct timespec until = absl::ToTimespec(deadline);
+  // The deadline is wall-clock time; wait on the monotonic clock for the
+  // time left, so a clock step cannot stretch or cut the wait.
+  const absl::Duration left =
+      std::max(deadline - absl::Now(), absl::ZeroDuration());
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  const struct timespec until =
+      absl::ToTimespec(absl::DurationFromTimespec(now) + left);
   pthread_cond_timedwait(&cv_, &mu->mu_, &until);
   return absl::Now() >= deadline;
 }
 
 void ForkSafeCondVar::SignalAll() { pthread_cond_broadcast(&cv_); }
-
-#endif  // __linux__
 
 }  // namespace portsig

@@ -12,8 +12,6 @@
 #include <pthread.h>
 
 #include <algorithm>
-#include <atomic>
-#include <cstdint>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
@@ -109,39 +107,28 @@ class ABSL_LOCKABLE ForkSafeMutex {
   pthread_mutex_t mu_ = PTHREAD_MUTEX_INITIALIZER;
 };
 
-// A condition variable for ForkSafeMutex whose whole state is a sequence
-// number and a waiter count, so a forked child inherits no trace of the
-// parent's waiters. (glibc's pthread_cond_t keeps them in its wait groups,
-// and a broadcast in the child can then wait for them forever; absl::CondVar
-// needs absl::Mutex, whose debug build takes a process-wide spin lock that
-// fork() may copy held.) Written by hand for that reason. Signal from under
-// the mutex; waits may end spuriously, so callers loop on their condition.
+// The condition variable for ForkSafeMutex: glibc's pthread_cond_t, with
+// deadlines on CLOCK_MONOTONIC. It replaces absl::CondVar, which needs
+// absl::Mutex: Debian's debug build of that records lock order for deadlock
+// detection on every Lock (74% of fan-out's cost per channel, see
+// BENCHMARKS.md) under a process-wide spin lock that fork() may copy held.
+// Waits may end spuriously, so callers loop on their condition.
 class ForkSafeCondVar {
  public:
-  ForkSafeCondVar() = default;
+  ForkSafeCondVar();
+  ~ForkSafeCondVar();
   ForkSafeCondVar(const ForkSafeCondVar&) = delete;
   ForkSafeCondVar& operator=(const ForkSafeCondVar&) = delete;
-#ifndef __linux__
-  ~ForkSafeCondVar() { pthread_cond_destroy(&cv_); }
-#endif
 
   // Atomically releases *mu and waits; *mu is held again on return.
-  void Wait(ForkSafeMutex* mu) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-    WaitWithDeadline(mu, absl::InfiniteFuture());
-  }
+  void Wait(ForkSafeMutex* mu) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // As Wait, but gives up at `deadline`; true if it has passed.
   bool WaitWithDeadline(ForkSafeMutex* mu, absl::Time deadline)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
-  // Wakes every waiter. The caller holds the mutex.
   void SignalAll();
 
  private:
-#ifdef __linux__
-  std::atomic<uint32_t> sequence_{0};
-  std::atomic<uint32_t> waiters_{0};
-#else
-  pthread_cond_t cv_ = PTHREAD_COND_INITIALIZER;
-#endif
+  pthread_cond_t cv_;
 };
 
 // Holds a Mutex or a ForkSafeMutex for a scope: MutexLock lock(&mu_);

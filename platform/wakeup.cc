@@ -6,7 +6,6 @@
 #include "platform/spin.h"
 #include "platform/test_hooks.h"
 
-
 namespace portsig {
 namespace platform {
 

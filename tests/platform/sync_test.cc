@@ -1,0 +1,99 @@
+// ForkSafeMutex and ForkSafeCondVar (platform/sync.h), including in a child
+// forked while a parent thread waited.
+#include "platform/sync.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <thread>
+
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gtest/gtest.h"
+#include "tests/testing/child_process.h"
+
+namespace portsig {
+namespace {
+
+using ::portsig::testing::RunInChild;
+
+struct Flag {
+  ForkSafeMutex mu;
+  ForkSafeCondVar cv;
+  bool set ABSL_GUARDED_BY(mu) = false;
+
+  void Set() {
+    MutexLock lock(&mu);
+    set = true;
+    cv.SignalAll();
+  }
+  void Await() {
+    MutexLock lock(&mu);
+    while (!set) cv.Wait(&mu);
+  }
+};
+
+TEST(ForkSafeCondVarTest, ADeadlineWithNoSignalTimesOut) {
+  Flag flag;
+  MutexLock lock(&flag.mu);
+  const absl::Time deadline = absl::Now() + absl::Milliseconds(20);
+  bool timed_out = false;
+  while (!flag.set && !timed_out) {
+    timed_out = flag.cv.WaitWithDeadline(&flag.mu, deadline);
+  }
+  EXPECT_TRUE(timed_out);
+  EXPECT_GE(absl::Now(), deadline);
+}
+
+TEST(ForkSafeCondVarTest, SignalAllWakesEveryWaiter) {
+  Flag flag;
+  std::atomic<int> woken{0};
+  std::thread a([&] {
+    flag.Await();
+    woken++;
+  });
+  std::thread b([&] {
+    flag.Await();
+    woken++;
+  });
+  flag.Set();
+  a.join();
+  b.join();
+  EXPECT_EQ(woken.load(), 2);
+}
+
+// A parent thread is parked on the condition variable when the process
+// forks. The child's copy must still work: a new waiter there is woken, and
+// signalling does not wait for the parent's waiter, which the child lacks.
+TEST(ForkSafeCondVarTest, WorksInAChildForkedWhileAThreadWaited) {
+  auto status = RunInChild([] {
+    static Flag parents;
+    static std::atomic<bool> waiting{false};
+    // Detached: TSan rejects a child's threads that reuse a joinable
+    // parent thread's stack.
+    std::thread([] {
+      MutexLock lock(&parents.mu);
+      waiting = true;
+      while (!parents.set) parents.cv.Wait(&parents.mu);
+    }).detach();
+    while (!waiting.load()) usleep(100);
+    { MutexLock lock(&parents.mu); }  // It is inside Wait now.
+    auto child = RunInChild([] {
+      alarm(10);
+      std::atomic<bool> done{false};
+      std::thread waiter([&] {
+        parents.Await();
+        done = true;
+      });
+      parents.Set();
+      waiter.join();
+      EXPECT_TRUE(done.load());
+    });
+    EXPECT_TRUE(child.exited_ok()) << child.ToString();
+    parents.Set();
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+}  // namespace
+}  // namespace portsig
