@@ -156,8 +156,10 @@ void WaitForDispatch() { testing::WaitForDispatch(SIGURG); }
 // so its stopping-list entry stays.
 std::atomic<pid_t> g_test_thread{0};
 std::atomic<bool> g_release_finisher{false};
+std::atomic<bool> g_finisher_held{false};
 void HoldFinisher(int) {
   if (gettid() == g_test_thread.load()) return;
+  g_finisher_held = true;
   while (!g_release_finisher.load()) sched_yield();
 }
 
@@ -216,6 +218,12 @@ TEST(OnceTest, ForkedChildDropsReleasesItCannotFinish) {
     ASSERT_TRUE(Notify(ch, {SIGUSR1}, Once()).ok());
     raise(SIGUSR1);
     EXPECT_EQ(ch.Receive(), Signal(SIGUSR1));
+    // Fork only once the parent's other threads are quiet: the finisher
+    // held in its hook and the dispatcher asleep. GCC 12's ASan does not
+    // lock its allocator across fork(), so a thread still freeing or
+    // starting up at that moment leaves the child's allocator locked.
+    while (!g_finisher_held.load()) sched_yield();
+    WaitForDispatch();
     auto child = RunInChild([&] {
       g_test_thread.store(gettid());  // A new thread id in the child.
       const uint64_t before = ch.delivered();
