@@ -122,9 +122,14 @@ absl::Status HandlerMap::Add(Subscriber* subscriber,
   MutexLock lock(&mu_);
   if (absl::Status ready = EnsureRuntimeLocked(); !ready.ok()) return ready;
   Wanted& wanted = wanted_[subscriber];
-  // What this call added, so a failure can take all of it back.
+  // What this call added or changed, so a failure can take all of it back.
   Wanted added;
+  std::vector<std::pair<int, uint32_t>> replaced_requests;
   auto add_signal = [&](int signo) -> absl::Status {
+    const auto& requests = queue_requests_[signo];
+    const auto request = requests.find(subscriber);
+    replaced_requests.emplace_back(
+        signo, request == requests.end() ? 0 : request->second);
     // Before the handler goes in, so its first occurrence is queued too.
     SetQueueRequestLocked(subscriber, signo, options.queue_capacity);
     if (wanted.signals.test(signo)) return absl::OkStatus();
@@ -162,6 +167,11 @@ absl::Status HandlerMap::Add(Subscriber* subscriber,
     // Nothing was delivered meanwhile (we hold the lock), so no park needed.
     Wanted discarded;
     DropLocked(subscriber, added, &discarded);
+    for (const auto& [signo, capacity] : replaced_requests) {
+      if (wanted.signals.test(signo)) {
+        SetQueueRequestLocked(subscriber, signo, capacity);
+      }
+    }
   } else {
     SetOnceLocked(subscriber, signals, options.once);
     if (options.once && once_releases_all) {

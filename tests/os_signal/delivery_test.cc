@@ -118,13 +118,12 @@ constexpr bool kHandlerSeesEveryOccurrence = true;
 // Notify), then unblocks: the kernel runs the handler once per occurrence.
 // Returns everything the channel received; its counts must add up to the
 // handler's runs.
-std::vector<Delivery> SendBlockedThenUnblock(SignalChannel& ch,
-                                             const NotifyOptions& options,
-                                             int count) {
+// The channel must already want Realtime().
+std::vector<Delivery> SendBlockedThenUnblockNotified(SignalChannel& ch,
+                                                     int count) {
   const int signo = Realtime();
   test_hooks::handler_entered.store(&CountHandlerRun);
   SetBlocked(SIG_BLOCK, signo);
-  EXPECT_TRUE(Notify(ch, {signo}, options).ok());
   for (int i = 0; i < count; ++i) SendQueued(signo, i);
   SetBlocked(SIG_UNBLOCK, signo);
   std::vector<Delivery> got;
@@ -145,6 +144,13 @@ std::vector<Delivery> SendBlockedThenUnblock(SignalChannel& ch,
     EXPECT_EQ(g_handler_runs.load(), count);
   }
   return got;
+}
+
+std::vector<Delivery> SendBlockedThenUnblock(SignalChannel& ch,
+                                             const NotifyOptions& options,
+                                             int count) {
+  EXPECT_TRUE(Notify(ch, {Realtime()}, options).ok());
+  return SendBlockedThenUnblockNotified(ch, count);
 }
 
 TEST(DeliveryTest, CountsAddUpToTheOccurrencesTheKernelQueued) {
@@ -186,6 +192,25 @@ TEST(DeliveryTest, QueueModeDeliversEachOccurrenceInOrder) {
       EXPECT_EQ(got[i].sender_pid, getpid());
       EXPECT_EQ(got[i].code, SI_QUEUE);
     }
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+// A Notify that fails part way (here: installing SIGUSR2's handler) leaves
+// the queue mode an earlier Notify chose for a signal it also listed.
+TEST(DeliveryTest, AFailedNotifyKeepsTheQueueModeItFound) {
+  auto status = RunInChild([] {
+    SignalChannel ch(16);
+    NotifyOptions queued;
+    queued.queue_capacity = 8;
+    ASSERT_TRUE(Notify(ch, {Realtime()}, queued).ok());
+    test_hooks::fail_install_signo.store(SIGUSR2);
+    EXPECT_FALSE(Notify(ch, {Realtime(), SIGUSR2}).ok());
+    test_hooks::fail_install_signo.store(0);
+    std::vector<Delivery> got = SendBlockedThenUnblockNotified(ch, 5);
+    // Still queued: one delivery per occurrence, none coalesced.
+    ASSERT_EQ(got.size(), static_cast<size_t>(g_handler_runs.load()));
+    for (const Delivery& d : got) EXPECT_EQ(d.occurrences, 1u);
   });
   EXPECT_TRUE(status.exited_ok()) << status.ToString();
 }
