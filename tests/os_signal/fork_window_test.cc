@@ -38,6 +38,10 @@ TEST(ForkWindowTest, SignalBeforeTheChildsQueueResetIsDelivered) {
     ASSERT_EQ(pthread_atfork(nullptr, nullptr, &RaiseInChild), 0);
     SignalChannel ch(1);
     ASSERT_TRUE(Notify(ch, {SIGUSR1}).ok());
+    // Let the dispatcher Notify started reach its sleep first: GCC 12's
+    // ASan does not lock its allocator across fork(), so a thread still
+    // starting up at that moment can leave the child's allocator locked.
+    testing::WaitForDispatch(SIGRTMIN + 10);
     g_raise_in_child = true;
     auto child = testing::RunInChild([&] {
       testing::WaitForDispatch(SIGRTMIN + 10);
