@@ -388,8 +388,12 @@ void HandlerMap::DropAllNotesLocked(Subscriber* subscriber, Wanted* parked) {
 
 void HandlerMap::DropLocked(Subscriber* subscriber, const Wanted& what,
                             Wanted* parked) {
-  for (int s = 1; s <= platform::kMaxSignal; ++s) {
-    if (what.signals.test(s)) DropSignalLocked(subscriber, s, parked);
+  // Stops at the last wanted signal: Stop runs this for every channel.
+  size_t left = what.signals.count();
+  for (int s = 1; left > 0 && s <= platform::kMaxSignal; ++s) {
+    if (!what.signals[s]) continue;
+    --left;
+    DropSignalLocked(subscriber, s, parked);
   }
   if (what.all_notes) DropAllNotesLocked(subscriber, parked);
   for (const std::string& note : what.notes) {
@@ -417,6 +421,7 @@ void HandlerMap::EraseIfEmptyLocked(Subscriber* subscriber) {
 std::vector<uint64_t> HandlerMap::ParkLocked(
     absl::flat_hash_map<Subscriber*, Wanted> losses) {
   std::vector<uint64_t> ids;
+  ids.reserve(losses.size());
   for (auto& [subscriber, wanted] : losses) {
     if (wanted.empty()) continue;
     ids.push_back(++next_stopping_id_);
@@ -434,18 +439,27 @@ void HandlerMap::WaitAndUnpark(std::vector<uint64_t> ids, Subscriber* removed) {
     ids.insert(ids.end(), unfinished_.begin(), unfinished_.end());
     unfinished_.clear();
     for (const Stopping& s : stopping_) {
-      if (removed != nullptr && s.subscriber == removed) ids.push_back(s.id);
+      if (removed != nullptr && s.subscriber == removed &&
+          !absl::c_linear_search(ids, s.id)) {
+        ids.push_back(s.id);
+      }
     }
   }
   if (ids.empty()) return;
   PORTSIG_TEST_HOOK(stop_between_phases, 0);
   runtime::WaitUntilIdle();
-  const absl::flat_hash_set<uint64_t> done(ids.begin(), ids.end());
+  // Usually one id (a Stop); a Reset of many channels parks many, where a
+  // set keeps this linear.
+  constexpr size_t kLinearSearchUpTo = 8;
+  absl::flat_hash_set<uint64_t> done;
+  if (ids.size() > kLinearSearchUpTo) done.insert(ids.begin(), ids.end());
+  auto finished = [&](const Stopping& s) {
+    return ids.size() > kLinearSearchUpTo ? done.contains(s.id)
+                                          : absl::c_linear_search(ids, s.id);
+  };
   MutexLock lock(&mu_);
-  stopping_.erase(
-      std::remove_if(stopping_.begin(), stopping_.end(),
-                     [&](const Stopping& s) { return done.contains(s.id); }),
-      stopping_.end());
+  stopping_.erase(std::remove_if(stopping_.begin(), stopping_.end(), finished),
+                  stopping_.end());
 }
 
 bool HandlerMap::WantsNote(absl::string_view note) {

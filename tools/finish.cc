@@ -19,6 +19,7 @@ Summary FinishWatching(SignalChannel& channel,
   Summary summary;
   summary.reason = std::move(reason);
   summary.dropped = channel.dropped();
+  summary.dropped_occurrences = channel.dropped_occurrences();
   // Drained one by one because relay mode's channel also holds SIGCHLD,
   // which is sigwatch's own business and not a watched delivery.
   while (std::optional<Signal> left = channel.TryReceive()) {

@@ -116,6 +116,7 @@ void Reporter::PrintSummary(const Summary& summary) {
         .Add("backend", backend_)
         .Add("delivered", count_)
         .Add("dropped", summary.dropped)
+        .Add("dropped_occurrences", summary.dropped_occurrences)
         .Add("unread", summary.unread)
         .Add("queue_overflows", summary.queue_overflows);
     if (summary.exit_code) json.Add("exit", *summary.exit_code);
@@ -130,10 +131,10 @@ void Reporter::PrintSummary(const Summary& summary) {
                    static_cast<unsigned long long>(per_signal_occurrences_[i]));
     }
     std::string total = absl::StrFormat(
-        "summary total delivered=%d dropped=%d unread=%d queue_overflows=%d "
-        "reason=%s",
-        count_, summary.dropped, summary.unread, summary.queue_overflows,
-        summary.reason);
+        "summary total delivered=%d dropped=%d dropped_occurrences=%d "
+        "unread=%d queue_overflows=%d reason=%s",
+        count_, summary.dropped, summary.dropped_occurrences, summary.unread,
+        summary.queue_overflows, summary.reason);
     if (summary.exit_code)
       absl::StrAppend(&total, " exit=", *summary.exit_code);
     absl::StrAppend(&total, " occurrences=", occurrences_);

@@ -53,6 +53,8 @@ struct Summary {
   // Deliveries the channel refused because it was full (in relay mode this
   // includes the SIGCHLDs sigwatch subscribes to for reaping).
   uint64_t dropped = 0;
+  // The signal occurrences those dropped deliveries stood for.
+  uint64_t dropped_occurrences = 0;
   // Deliveries that were in the channel when sigwatch stopped reading.
   uint64_t unread = 0;
   // Signals the note backend's queue refused (process-wide).

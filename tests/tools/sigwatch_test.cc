@@ -191,7 +191,8 @@ TEST(SigwatchWatchTest, PrintsOneLinePerDeliveryAndExitsAtCount) {
   const auto& out = sigwatch->lines(Subprocess::kStdout);
   EXPECT_THAT(out, Contains("summary SIGUSR1 (10) delivered=2 occurrences=2"));
   EXPECT_THAT(out, Contains("summary SIGHUP (1) delivered=1 occurrences=1"));
-  EXPECT_THAT(out, Contains("summary total delivered=3 dropped=0 unread=0 "
+  EXPECT_THAT(out, Contains("summary total delivered=3 dropped=0 "
+                            "dropped_occurrences=0 unread=0 "
                             "queue_overflows=0 reason=count occurrences=3"));
 }
 
@@ -270,7 +271,9 @@ TEST(SigwatchWatchTest, JsonLines) {
                                         JsonSender(getpid(), "kill", SI_USER));
   EXPECT_THAT(out[1], StartsWith(R"({"summary":true,)"));
   EXPECT_THAT(out[1], HasSubstr(R"("reason":"count")"));
-  EXPECT_THAT(out[1], HasSubstr(R"("delivered":1,"dropped":0)"));
+  EXPECT_THAT(
+      out[1],
+      HasSubstr(R"("delivered":1,"dropped":0,"dropped_occurrences":0)"));
   EXPECT_THAT(out[1], HasSubstr(R"("queue_overflows":0)"));
   EXPECT_THAT(out[1], HasSubstr(R"("occurrences":1,)"));
   EXPECT_THAT(out[1], HasSubstr(R"("signals":[{"signal":"SIGUSR2","number":12,)"
