@@ -242,8 +242,8 @@ TEST(SigwatchWatchTest, TimeoutExitsZero) {
   ASSERT_NE(sigwatch, nullptr);
   EXPECT_EQ(ExitCodeOf(*sigwatch), 0);
   EXPECT_THAT(sigwatch->lines(Subprocess::kStdout),
-              Contains(HasSubstr("delivered=0 dropped=0 unread=0 "
-                                 "queue_overflows=0 reason=timeout")));
+              Contains(HasSubstr("delivered=0 dropped=0 dropped_occurrences=0 "
+                                 "unread=0 queue_overflows=0 reason=timeout")));
 }
 
 TEST(SigwatchWatchTest, TimeoutBeforeCountExitsOne) {
