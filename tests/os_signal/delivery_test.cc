@@ -118,7 +118,8 @@ constexpr bool kHandlerSeesEveryOccurrence = true;
 // Notify), then unblocks: the kernel runs the handler once per occurrence.
 // Returns everything the channel received; its counts must add up to the
 // handler's runs.
-// The channel must already want Realtime().
+// The channel must already want Realtime(), and every thread but this one
+// block it.
 std::vector<Delivery> SendBlockedThenUnblockNotified(SignalChannel& ch,
                                                      int count) {
   const int signo = Realtime();
@@ -146,9 +147,13 @@ std::vector<Delivery> SendBlockedThenUnblockNotified(SignalChannel& ch,
   return got;
 }
 
+// Blocked before Notify, so the dispatcher thread that Notify starts
+// inherits the block and every occurrence is handled on this thread, in
+// the order sent, once it unblocks.
 std::vector<Delivery> SendBlockedThenUnblock(SignalChannel& ch,
                                              const NotifyOptions& options,
                                              int count) {
+  SetBlocked(SIG_BLOCK, Realtime());
   EXPECT_TRUE(Notify(ch, {Realtime()}, options).ok());
   return SendBlockedThenUnblockNotified(ch, count);
 }
@@ -203,6 +208,7 @@ TEST(DeliveryTest, AFailedNotifyKeepsTheQueueModeItFound) {
     SignalChannel ch(16);
     NotifyOptions queued;
     queued.queue_capacity = 8;
+    SetBlocked(SIG_BLOCK, Realtime());  // As in SendBlockedThenUnblock.
     ASSERT_TRUE(Notify(ch, {Realtime()}, queued).ok());
     test_hooks::fail_install_signo.store(SIGUSR2);
     EXPECT_FALSE(Notify(ch, {Realtime(), SIGUSR2}).ok());
