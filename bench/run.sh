@@ -88,6 +88,7 @@ ensure_packages
 # --- Build ------------------------------------------------------------------
 bin="$out/bin"
 mkdir -p "$bin" "$out/samples"
+bin="$(cd "$bin" && pwd)"  # Absolute: the Go build runs from bench/go.
 rm -f "$out"/samples/*.ns
 log "building the C++ harnesses (bazel -c opt)"
 ./bazelw build -c opt //bench:cc_harnesses >&2
@@ -98,8 +99,8 @@ log "building the Go harness"
 (
   cd bench/go
   export GO111MODULE=off GOFLAGS=
-  if [[ -z "${HOME:-}" ]]; then export GOCACHE="$root/$bin/gocache"; fi
-  go build -o "$root/$bin/go_harness" harness.go
+  if [[ -z "${HOME:-}" ]]; then export GOCACHE="$bin/gocache"; fi
+  go build -o "$bin/go_harness" harness.go
 )
 
 # --- Machine facts ------------------------------------------------------------
