@@ -7,26 +7,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <algorithm>
-
 namespace portsig {
 namespace platform {
 
-void FutexWait(std::atomic<uint32_t>* word, uint32_t expected,
-               absl::Duration timeout) {
+void FutexWait(std::atomic<uint32_t>* word, uint32_t expected) {
 #if defined(__SANITIZE_THREAD__)
-  timeout = std::min(timeout, absl::Milliseconds(5));
-#endif
-  struct timespec relative;
-  struct timespec* relative_ptr = nullptr;
-  if (timeout != absl::InfiniteDuration()) {
-    relative = absl::ToTimespec(std::max(timeout, absl::ZeroDuration()));
-    relative_ptr = &relative;
-  }
+  struct timespec slice = {0, 5 * 1000 * 1000};
   syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAIT_PRIVATE,
-          expected, relative_ptr, nullptr, 0);
-#if defined(__SANITIZE_THREAD__)
+          expected, &slice, nullptr, 0);
   usleep(0);
+#else
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAIT_PRIVATE,
+          expected, nullptr, nullptr, 0);
 #endif
 }
 

@@ -1,9 +1,8 @@
 // Linux futex wait and wake on a 32-bit atomic word.
 //
-// Used directly, not through a library, because portsig needs waits that a
-// signal handler can end (OneShotWakeup) and waits whose only state is the
-// word itself, so that a forked child inherits nothing but a number
-// (ForkSafeCondVar). Linux only; callers keep their own fallback elsewhere.
+// Used directly, not through a library, because OneShotWakeup needs a wait
+// that a signal handler can end with an async-signal-safe wake. Linux only;
+// callers keep their own fallback elsewhere.
 #ifndef PORTSIG_PLATFORM_FUTEX_H_
 #define PORTSIG_PLATFORM_FUTEX_H_
 
@@ -12,18 +11,15 @@
 #include <atomic>
 #include <cstdint>
 
-#include "absl/time/time.h"
-
 namespace portsig {
 namespace platform {
 
-// Sleeps while *word == expected, until woken, `timeout` has passed, or a
-// signal handler ran. Returns early (at once if *word != expected); callers
-// re-check their condition. In TSan builds it sleeps in slices of at most
-// 5 ms and passes through an intercepted call after each, since TSan runs a
-// caught signal's handler only at such calls.
-void FutexWait(std::atomic<uint32_t>* word, uint32_t expected,
-               absl::Duration timeout = absl::InfiniteDuration());
+// Sleeps while *word == expected, until woken or a signal handler ran.
+// Returns early (at once if *word != expected); callers re-check their
+// condition. In TSan builds it sleeps in slices of 5 ms and passes through
+// an intercepted call after each, since TSan runs a caught signal's handler
+// only at such calls.
+void FutexWait(std::atomic<uint32_t>* word, uint32_t expected);
 // Wakes up to `count` threads sleeping on word. Async-signal-safe.
 void FutexWake(std::atomic<uint32_t>* word, int count);
 

@@ -1,4 +1,7 @@
-// Mutex, CondVar and Notification that ThreadSanitizer can see.
+// portsig's locks. ForkSafeMutex and ForkSafeCondVar (glibc pthread) are
+// what the library itself uses: they survive fork() and skip the deadlock
+// detection of Debian's debug Abseil. Mutex, CondVar and Notification are
+// Abseil's, made visible to ThreadSanitizer, for tests.
 //
 // portsig links Debian's prebuilt Abseil, which is not compiled with
 // -fsanitize=thread, so TSan cannot observe the happens-before edges that

@@ -40,6 +40,17 @@ void BlockAllSignals() {
   pthread_sigmask(SIG_BLOCK, &all, nullptr);
 }
 
+// In a death-test child: every signal blocked but SIGALRM, which fires after
+// `seconds`, so a self-deadlock becomes a SIGALRM death instead of a hang.
+void BlockAllButWatchdog(unsigned seconds) {
+  BlockAllSignals();
+  sigset_t alarm_only;
+  sigemptyset(&alarm_only);
+  sigaddset(&alarm_only, SIGALRM);
+  pthread_sigmask(SIG_UNBLOCK, &alarm_only, nullptr);
+  alarm(seconds);
+}
+
 // Runs the receiving side on its own thread and records what arrives.
 class Receiver {
  public:
@@ -574,14 +585,7 @@ TEST(NoteSigQueueTest, SendNestedOnTheLockHolderIsSetAsideAndCounted) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_EXIT(
       {
-        // Everything blocked but the watchdog: a self-deadlock becomes a
-        // SIGALRM death instead of a hang.
-        BlockAllSignals();
-        sigset_t alarm_only;
-        sigemptyset(&alarm_only);
-        sigaddset(&alarm_only, SIGALRM);
-        pthread_sigmask(SIG_UNBLOCK, &alarm_only, nullptr);
-        alarm(10);
+        BlockAllButWatchdog(10);
         std::unique_ptr<SigQueue> queue = NewNoteSigQueue();
         queue->Enable(SIGUSR1);
         g_nesting_queue = queue.get();
@@ -638,12 +642,8 @@ TEST(NoteSigQueueTest, SendNestedAfterTheLockIsReleasedStillWakesTheReceiver) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_EXIT(
       {
-        BlockAllSignals();
-        sigset_t alarm_only;
-        sigemptyset(&alarm_only);
-        sigaddset(&alarm_only, SIGALRM);
-        pthread_sigmask(SIG_UNBLOCK, &alarm_only, nullptr);
-        alarm(10);  // A stranded signal hangs WaitUntilIdle: dies of SIGALRM.
+        // A stranded signal hangs WaitUntilIdle: dies of SIGALRM.
+        BlockAllButWatchdog(10);
         std::unique_ptr<SigQueue> queue = NewNoteSigQueue();
         queue->Enable(SIGUSR1);
         queue->Enable(SIGUSR2);

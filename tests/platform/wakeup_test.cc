@@ -56,6 +56,16 @@ class WakeupTest : public ::testing::Test {
     sleeper.join();
   }
 
+  // Runs Sleep() on a thread and wakes it once it has parked (or is about
+  // to: a Wake before the futex wait is also fine, the state word catches
+  // it).
+  void SleepUntilParkedThenWake() {
+    std::thread sleeper([&] { wakeup_.Sleep(); });
+    while (g_parks.load() == 0) std::this_thread::yield();
+    wakeup_.Wake();
+    sleeper.join();
+  }
+
   OneShotWakeup wakeup_;
 };
 
@@ -71,22 +81,14 @@ TEST_F(WakeupTest, AWakeDuringTheSpinNeedsNoSystemCall) {
 
 TEST_F(WakeupTest, WithoutABudgetItParksAtOnce) {
   test_hooks::spin_started.store(&WakeAsSpinStarts);
-  std::thread sleeper([&] { wakeup_.Sleep(); });
-  // Wake it once it has parked (or is about to: Wake before the futex wait
-  // is also fine, the state word catches it).
-  while (g_parks.load() == 0) std::this_thread::yield();
-  wakeup_.Wake();
-  sleeper.join();
+  SleepUntilParkedThenWake();
   EXPECT_EQ(g_spins.load(), 0);
   EXPECT_EQ(g_parks.load(), 1);
 }
 
 TEST_F(WakeupTest, AnUnansweredSpinEndsInAPark) {
   ASSERT_TRUE(SetSpinBudget(absl::Microseconds(200)).ok());
-  std::thread sleeper([&] { wakeup_.Sleep(); });
-  while (g_parks.load() == 0) std::this_thread::yield();
-  wakeup_.Wake();
-  sleeper.join();
+  SleepUntilParkedThenWake();
   EXPECT_EQ(g_parks.load(), 1);
 }
 
