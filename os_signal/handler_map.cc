@@ -167,6 +167,10 @@ absl::Status HandlerMap::Add(Subscriber* subscriber,
     // Nothing was delivered meanwhile (we hold the lock), so no park needed.
     Wanted discarded;
     DropLocked(subscriber, added, &discarded);
+    // Nothing changes on failure: not even for the restore delay.
+    for (int signo = 1; signo <= platform::kMaxSignal; ++signo) {
+      if (added.signals.test(signo)) runtime::RestoreIfLingering(signo);
+    }
     for (const auto& [signo, capacity] : replaced_requests) {
       if (wanted.signals.test(signo)) {
         SetQueueRequestLocked(subscriber, signo, capacity);

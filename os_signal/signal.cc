@@ -87,6 +87,12 @@ absl::Status SetSpinBeforeSleep(absl::Duration budget) {
   return platform::SetSpinBudget(budget);
 }
 
+absl::Status SetRestoreDelay(absl::Duration delay) {
+  return runtime::SetRestoreDelay(delay);
+}
+
+absl::Duration RestoreDelay() { return runtime::RestoreDelay(); }
+
 absl::Duration SpinBeforeSleep() {
   (void)runtime::Init(nullptr);  // Reads PORTSIG_SPIN on first use.
   return platform::SpinBudget();

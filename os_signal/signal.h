@@ -89,6 +89,21 @@ uint64_t QueueOverflows();
 absl::Status SetSpinBeforeSleep(absl::Duration budget);
 absl::Duration SpinBeforeSleep();
 
+// System calls against promptness: when Stop (or a once delivery) removes
+// the last subscriber of a signal whose disposition before portsig was
+// SIG_DFL and whose default action ends the process (SIGINT, SIGTERM,
+// SIGUSR1, the real-time signals, ...), portsig's handler stays installed
+// for this delay, so a Notify soon after makes no sigaction call. Nothing a
+// signal does changes meanwhile: one that nobody wants takes the default
+// action, and exec() resets the handler to SIG_DFL. Only sigaction() shows
+// portsig's handler until the restore, one to two delays after Stop.
+// Signals with any other previous disposition (ignored, a host's handler)
+// or default action (ignore, stop), Reset and Ignore restore at once, as
+// does a forked child. Default 10ms; zero restores inside Stop. Delays
+// outside 0..1s get InvalidArgument and change nothing.
+absl::Status SetRestoreDelay(absl::Duration delay);
+absl::Duration RestoreDelay();
+
 }  // namespace portsig
 
 #endif  // PORTSIG_OS_SIGNAL_SIGNAL_H_

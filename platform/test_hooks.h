@@ -45,6 +45,9 @@ extern std::atomic<Hook> spin_started;
 // When set to a signal number, the runtime fails to install a handler for
 // that signal, as if sigaction had refused.
 extern std::atomic<int> fail_install_signo;
+// While true, the runtime's deferred restores (runtime/deferred_restore.h)
+// wait: a lingering handler stays until it is false again.
+extern std::atomic<bool> hold_deferred_restores;
 
 inline void Run(const std::atomic<Hook>& hook, int signo) {
   if (Hook h = hook.load(std::memory_order_acquire)) h(signo);

@@ -15,6 +15,7 @@
 #include "platform/spin.h"
 #include "platform/sync.h"
 #include "platform/test_hooks.h"
+#include "runtime/deferred_restore.h"
 #include "runtime/sigaction_table.h"
 
 namespace portsig {
@@ -34,6 +35,9 @@ struct Runtime {
   ForkSafeMutex mu;
   // False in a forked child until the dispatcher is started again there.
   std::atomic<bool> dispatcher_running{false};
+  DeferredRestore deferred{&mu, [](int signo) {
+                             if (HandlerInstalled(signo)) RestoreSaved(signo);
+                           }};
 };
 
 Runtime* g_runtime = nullptr;
@@ -75,6 +79,7 @@ void ParentAfterFork() {
   g_runtime->mu.Unlock();
 }
 void ChildAfterFork() {
+  g_runtime->deferred.RestoreAllInChild();
   g_runtime->queue->ResetAfterFork();
   g_runtime->dispatcher_running.store(false, std::memory_order_release);
   g_fork_generation.fetch_add(1, std::memory_order_release);
@@ -148,7 +153,11 @@ absl::Status Enable(int signo) {
   // Wanted before installed: the first signal after install is relayed.
   rt->queue->Enable(signo);
   absl::Status installed = InstallHandler(signo);
-  if (!installed.ok()) rt->queue->Disable(signo);
+  if (!installed.ok()) {
+    rt->queue->Disable(signo);
+    return installed;
+  }
+  rt->deferred.Cancel(signo);
   return installed;
 }
 
@@ -157,13 +166,25 @@ void Disable(int signo) {
   if (rt == nullptr) return;
   MutexLock lock(&rt->mu);
   rt->queue->Disable(signo);
-  if (HandlerInstalled(signo)) RestoreSaved(signo);
+  if (!HandlerInstalled(signo)) return;
+  if (RestoreCanWait(signo) && rt->deferred.Defer(signo)) return;
+  RestoreSaved(signo);
+}
+
+void RestoreIfLingering(int signo) {
+  Runtime* rt = Ready();
+  if (rt == nullptr) return;
+  MutexLock lock(&rt->mu);
+  if (rt->deferred.Cancel(signo) && HandlerInstalled(signo)) {
+    RestoreSaved(signo);
+  }
 }
 
 absl::Status Ignore(int signo) {
   Runtime* rt = Ready();
   if (rt == nullptr) return Get()->init_status;
   MutexLock lock(&rt->mu);
+  rt->deferred.Cancel(signo);
   rt->queue->Ignore(signo);
   return InstallIgnore(signo);
 }
@@ -172,6 +193,7 @@ void Reset(int signo) {
   Runtime* rt = Ready();
   if (rt == nullptr) return;
   MutexLock lock(&rt->mu);
+  rt->deferred.Cancel(signo);
   rt->queue->Disable(signo);
   rt->queue->Unignore(signo);
   RestoreSaved(signo);
@@ -232,6 +254,20 @@ void SetQueueCapacity(int signo, uint32_t capacity) {
   if (rt == nullptr) return;
   MutexLock lock(&rt->mu);
   rt->queue->SetQueueCapacity(signo, capacity);
+}
+
+absl::Status SetRestoreDelay(absl::Duration delay) {
+  Runtime* rt = Ready();
+  if (rt == nullptr) return Get()->init_status;
+  MutexLock lock(&rt->mu);
+  return rt->deferred.SetDelay(delay);
+}
+
+absl::Duration RestoreDelay() {
+  Runtime* rt = Ready();
+  if (rt == nullptr) return absl::ZeroDuration();
+  MutexLock lock(&rt->mu);
+  return rt->deferred.delay();
 }
 
 void WaitUntilIdle() {

@@ -7,7 +7,9 @@
 //   it is not installed, remembering the disposition it replaced exactly.
 // - Disable(signo) makes it unwanted and puts back exactly what was there
 //   before portsig (unless the host has since replaced portsig's handler, in
-//   which case the host's choice stands).
+//   which case the host's choice stands): at once, or after the restore
+//   delay where lingering cannot change what happens to the process
+//   (deferred_restore.h).
 // - A signal that reaches portsig's handler while nobody wants it gets what
 //   was there before: the host's handler (chained with its siginfo), SIG_IGN,
 //   or the default action.
@@ -22,6 +24,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "platform/sigqueue.h"
 
 namespace portsig {
@@ -58,6 +61,13 @@ absl::Status QueueNote(absl::string_view text);
 // Queue mode for a real-time signal: keep up to `capacity` occurrences
 // (0: coalesce). See platform::SigQueue::SetQueueCapacity.
 void SetQueueCapacity(int signo, uint32_t capacity);
+
+// Restores signo now if Disable left its handler in place (a Notify that
+// failed part way takes back what it did at once).
+void RestoreIfLingering(int signo);
+// How long Disable leaves portsig's handler in place (deferred_restore.h).
+absl::Status SetRestoreDelay(absl::Duration delay);
+absl::Duration RestoreDelay();
 
 void WaitUntilIdle();
 

@@ -217,6 +217,17 @@ void RestoreSaved(int signo) {
   PORTSIG_TEST_HOOK(disposition_changed, signo);
 }
 
+bool RestoreCanWait(int signo) {
+  if (g_installed[signo].load(std::memory_order_relaxed) != kOurHandler ||
+      !g_saved_valid[signo].load(std::memory_order_relaxed) ||
+      platform::IsSynchronousSignal(signo) || DefaultIsIgnore(signo) ||
+      signo == SIGTSTP || signo == SIGTTIN || signo == SIGTTOU) {
+    return false;
+  }
+  const struct sigaction& saved = g_saved[signo];
+  return !(saved.sa_flags & SA_SIGINFO) && saved.sa_handler == SIG_DFL;
+}
+
 bool HandlerInstalled(int signo) {
   return g_installed[signo].load(std::memory_order_relaxed) == kOurHandler;
 }

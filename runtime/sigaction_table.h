@@ -25,6 +25,10 @@ absl::Status InstallIgnore(int signo);
 // Puts the saved disposition back, if one is saved and portsig's handler or
 // portsig's SIG_IGN is still in place, and forgets it.
 void RestoreSaved(int signo);
+// Whether restoring signo can wait (deferred_restore.h): portsig's handler
+// is in place, and what it replaced is SIG_DFL for a signal whose default
+// action ends the process. Faults are left out: they are never relayed.
+bool RestoreCanWait(int signo);
 // Whether portsig's handler is installed for signo (by this table).
 bool HandlerInstalled(int signo);
 // Whether the kernel's current disposition for signo is SIG_IGN.

@@ -20,6 +20,7 @@ namespace {
 using ::portsig::testing::CurrentAction;
 using ::portsig::testing::RunInChild;
 using ::portsig::testing::WaitForDisposition;
+using ::portsig::testing::WaitForRestore;
 
 NotifyOptions Once() {
   NotifyOptions options;
@@ -34,7 +35,7 @@ TEST(OnceTest, SecondCtrlCTakesTheDefaultAction) {
     raise(SIGINT);
     EXPECT_EQ(ch.Receive(), Signal(SIGINT));
     // The dispatcher puts SIG_DFL back right after that delivery.
-    WaitForDisposition(SIGINT, SIG_DFL);
+    WaitForRestore(SIGINT, SIG_DFL);
     raise(SIGINT);
     std::_Exit(3);  // Not reached: the second SIGINT kills.
   });
@@ -54,7 +55,7 @@ TEST(OnceTest, SecondSignalGoesToTheHostHandlerFromBefore) {
     ASSERT_TRUE(Notify(ch, {SIGUSR1}, Once()).ok());
     raise(SIGUSR1);
     EXPECT_EQ(ch.Receive(), Signal(SIGUSR1));
-    WaitForDisposition(SIGUSR1, &HostHandler);
+    WaitForRestore(SIGUSR1, &HostHandler);
     raise(SIGUSR1);
     EXPECT_EQ(g_host_calls.load(), 1);
     Stop(ch);
@@ -99,7 +100,7 @@ TEST(OnceTest, ContextReleasesAllItsSignalsAtTheFirst) {
     raise(SIGINT);
     (*context)->Wait();
     EXPECT_EQ((*context)->signal(), Signal(SIGINT));
-    WaitForDisposition(SIGTERM, SIG_DFL);
+    WaitForRestore(SIGTERM, SIG_DFL);
     raise(SIGTERM);
     std::_Exit(3);  // Not reached.
   });
@@ -254,7 +255,7 @@ TEST(OnceTest, ADroppedFirstOccurrenceDoesNotCount) {
     // Still relayed: the channel has not had its first SIGUSR1 yet.
     raise(SIGUSR1);
     EXPECT_EQ(ch.Receive(), Signal(SIGUSR1));
-    WaitForDisposition(SIGUSR1, SIG_DFL);
+    WaitForRestore(SIGUSR1, SIG_DFL);
   });
   EXPECT_TRUE(status.exited_ok()) << status.ToString();
 }

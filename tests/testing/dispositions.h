@@ -1,6 +1,6 @@
 // Helpers shared by the tests that check dispositions and wait for the
-// dispatcher: CurrentAction, DescribeDifference, WaitForDispatch and
-// WaitForDisposition. Header-only, so
+// dispatcher: CurrentAction, DescribeDifference, WaitForDispatch,
+// WaitForDisposition and WaitForRestore. Header-only, so
 // the libFuzzer build under fuzz/ (outside Bazel) can use it too.
 #ifndef PORTSIG_TESTS_TESTING_DISPOSITIONS_H_
 #define PORTSIG_TESTS_TESTING_DISPOSITIONS_H_
@@ -86,6 +86,18 @@ inline void WaitForDisposition(int signo, void (*handler)(int)) {
     if (!(now.sa_flags & SA_SIGINFO) && now.sa_handler == handler) return;
     sched_yield();
   }
+}
+
+// WaitForDisposition for a restore that portsig runs on another thread, from
+// an ordinary thread. Under TSan, sigaction() can report the new disposition
+// before the kernel has it: TSan's interceptor records it in its own table
+// before the system call, and answers from that table while its wrapper is
+// still the kernel's handler. portsig holds its runtime lock across every
+// restore, and Ignored() takes that lock, so once it returns the system call
+// is done.
+inline void WaitForRestore(int signo, void (*handler)(int)) {
+  WaitForDisposition(signo, handler);
+  (void)Ignored(Signal(signo));
 }
 
 }  // namespace testing

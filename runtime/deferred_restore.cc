@@ -1,0 +1,100 @@
+#include "runtime/deferred_restore.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <system_error>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "platform/test_hooks.h"
+
+namespace portsig {
+namespace runtime {
+DeferredRestore::DeferredRestore(ForkSafeMutex* mu, RestoreFn restore)
+    : mu_(mu), restore_(restore) {}
+
+absl::Status DeferredRestore::SetDelay(absl::Duration delay) {
+  if (delay < absl::ZeroDuration() || delay > kMaxRestoreDelay) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "restore delay ", absl::FormatDuration(delay), " is outside 0..",
+        absl::FormatDuration(kMaxRestoreDelay)));
+  }
+  delay_ = delay;
+  ++schedule_generation_;
+  if (in_period_) wake_.SignalAll();
+  return absl::OkStatus();
+}
+
+bool DeferredRestore::Defer(int signo) {
+  if (delay_ == absl::ZeroDuration()) return false;
+  if (!thread_running_) {
+    try {
+      std::thread([this] { Run(); }).detach();
+    } catch (const std::system_error&) {
+      return false;
+    }
+    thread_running_ = true;
+  }
+  lingering_[signo] = true;
+  ++lingering_count_;
+  // A signal deferred part way through a period gets the whole next one.
+  deferred_again_[signo] = in_period_;
+  // Only a thread waiting with nothing to do needs waking: one in a period
+  // finds the signal when the period ends, and waking it on every Stop would
+  // cost the system call this saves.
+  if (idle_) wake_.SignalAll();
+  return true;
+}
+
+void DeferredRestore::RestoreAllInChild() {
+  for (int signo = 1; signo <= platform::kMaxSignal; ++signo) {
+    if (lingering_[signo]) restore_(signo);
+    lingering_[signo] = false;
+    deferred_again_[signo] = false;
+  }
+  lingering_count_ = 0;
+  thread_running_ = false;
+  idle_ = false;
+  in_period_ = false;
+}
+
+void DeferredRestore::Run() {
+  // This thread has no use for signals; leave them to the program's threads.
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, nullptr);
+  MutexLock lock(mu_);
+  for (;;) {
+    if (lingering_count_ == 0) {
+      idle_ = true;
+      wake_.Wait(mu_);
+      idle_ = false;
+      continue;
+    }
+    const uint64_t generation = schedule_generation_;
+    const absl::Time deadline = absl::Now() + delay_;
+    in_period_ = true;
+    while (generation == schedule_generation_ &&
+           !wake_.WaitWithDeadline(mu_, deadline)) {
+    }
+    in_period_ = false;
+    if (generation != schedule_generation_) continue;
+#ifdef PORTSIG_TEST_HOOKS
+    if (test_hooks::hold_deferred_restores.load()) continue;
+#endif
+    for (int signo = 1; signo <= platform::kMaxSignal; ++signo) {
+      if (!lingering_[signo]) continue;
+      if (deferred_again_[signo]) {
+        deferred_again_[signo] = false;
+        continue;
+      }
+      lingering_[signo] = false;
+      --lingering_count_;
+      restore_(signo);
+    }
+  }
+}
+
+}  // namespace runtime
+}  // namespace portsig
