@@ -41,9 +41,14 @@ BENCHMARK_CAPTURE(BM_SendReceive, posix, "posix");
 BENCHMARK_CAPTURE(BM_SendReceive, note, "note");
 
 // Notify+Stop of one channel, with `range(0)` other channels subscribed to
-// the same signal (so the handler stays installed) or none (so each pair
-// installs and restores the sigaction).
+// the same signal (so the handler stays installed), or none: then the
+// handler lingers for the restore delay (SetRestoreDelay), unless
+// `range(1)` is 0, when each pair installs and restores the sigaction.
 void BM_NotifyStop(benchmark::State& state) {
+  const absl::Duration delay = RestoreDelay();
+  if (state.range(1) == 0 && !SetRestoreDelay(absl::ZeroDuration()).ok()) {
+    state.SkipWithError("restore delay");
+  }
   std::vector<std::unique_ptr<SignalChannel>> others;
   for (int i = 0; i < state.range(0); ++i) {
     others.push_back(std::make_unique<SignalChannel>(1));
@@ -55,8 +60,13 @@ void BM_NotifyStop(benchmark::State& state) {
     Stop(ch);
   }
   for (auto& other : others) Stop(*other);
+  (void)SetRestoreDelay(delay);
 }
-BENCHMARK(BM_NotifyStop)->Arg(0)->Arg(1000);
+BENCHMARK(BM_NotifyStop)
+    ->ArgNames({"others", "delay"})
+    ->Args({0, 1})
+    ->Args({0, 0})
+    ->Args({1000, 1});
 
 void BM_SignalParse(benchmark::State& state) {
   for (auto _ : state) {
