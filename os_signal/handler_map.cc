@@ -167,7 +167,8 @@ absl::Status HandlerMap::Add(Subscriber* subscriber,
     // Nothing was delivered meanwhile (we hold the lock), so no park needed.
     Wanted discarded;
     DropLocked(subscriber, added, &discarded);
-    // Nothing changes on failure: not even for the restore delay.
+    // A failed Notify puts back at once what it installed, rather than
+    // after the restore delay (so does one that reused a lingering handler).
     for (int signo = 1; signo <= platform::kMaxSignal; ++signo) {
       if (added.signals.test(signo)) runtime::RestoreIfLingering(signo);
     }

@@ -91,16 +91,21 @@ absl::Duration SpinBeforeSleep();
 
 // System calls against promptness: when Stop (or a once delivery) removes
 // the last subscriber of a signal whose disposition before portsig was
-// SIG_DFL and whose default action ends the process (SIGINT, SIGTERM,
-// SIGUSR1, the real-time signals, ...), portsig's handler stays installed
-// for this delay, so a Notify soon after makes no sigaction call. Nothing a
-// signal does changes meanwhile: one that nobody wants takes the default
-// action, and exec() resets the handler to SIG_DFL. Only sigaction() shows
-// portsig's handler until the restore, one to two delays after Stop.
-// Signals with any other previous disposition (ignored, a host's handler)
-// or default action (ignore, stop), Reset and Ignore restore at once, as
-// does a forked child. Default 10ms; zero restores inside Stop. Delays
-// outside 0..1s get InvalidArgument and change nothing.
+// SIG_DFL and whose default action ends the process without a core dump
+// (SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGALRM, the real-time signals, ...),
+// portsig's handler stays installed for this delay, so a Notify soon after
+// makes no sigaction call. A signal nobody wants meanwhile still ends the
+// process, by the default action portsig re-raises, and exec() resets the
+// handler to SIG_DFL as before. What differs until the restore (one to two
+// delays after Stop): sigaction() shows portsig's handler; the process dies
+// once the handler runs rather than in the kernel, so a thread in an
+// uninterruptible wait finishes it first, and a killed process's siginfo
+// is its own re-raise; a host that replaces the handler meanwhile is treated
+// as one that replaced it while portsig was subscribed. Any other previous
+// disposition (ignored, a host's handler) or default action (ignore, stop,
+// core), Reset, Ignore, a failed Notify, a forked child and a PID
+// namespace's init restore at once. Default 10ms; zero restores inside
+// Stop. Delays outside 0..1s get InvalidArgument and change nothing.
 absl::Status SetRestoreDelay(absl::Duration delay);
 absl::Duration RestoreDelay();
 

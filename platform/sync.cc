@@ -4,15 +4,19 @@
 
 namespace portsig {
 
-ForkSafeCondVar::ForkSafeCondVar() {
+ForkSafeCondVar::ForkSafeCondVar() { ReinitInChild(); }
+
+ForkSafeCondVar::~ForkSafeCondVar() { pthread_cond_destroy(&cv_); }
+
+// Also the constructor's initialization. Not pthread_cond_destroy first: it,
+// too, waits for the counted waiters.
+void ForkSafeCondVar::ReinitInChild() {
   pthread_condattr_t attr;
   pthread_condattr_init(&attr);
   pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
   pthread_cond_init(&cv_, &attr);
   pthread_condattr_destroy(&attr);
 }
-
-ForkSafeCondVar::~ForkSafeCondVar() { pthread_cond_destroy(&cv_); }
 
 void ForkSafeCondVar::Wait(ForkSafeMutex* mu) {
   pthread_cond_wait(&cv_, &mu->mu_);

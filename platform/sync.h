@@ -129,6 +129,12 @@ class ForkSafeCondVar {
   bool WaitWithDeadline(ForkSafeMutex* mu, absl::Time deadline)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   void SignalAll();
+  // In a forked child, for a condition variable a parent thread was waiting
+  // on: the copy still counts that waiter, who does not exist here, and
+  // glibc's broadcast waits for the waiters it counts to leave, so the
+  // child's second SignalAll would never return. Only when no thread of the
+  // child can be using it.
+  void ReinitInChild();
 
  private:
   pthread_cond_t cv_;

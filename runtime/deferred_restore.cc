@@ -7,10 +7,12 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "platform/test_hooks.h"
 
 namespace portsig {
 namespace runtime {
+
 DeferredRestore::DeferredRestore(ForkSafeMutex* mu, RestoreFn restore)
     : mu_(mu), restore_(restore) {}
 
@@ -29,11 +31,19 @@ absl::Status DeferredRestore::SetDelay(absl::Duration delay) {
 bool DeferredRestore::Defer(int signo) {
   if (delay_ == absl::ZeroDuration()) return false;
   if (!thread_running_) {
+    // Born with every signal blocked: it has no use for them, and a host's
+    // handler should not find itself on portsig's thread.
+    sigset_t all, caller_mask;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &caller_mask);
+    bool started = true;
     try {
       std::thread([this] { Run(); }).detach();
     } catch (const std::system_error&) {
-      return false;
+      started = false;
     }
+    pthread_sigmask(SIG_SETMASK, &caller_mask, nullptr);
+    if (!started) return false;
     thread_running_ = true;
   }
   lingering_[signo] = true;
@@ -54,16 +64,14 @@ void DeferredRestore::RestoreAllInChild() {
     deferred_again_[signo] = false;
   }
   lingering_count_ = 0;
+  // The parent's thread may have been waiting on wake_.
+  wake_.ReinitInChild();
   thread_running_ = false;
   idle_ = false;
   in_period_ = false;
 }
 
 void DeferredRestore::Run() {
-  // This thread has no use for signals; leave them to the program's threads.
-  sigset_t all;
-  sigfillset(&all);
-  pthread_sigmask(SIG_BLOCK, &all, nullptr);
   MutexLock lock(mu_);
   for (;;) {
     if (lingering_count_ == 0) {

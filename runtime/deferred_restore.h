@@ -21,7 +21,6 @@
 #ifndef PORTSIG_RUNTIME_DEFERRED_RESTORE_H_
 #define PORTSIG_RUNTIME_DEFERRED_RESTORE_H_
 
-#include <atomic>
 #include <cstdint>
 
 #include "absl/status/status.h"
@@ -56,6 +55,9 @@ class DeferredRestore {
     lingering_[signo] = false;
     --lingering_count_;
     return true;
+  }
+  bool Lingering(int signo) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return lingering_[signo];
   }
   // Zero restores inside Stop from now on. InvalidArgument naming the
   // value, and no change, outside 0..kMaxRestoreDelay. A period under way

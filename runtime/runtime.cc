@@ -35,9 +35,11 @@ struct Runtime {
   ForkSafeMutex mu;
   // False in a forked child until the dispatcher is started again there.
   std::atomic<bool> dispatcher_running{false};
-  DeferredRestore deferred{&mu, [](int signo) {
-                             if (HandlerInstalled(signo)) RestoreSaved(signo);
-                           }};
+  // This process is a PID namespace's init, for which the kernel drops
+  // signals whose disposition is SIG_DFL: a lingering handler would catch
+  // them instead, so restores never wait.
+  bool is_init ABSL_GUARDED_BY(mu) = false;
+  DeferredRestore deferred{&mu, &RestoreSaved};
 };
 
 Runtime* g_runtime = nullptr;
@@ -79,6 +81,7 @@ void ParentAfterFork() {
   g_runtime->mu.Unlock();
 }
 void ChildAfterFork() {
+  g_runtime->is_init = getpid() == 1;
   g_runtime->deferred.RestoreAllInChild();
   g_runtime->queue->ResetAfterFork();
   g_runtime->dispatcher_running.store(false, std::memory_order_release);
@@ -115,6 +118,7 @@ Runtime* Get() {
       }
     }
     r->queue = *std::move(queue);
+    r->is_init = getpid() == 1;
     SetHandlerQueue(r->queue.get());
     g_runtime = r;
     pthread_atfork(&PrepareFork, &ParentAfterFork, &ChildAfterFork);
@@ -167,7 +171,9 @@ void Disable(int signo) {
   MutexLock lock(&rt->mu);
   rt->queue->Disable(signo);
   if (!HandlerInstalled(signo)) return;
-  if (RestoreCanWait(signo) && rt->deferred.Defer(signo)) return;
+  if (!rt->is_init && RestoreCanWait(signo) && rt->deferred.Defer(signo)) {
+    return;
+  }
   RestoreSaved(signo);
 }
 
@@ -204,7 +210,9 @@ bool Ignored(int signo) {
   if (rt == nullptr) return KernelIgnores(signo);
   MutexLock lock(&rt->mu);
   if (rt->queue->Ignored(signo)) return true;
-  if (HandlerInstalled(signo)) return false;
+  // A lingering handler is not the program's choice; a host may have set
+  // SIG_IGN over it since Stop.
+  if (HandlerInstalled(signo) && !rt->deferred.Lingering(signo)) return false;
   return KernelIgnores(signo);
 }
 

@@ -221,7 +221,11 @@ bool RestoreCanWait(int signo) {
   if (g_installed[signo].load(std::memory_order_relaxed) != kOurHandler ||
       !g_saved_valid[signo].load(std::memory_order_relaxed) ||
       platform::IsSynchronousSignal(signo) || DefaultIsIgnore(signo) ||
-      signo == SIGTSTP || signo == SIGTTIN || signo == SIGTTOU) {
+      signo == SIGTSTP || signo == SIGTTIN || signo == SIGTTOU ||
+      // A core dump would show portsig's handler re-raising, not the
+      // sender's signal.
+      signo == SIGQUIT || signo == SIGABRT || signo == SIGXCPU ||
+      signo == SIGXFSZ) {
     return false;
   }
   const struct sigaction& saved = g_saved[signo];

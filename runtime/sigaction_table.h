@@ -27,7 +27,8 @@ absl::Status InstallIgnore(int signo);
 void RestoreSaved(int signo);
 // Whether restoring signo can wait (deferred_restore.h): portsig's handler
 // is in place, and what it replaced is SIG_DFL for a signal whose default
-// action ends the process. Faults are left out: they are never relayed.
+// action ends the process without a core dump. (Faults and the other core
+// signals are left out: a dump would show portsig's handler re-raising.)
 bool RestoreCanWait(int signo);
 // Whether portsig's handler is installed for signo (by this table).
 bool HandlerInstalled(int signo);

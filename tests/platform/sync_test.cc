@@ -63,8 +63,10 @@ TEST(ForkSafeCondVarTest, SignalAllWakesEveryWaiter) {
 }
 
 // A parent thread is parked on the condition variable when the process
-// forks. The child's copy must still work: a new waiter there is woken, and
+// forks. The child's copy, once ReinitInChild has forgotten the parent's
+// waiter, must work: a new waiter there is woken, again and again, and
 // signalling does not wait for the parent's waiter, which the child lacks.
+// (Without ReinitInChild the second SignalAll never returns.)
 TEST(ForkSafeCondVarTest, WorksInAChildForkedWhileAThreadWaited) {
   auto status = RunInChild([] {
     static Flag parents;
@@ -80,14 +82,24 @@ TEST(ForkSafeCondVarTest, WorksInAChildForkedWhileAThreadWaited) {
     { MutexLock lock(&parents.mu); }  // It is inside Wait now.
     auto child = RunInChild([] {
       alarm(10);
-      std::atomic<bool> done{false};
-      std::thread waiter([&] {
-        parents.Await();
-        done = true;
-      });
-      parents.Set();
-      waiter.join();
-      EXPECT_TRUE(done.load());
+      parents.cv.ReinitInChild();
+      for (int round = 0; round < 3; ++round) {
+        std::atomic<bool> done{false};
+        std::atomic<bool> child_waiting{false};
+        std::thread waiter([&] {
+          MutexLock lock(&parents.mu);
+          child_waiting = true;
+          while (!parents.set) parents.cv.Wait(&parents.mu);
+          done = true;
+        });
+        while (!child_waiting.load()) usleep(100);
+        { MutexLock lock(&parents.mu); }  // It is inside Wait now.
+        parents.Set();
+        waiter.join();
+        EXPECT_TRUE(done.load());
+        MutexLock lock(&parents.mu);
+        parents.set = false;
+      }
     });
     EXPECT_TRUE(child.exited_ok()) << child.ToString();
     parents.Set();
