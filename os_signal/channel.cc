@@ -33,7 +33,16 @@ std::optional<Signal> SignalOf(std::optional<Delivery> delivery) {
 
 }  // namespace
 
-SignalChannel::SignalChannel(size_t capacity) : capacity_(capacity) {}
+SignalChannel::SignalChannel(size_t capacity)
+    : capacity_(capacity), receivers_generation_(runtime::ForkGeneration()) {}
+
+void SignalChannel::ForgetParentsReceiversLocked() {
+  const uint64_t generation = runtime::ForkGeneration();
+  if (generation == receivers_generation_) return;
+  receivers_generation_ = generation;
+  blocked_receivers_ = 0;
+  nonempty_.ReinitInChild();
+}
 
 SignalChannel::~SignalChannel() {
   os_signal_internal::HandlerMap::Get().Remove(AsSubscriber());
@@ -43,6 +52,7 @@ SignalChannel::~SignalChannel() {
 
 bool SignalChannel::Deliver(const Delivery& delivery) {
   MutexLock lock(&mu_);
+  ForgetParentsReceiversLocked();
   if (buffer_.size() >= capacity_ + blocked_receivers_) {
     dropped_.fetch_add(1, std::memory_order_relaxed);
     dropped_occurrences_.fetch_add(delivery.occurrences,
@@ -71,6 +81,7 @@ std::optional<Delivery> SignalChannel::ReceiveUntil(absl::Time deadline) {
   if (platform::SpinEnabled()) {
     {
       MutexLock lock(&mu_);
+      ForgetParentsReceiversLocked();
       if (!buffer_.empty()) return TakeLocked();
       // Counted while spinning too, so an unbuffered channel hands over.
       ++blocked_receivers_;
@@ -82,6 +93,7 @@ std::optional<Delivery> SignalChannel::ReceiveUntil(absl::Time deadline) {
     return WaitLocked(deadline);
   }
   MutexLock lock(&mu_);
+  ForgetParentsReceiversLocked();
   ++blocked_receivers_;
   return WaitLocked(deadline);
 }

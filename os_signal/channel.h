@@ -73,6 +73,11 @@ class SignalChannel final : private os_signal_internal::Subscriber {
   std::optional<Delivery> WaitLocked(absl::Time deadline)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Delivery TakeLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // First thing under mu_ in a forked child: none of the parent's threads
+  // waiting here came along. Forgets them, in blocked_receivers_ and in
+  // nonempty_, whose copy still counts them: glibc's broadcast would wait
+  // for them to leave, and the child's dispatcher would hang in Deliver.
+  void ForgetParentsReceiversLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The ready descriptor, made anew if this process forked since it was
   // created (the inherited one is shared with the parent); -1 if none.
   int ReadyFdLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -92,6 +97,8 @@ class SignalChannel final : private os_signal_internal::Subscriber {
   std::atomic<size_t> buffered_{0};
   int ready_fd_ ABSL_GUARDED_BY(mu_) = -1;
   uint64_t ready_fd_generation_ ABSL_GUARDED_BY(mu_) = 0;
+  // The runtime's fork generation whose threads blocked_receivers_ counts.
+  uint64_t receivers_generation_ ABSL_GUARDED_BY(mu_);
   std::atomic<uint64_t> delivered_{0};
   std::atomic<uint64_t> dropped_{0};
   std::atomic<uint64_t> dropped_occurrences_{0};

@@ -4,10 +4,13 @@
 // default action can only kill the child.
 #include <poll.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -465,6 +468,63 @@ TEST(ForkTest, ChildGetsItsOwnReadyFdAndLeavesTheParentsAlone) {
         << "the child's receive cleared the parent's ReadyFd";
     EXPECT_EQ(ch.TryReceive(), Signal(SIGUSR1));
     EXPECT_FALSE(readable(*parent_fd));
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+// Returns once thread `tid` of this process sleeps in futex(2), as a thread
+// blocked in Receive does (Linux: /proc/self/task/TID/syscall starts with
+// the system call's number).
+void WaitUntilInFutex(pid_t tid) {
+  const std::string path =
+      "/proc/self/task/" + std::to_string(tid) + "/syscall";
+  for (;;) {
+    char text[32] = {};
+    if (FILE* f = std::fopen(path.c_str(), "r")) {
+      std::fgets(text, sizeof(text), f);
+      std::fclose(f);
+    }
+    if (std::atoi(text) == SYS_futex) return;
+    usleep(100);
+  }
+}
+
+// A parent thread blocked in Receive when the process forks does not exist
+// in the child, but the child's copy of the channel counted it. The child's
+// own receiver must get signal after signal: the copied condition variable
+// once made the child's second delivery wait forever for the missing thread.
+TEST(ForkTest, ChildReceivesOnAChannelAParentThreadWaitedOn) {
+  auto status = RunInChild([] {
+    static SignalChannel ch(1);
+    ASSERT_TRUE(Notify(ch, {SIGUSR1}).ok());
+    static std::atomic<pid_t> parent_receiver{0};
+    // Detached: TSan rejects a child's threads that reuse a joinable
+    // parent thread's stack.
+    std::thread([] {
+      parent_receiver = static_cast<pid_t>(syscall(SYS_gettid));
+      ch.Receive();
+    }).detach();
+    while (parent_receiver.load() == 0) usleep(100);
+    WaitUntilInFutex(parent_receiver.load());
+    auto child = RunInChild([] {
+      static std::atomic<pid_t> receiver{0};
+      static std::atomic<int> received{0};
+      std::thread([] {
+        receiver = static_cast<pid_t>(syscall(SYS_gettid));
+        for (int i = 0; i < 3; ++i) {
+          ch.Receive();
+          received.fetch_add(1);
+        }
+      }).detach();
+      while (receiver.load() == 0) usleep(100);
+      for (int round = 1; round <= 3; ++round) {
+        WaitUntilInFutex(receiver.load());
+        raise(SIGUSR1);
+        while (received.load() < round) usleep(100);
+      }
+    });
+    EXPECT_TRUE(child.exited_ok()) << child.ToString();
+    raise(SIGUSR1);  // Lets the parent's receiver go.
   });
   EXPECT_TRUE(status.exited_ok()) << status.ToString();
 }
