@@ -66,6 +66,18 @@ absl::Status ValidateOptions(absl::Span<const Signal> signals,
   return absl::OkStatus();
 }
 
+// Calls f(signo) for each signal in `set`, stopping at the last one: Stop
+// runs this for every channel, and most channels want one or two signals.
+template <typename F>
+void ForEachSignal(const std::bitset<platform::kMaxSignal + 1>& set, F f) {
+  size_t left = set.count();
+  for (int s = 1; left > 0 && s <= platform::kMaxSignal; ++s) {
+    if (!set[s]) continue;
+    --left;
+    f(s);
+  }
+}
+
 }  // namespace
 
 bool Wanted::Wants(const platform::QueuedSignal& received) const {
@@ -226,8 +238,7 @@ void HandlerMap::ReleaseOnceLocked(const std::vector<Subscriber*>& fired,
   for (Subscriber* subscriber : fired) {
     Wanted* parked = &losses[subscriber];
     if (once_releases_all_.contains(subscriber)) {
-      const Wanted everything = wanted_[subscriber];  // Copy: dropping edits.
-      DropLocked(subscriber, everything, parked);
+      TakeAllLocked(subscriber, parked);
     } else if (received.signo != 0) {
       DropSignalLocked(subscriber, received.signo, parked);
     } else if (once_[subscriber].all_notes) {
@@ -238,10 +249,14 @@ void HandlerMap::ReleaseOnceLocked(const std::vector<Subscriber*>& fired,
     EraseIfEmptyLocked(subscriber);
   }
   UpdateNotesWantedLocked();
-  std::vector<uint64_t> ids = ParkLocked(std::move(losses));
+  WaitList ids;
+  for (auto& [subscriber, lost] : losses) {
+    ParkLocked(subscriber, std::move(lost), &ids);
+  }
+  CoverEarlierLocked(nullptr, &ids);
   // Stop's second half waits for the dispatcher to go idle, and this is the
   // dispatcher: hand it to a thread of its own. Without one, the next
-  // WaitAndUnpark by anyone finishes these too.
+  // Stop, Reset or Ignore finishes these too.
   try {
     std::thread([ids] { HandlerMap::Get().WaitAndUnpark(ids); }).detach();
   } catch (const std::system_error&) {
@@ -250,23 +265,20 @@ void HandlerMap::ReleaseOnceLocked(const std::vector<Subscriber*>& fired,
 }
 
 void HandlerMap::Remove(Subscriber* subscriber) {
-  std::vector<uint64_t> parked_ids;
+  WaitList ids;
   {
-    absl::flat_hash_map<Subscriber*, Wanted> losses;
     MutexLock lock(&mu_);
-    auto it = wanted_.find(subscriber);
-    if (it != wanted_.end()) {
-      const Wanted everything = it->second;  // Copy: dropping edits it.
-      DropLocked(subscriber, everything, &losses[subscriber]);
+    Wanted lost;
+    if (TakeAllLocked(subscriber, &lost)) {
       UpdateNotesWantedLocked();
-      EraseIfEmptyLocked(subscriber);
-      parked_ids = ParkLocked(std::move(losses));
+      ParkLocked(subscriber, std::move(lost), &ids);
     }
+    // Other threads' Reset/Ignore, or a once release, may also have it
+    // parked and deliver into it until they finish: wait for those entries
+    // too, before the caller may free it.
+    CoverEarlierLocked(subscriber, &ids);
   }
-  // Other threads' Reset/Ignore, or a once release, may also have it parked
-  // and deliver into it until they finish: take those entries off too,
-  // before the caller may free it.
-  WaitAndUnpark(std::move(parked_ids), subscriber);
+  WaitAndUnpark(std::move(ids));
 }
 
 absl::Status HandlerMap::Reset(absl::Span<const Signal> signals) {
@@ -288,7 +300,7 @@ absl::Status HandlerMap::Cancel(absl::Span<const Signal> signals,
   for (const Signal& signal : signals) {
     if (absl::Status valid = signal.Validate(); !valid.ok()) return valid;
   }
-  std::vector<uint64_t> parked_ids;
+  WaitList ids;
   absl::Status result;
   {
     absl::flat_hash_map<Subscriber*, Wanted> losses;
@@ -341,10 +353,13 @@ absl::Status HandlerMap::Cancel(absl::Span<const Signal> signals,
     for (const auto& [subscriber, unused] : losses) {
       EraseIfEmptyLocked(subscriber);
     }
-    parked_ids = ParkLocked(std::move(losses));
+    for (auto& [subscriber, lost] : losses) {
+      ParkLocked(subscriber, std::move(lost), &ids);
+    }
+    CoverEarlierLocked(nullptr, &ids);
     result = status;
   }
-  WaitAndUnpark(parked_ids);
+  WaitAndUnpark(std::move(ids));
   return result;
 }
 
@@ -354,6 +369,11 @@ void HandlerMap::DropSignalLocked(Subscriber* subscriber, int signo,
   if (it == wanted_.end() || !it->second.signals.test(signo)) return;
   it->second.signals.reset(signo);
   parked->signals.set(signo);
+  UnindexSignalLocked(subscriber, signo, disable_when_last);
+}
+
+void HandlerMap::UnindexSignalLocked(Subscriber* subscriber, int signo,
+                                     bool disable_when_last) {
   by_signal_[signo].erase(subscriber);
   if (auto once = once_.find(subscriber); once != once_.end()) {
     once->second.signals.reset(signo);
@@ -367,6 +387,11 @@ void HandlerMap::DropNoteLocked(Subscriber* subscriber, const std::string& note,
   auto it = wanted_.find(subscriber);
   if (it == wanted_.end() || !it->second.notes.erase(note)) return;
   parked->notes.insert(note);
+  UnindexNoteLocked(subscriber, note);
+}
+
+void HandlerMap::UnindexNoteLocked(Subscriber* subscriber,
+                                   const std::string& note) {
   if (auto once = once_.find(subscriber); once != once_.end()) {
     once->second.notes.erase(note);
   }
@@ -388,17 +413,28 @@ void HandlerMap::DropAllNotesLocked(Subscriber* subscriber, Wanted* parked) {
 
 void HandlerMap::DropLocked(Subscriber* subscriber, const Wanted& what,
                             Wanted* parked) {
-  // Stops at the last wanted signal: Stop runs this for every channel.
-  size_t left = what.signals.count();
-  for (int s = 1; left > 0 && s <= platform::kMaxSignal; ++s) {
-    if (!what.signals[s]) continue;
-    --left;
-    DropSignalLocked(subscriber, s, parked);
-  }
+  ForEachSignal(what.signals,
+                [&](int s) { DropSignalLocked(subscriber, s, parked); });
   if (what.all_notes) DropAllNotesLocked(subscriber, parked);
   for (const std::string& note : what.notes) {
     DropNoteLocked(subscriber, note, parked);
   }
+}
+
+bool HandlerMap::TakeAllLocked(Subscriber* subscriber, Wanted* lost) {
+  auto it = wanted_.find(subscriber);
+  if (it == wanted_.end()) return false;
+  *lost = std::move(it->second);
+  wanted_.erase(it);
+  ForgetOnceLocked(subscriber);
+  ForEachSignal(lost->signals, [&](int s) {
+    UnindexSignalLocked(subscriber, s, /*disable_when_last=*/true);
+  });
+  if (lost->all_notes) all_notes_.erase(subscriber);
+  for (const std::string& note : lost->notes) {
+    UnindexNoteLocked(subscriber, note);
+  }
+  return true;
 }
 
 void HandlerMap::UpdateNotesWantedLocked() {
@@ -412,39 +448,37 @@ void HandlerMap::UpdateNotesWantedLocked() {
 
 void HandlerMap::EraseIfEmptyLocked(Subscriber* subscriber) {
   auto it = wanted_.find(subscriber);
-  if (it != wanted_.end() && it->second.empty()) wanted_.erase(it);
-  if (wanted_.contains(subscriber)) return;
+  if (it != wanted_.end()) {
+    if (!it->second.empty()) return;
+    wanted_.erase(it);
+  }
+  ForgetOnceLocked(subscriber);
+}
+
+void HandlerMap::ForgetOnceLocked(Subscriber* subscriber) {
   once_.erase(subscriber);
   once_releases_all_.erase(subscriber);
 }
 
-std::vector<uint64_t> HandlerMap::ParkLocked(
-    absl::flat_hash_map<Subscriber*, Wanted> losses) {
-  std::vector<uint64_t> ids;
-  ids.reserve(losses.size());
-  for (auto& [subscriber, wanted] : losses) {
-    if (wanted.empty()) continue;
-    ids.push_back(++next_stopping_id_);
-    stopping_.push_back({ids.back(), subscriber, std::move(wanted)});
-  }
-  return ids;
+void HandlerMap::ParkLocked(Subscriber* subscriber, Wanted lost,
+                            WaitList* ids) {
+  if (lost.empty()) return;
+  ids->push_back(++next_stopping_id_);
+  stopping_.push_back({ids->back(), subscriber, std::move(lost)});
 }
 
-void HandlerMap::WaitAndUnpark(std::vector<uint64_t> ids, Subscriber* removed) {
-  {
-    MutexLock lock(&mu_);
-    // Parked before this wait, so it covers them: entries whose own
-    // finishing thread could not be started, and, for a subscriber being
-    // removed, entries other callers parked.
-    ids.insert(ids.end(), unfinished_.begin(), unfinished_.end());
-    unfinished_.clear();
-    for (const Stopping& s : stopping_) {
-      if (removed != nullptr && s.subscriber == removed &&
-          !absl::c_linear_search(ids, s.id)) {
-        ids.push_back(s.id);
-      }
+void HandlerMap::CoverEarlierLocked(Subscriber* removed, WaitList* ids) {
+  ids->insert(ids->end(), unfinished_.begin(), unfinished_.end());
+  unfinished_.clear();
+  if (removed == nullptr) return;
+  for (const Stopping& s : stopping_) {
+    if (s.subscriber == removed && !absl::c_linear_search(*ids, s.id)) {
+      ids->push_back(s.id);
     }
   }
+}
+
+void HandlerMap::WaitAndUnpark(WaitList ids) {
   if (ids.empty()) return;
   PORTSIG_TEST_HOOK(stop_between_phases, 0);
   runtime::WaitUntilIdle();

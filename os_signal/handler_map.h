@@ -24,6 +24,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "absl/types/span.h"
 #include "os_signal/delivery.h"
@@ -121,16 +122,37 @@ class HandlerMap {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void EraseIfEmptyLocked(Subscriber* subscriber)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Parks what subscribers lost on the stopping list. Must happen in the
-  // same critical section that removed it from the map, or a delivery in
-  // between would find the subscriber in neither place.
-  std::vector<uint64_t> ParkLocked(
-      absl::flat_hash_map<Subscriber*, Wanted> losses)
+  // Drops the once bookkeeping of a subscriber that wants nothing any more.
+  void ForgetOnceLocked(Subscriber* subscriber)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Removes everything `subscriber` wants, moving it into `*lost` whole
+  // (Stop, and a context's once release): no copy to edit, no lookup per
+  // signal. Returns false for an unknown subscriber.
+  bool TakeAllLocked(Subscriber* subscriber, Wanted* lost)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Takes `subscriber` out of the indexes of one signal or note it no longer
+  // wants.
+  void UnindexSignalLocked(Subscriber* subscriber, int signo,
+                           bool disable_when_last)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void UnindexNoteLocked(Subscriber* subscriber, const std::string& note)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // Ids of stopping-list entries one wait covers; usually one (a Stop).
+  using WaitList = absl::InlinedVector<uint64_t, 2>;
+  // Parks what `subscriber` lost on the stopping list (nothing if it lost
+  // nothing) and adds the entry to `ids`. Must happen in the same critical
+  // section that removed it from the map, or a delivery in between would
+  // find the subscriber in neither place.
+  void ParkLocked(Subscriber* subscriber, Wanted lost, WaitList* ids)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Adds to `ids` the entries a wait that starts after this critical
+  // section covers too: those whose own finishing thread could not start,
+  // and with `removed`, every other entry parked for that subscriber.
+  void CoverEarlierLocked(Subscriber* removed, WaitList* ids)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Waits for the runtime to go idle, then drops the parked entries.
-  // With `removed`, also every other entry parked for that subscriber.
-  void WaitAndUnpark(std::vector<uint64_t> ids, Subscriber* removed = nullptr)
-      ABSL_LOCKS_EXCLUDED(mu_);
+  void WaitAndUnpark(WaitList ids) ABSL_LOCKS_EXCLUDED(mu_);
 
   ForkSafeMutex mu_;
   bool runtime_ready_ ABSL_GUARDED_BY(mu_) = false;
