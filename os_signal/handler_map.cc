@@ -82,7 +82,19 @@ void ForEachSignal(const std::bitset<platform::kMaxSignal + 1>& set, F f) {
 
 bool Wanted::Wants(const platform::QueuedSignal& received) const {
   if (received.signo != 0) return signals.test(received.signo);
-  return all_notes || notes.contains(received.note_text());
+  return all_notes ||
+         (notes != nullptr && notes->contains(received.note_text()));
+}
+
+bool Wanted::AddNote(const std::string& note) {
+  if (notes == nullptr) {
+    notes = std::make_unique<absl::flat_hash_set<std::string>>();
+  }
+  return notes->insert(note).second;
+}
+
+bool Wanted::RemoveNote(const std::string& note) {
+  return notes != nullptr && notes->erase(note) > 0;
 }
 
 void HandlerMap::ResetInForkedChild() {
@@ -169,9 +181,9 @@ absl::Status HandlerMap::Add(Subscriber* subscriber,
       if (!status.ok()) break;
       if (!signal.is_note()) {
         status = add_signal(signal.number());
-      } else if (wanted.notes.insert(signal.note()).second) {
+      } else if (wanted.AddNote(signal.note())) {
         by_note_[signal.note()].insert(subscriber);
-        added.notes.insert(signal.note());
+        added.AddNote(signal.note());
       }
     }
   }
@@ -224,9 +236,9 @@ void HandlerMap::SetOnceLocked(Subscriber* subscriber,
     if (!signal.is_note()) {
       mark_signal(signal.number());
     } else if (once) {
-      relayed_once.notes.insert(signal.note());
+      relayed_once.AddNote(signal.note());
     } else {
-      relayed_once.notes.erase(signal.note());
+      relayed_once.RemoveNote(signal.note());
     }
   }
   if (relayed_once.empty()) once_.erase(subscriber);
@@ -385,15 +397,15 @@ void HandlerMap::UnindexSignalLocked(Subscriber* subscriber, int signo,
 void HandlerMap::DropNoteLocked(Subscriber* subscriber, const std::string& note,
                                 Wanted* parked) {
   auto it = wanted_.find(subscriber);
-  if (it == wanted_.end() || !it->second.notes.erase(note)) return;
-  parked->notes.insert(note);
+  if (it == wanted_.end() || !it->second.RemoveNote(note)) return;
+  parked->AddNote(note);
   UnindexNoteLocked(subscriber, note);
 }
 
 void HandlerMap::UnindexNoteLocked(Subscriber* subscriber,
                                    const std::string& note) {
   if (auto once = once_.find(subscriber); once != once_.end()) {
-    once->second.notes.erase(note);
+    once->second.RemoveNote(note);
   }
   auto index = by_note_.find(note);
   index->second.erase(subscriber);
@@ -416,7 +428,8 @@ void HandlerMap::DropLocked(Subscriber* subscriber, const Wanted& what,
   ForEachSignal(what.signals,
                 [&](int s) { DropSignalLocked(subscriber, s, parked); });
   if (what.all_notes) DropAllNotesLocked(subscriber, parked);
-  for (const std::string& note : what.notes) {
+  if (what.notes == nullptr) return;
+  for (const std::string& note : *what.notes) {
     DropNoteLocked(subscriber, note, parked);
   }
 }
@@ -431,8 +444,10 @@ bool HandlerMap::TakeAllLocked(Subscriber* subscriber, Wanted* lost) {
     UnindexSignalLocked(subscriber, s, /*disable_when_last=*/true);
   });
   if (lost->all_notes) all_notes_.erase(subscriber);
-  for (const std::string& note : lost->notes) {
-    UnindexNoteLocked(subscriber, note);
+  if (lost->notes != nullptr) {
+    for (const std::string& note : *lost->notes) {
+      UnindexNoteLocked(subscriber, note);
+    }
   }
   return true;
 }

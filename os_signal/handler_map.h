@@ -19,6 +19,7 @@
 
 #include <bitset>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -42,10 +43,18 @@ namespace os_signal_internal {
 struct Wanted {
   std::bitset<platform::kMaxSignal + 1> signals;
   bool all_notes = false;
-  absl::flat_hash_set<std::string> notes;
+  // Notes asked for by name; null until the first. Most subscribers want
+  // signals only, and every Notify and Stop makes, moves and parks their
+  // Wanted: as a bitset that costs no hash set to build and free.
+  std::unique_ptr<absl::flat_hash_set<std::string>> notes;
 
-  bool empty() const { return signals.none() && !all_notes && notes.empty(); }
+  bool empty() const { return signals.none() && !all_notes && !has_notes(); }
+  bool has_notes() const { return notes != nullptr && !notes->empty(); }
   bool Wants(const platform::QueuedSignal& received) const;
+  // Returns whether the note is new.
+  bool AddNote(const std::string& note);
+  // Returns whether the note was there.
+  bool RemoveNote(const std::string& note);
 };
 
 class HandlerMap {
