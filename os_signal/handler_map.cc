@@ -148,14 +148,18 @@ absl::Status HandlerMap::Add(Subscriber* subscriber,
   Wanted& wanted = wanted_[subscriber];
   // What this call added or changed, so a failure can take all of it back.
   Wanted added;
-  std::vector<std::pair<int, uint32_t>> replaced_requests;
+  absl::InlinedVector<std::pair<int, uint32_t>, 1> replaced_requests;
   auto add_signal = [&](int signo) -> absl::Status {
-    const auto& requests = queue_requests_[signo];
-    const auto request = requests.find(subscriber);
-    replaced_requests.emplace_back(
-        signo, request == requests.end() ? 0 : request->second);
-    // Before the handler goes in, so its first occurrence is queued too.
-    SetQueueRequestLocked(subscriber, signo, options.queue_capacity);
+    // Nobody uses queue mode on this signal and this call does not either:
+    // nothing to record or change (the usual Notify).
+    if (const auto& requests = queue_requests_[signo];
+        options.queue_capacity != 0 || !requests.empty()) {
+      const auto request = requests.find(subscriber);
+      replaced_requests.emplace_back(
+          signo, request == requests.end() ? 0 : request->second);
+      // Before the handler goes in, so its first occurrence is queued too.
+      SetQueueRequestLocked(subscriber, signo, options.queue_capacity);
+    }
     if (wanted.signals.test(signo)) return absl::OkStatus();
     // Subscribe before enabling: a signal that arrives right after the
     // handler goes in waits on our lock and then finds the subscriber.
@@ -203,7 +207,7 @@ absl::Status HandlerMap::Add(Subscriber* subscriber,
     }
   }
   UpdateNotesWantedLocked();
-  EraseIfEmptyLocked(subscriber);
+  if (wanted.empty()) EraseIfEmptyLocked(subscriber);
   return status;
 }
 
@@ -211,7 +215,7 @@ void HandlerMap::SetQueueRequestLocked(Subscriber* subscriber, int signo,
                                        uint32_t capacity) {
   auto& requests = queue_requests_[signo];
   if (capacity == 0) {
-    if (requests.erase(subscriber) == 0) return;
+    if (requests.empty() || requests.erase(subscriber) == 0) return;
   } else {
     requests[subscriber] = capacity;
   }
@@ -222,7 +226,7 @@ void HandlerMap::SetQueueRequestLocked(Subscriber* subscriber, int signo,
 
 void HandlerMap::SetOnceLocked(Subscriber* subscriber,
                                absl::Span<const Signal> signals, bool once) {
-  if (!once && !once_.contains(subscriber)) return;
+  if (!once && (once_.empty() || !once_.contains(subscriber))) return;
   Wanted& relayed_once = once_[subscriber];
   auto mark_signal = [&](int signo) { relayed_once.signals.set(signo, once); };
   if (signals.empty()) {
@@ -280,15 +284,15 @@ void HandlerMap::Remove(Subscriber* subscriber) {
   WaitList ids;
   {
     MutexLock lock(&mu_);
+    // Other threads' Reset/Ignore, or a once release, may also have it
+    // parked and deliver into it until they finish: wait for those entries
+    // too, before the caller may free it.
+    CoverEarlierLocked(subscriber, &ids);
     Wanted lost;
     if (TakeAllLocked(subscriber, &lost)) {
       UpdateNotesWantedLocked();
       ParkLocked(subscriber, std::move(lost), &ids);
     }
-    // Other threads' Reset/Ignore, or a once release, may also have it
-    // parked and deliver into it until they finish: wait for those entries
-    // too, before the caller may free it.
-    CoverEarlierLocked(subscriber, &ids);
   }
   WaitAndUnpark(std::move(ids));
 }
@@ -387,8 +391,11 @@ void HandlerMap::DropSignalLocked(Subscriber* subscriber, int signo,
 void HandlerMap::UnindexSignalLocked(Subscriber* subscriber, int signo,
                                      bool disable_when_last) {
   by_signal_[signo].erase(subscriber);
-  if (auto once = once_.find(subscriber); once != once_.end()) {
-    once->second.signals.reset(signo);
+  // Empty unless someone asked for once: no lookup then.
+  if (!once_.empty()) {
+    if (auto once = once_.find(subscriber); once != once_.end()) {
+      once->second.signals.reset(signo);
+    }
   }
   SetQueueRequestLocked(subscriber, signo, 0);
   if (by_signal_[signo].empty() && disable_when_last) runtime::Disable(signo);
@@ -454,10 +461,16 @@ bool HandlerMap::TakeAllLocked(Subscriber* subscriber, Wanted* lost) {
 
 void HandlerMap::UpdateNotesWantedLocked() {
   if (!runtime_ready_) return;
-  if (all_notes_.empty() && by_note_.empty()) {
-    runtime::DisableNotes();
-  } else {
+  const bool wanted = !all_notes_.empty() || !by_note_.empty();
+  // Only this changes the queue's note slot, so a call that would not
+  // change it is skipped: a Notify or Stop of signals alone costs no atomic
+  // read-modify-write here.
+  if (wanted == notes_enabled_) return;
+  notes_enabled_ = wanted;
+  if (wanted) {
     runtime::EnableNotes();
+  } else {
+    runtime::DisableNotes();
   }
 }
 
@@ -471,8 +484,9 @@ void HandlerMap::EraseIfEmptyLocked(Subscriber* subscriber) {
 }
 
 void HandlerMap::ForgetOnceLocked(Subscriber* subscriber) {
-  once_.erase(subscriber);
-  once_releases_all_.erase(subscriber);
+  // Empty unless someone asked for once: no lookup then.
+  if (!once_.empty()) once_.erase(subscriber);
+  if (!once_releases_all_.empty()) once_releases_all_.erase(subscriber);
 }
 
 void HandlerMap::ParkLocked(Subscriber* subscriber, Wanted lost,
@@ -486,10 +500,9 @@ void HandlerMap::CoverEarlierLocked(Subscriber* removed, WaitList* ids) {
   ids->insert(ids->end(), unfinished_.begin(), unfinished_.end());
   unfinished_.clear();
   if (removed == nullptr) return;
+  // An id listed twice costs nothing but a second look when unparking.
   for (const Stopping& s : stopping_) {
-    if (s.subscriber == removed && !absl::c_linear_search(*ids, s.id)) {
-      ids->push_back(s.id);
-    }
+    if (s.subscriber == removed) ids->push_back(s.id);
   }
 }
 

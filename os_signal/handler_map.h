@@ -165,6 +165,8 @@ class HandlerMap {
 
   ForkSafeMutex mu_;
   bool runtime_ready_ ABSL_GUARDED_BY(mu_) = false;
+  // Whether the runtime has the note slot enabled (UpdateNotesWantedLocked).
+  bool notes_enabled_ ABSL_GUARDED_BY(mu_) = false;
   absl::flat_hash_map<Subscriber*, Wanted> wanted_ ABSL_GUARDED_BY(mu_);
   // Per-signal index; its size is the signal's reference count.
   absl::flat_hash_set<Subscriber*>
