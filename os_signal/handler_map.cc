@@ -9,6 +9,7 @@
 
 #include "absl/algorithm/container.h"
 #include "absl/container/inlined_vector.h"
+#include "absl/numeric/bits.h"
 #include "absl/strings/str_cat.h"
 #include "platform/test_hooks.h"
 #include "runtime/runtime.h"
@@ -66,15 +67,18 @@ absl::Status ValidateOptions(absl::Span<const Signal> signals,
   return absl::OkStatus();
 }
 
-// Calls f(signo) for each signal in `set`, stopping at the last one: Stop
-// runs this for every channel, and most channels want one or two signals.
+// Calls f(signo) for each signal in `set`. Stop runs this for every
+// channel, and most channels want one or two signals: it takes the set 64
+// slots at a time and jumps from one set bit to the next, rather than
+// testing every slot.
 template <typename F>
 void ForEachSignal(const std::bitset<platform::kMaxSignal + 1>& set, F f) {
-  size_t left = set.count();
-  for (int s = 1; left > 0 && s <= platform::kMaxSignal; ++s) {
-    if (!set[s]) continue;
-    --left;
-    f(s);
+  using Set = std::bitset<platform::kMaxSignal + 1>;
+  constexpr int kWordBits = 64;
+  constexpr Set kWordMask(~uint64_t{0});
+  for (int base = 0; base <= platform::kMaxSignal; base += kWordBits) {
+    uint64_t word = ((set >> base) & kWordMask).to_ullong();
+    for (; word != 0; word &= word - 1) f(base + absl::countr_zero(word));
   }
 }
 
@@ -397,7 +401,10 @@ void HandlerMap::UnindexSignalLocked(Subscriber* subscriber, int signo,
       once->second.signals.reset(signo);
     }
   }
-  SetQueueRequestLocked(subscriber, signo, 0);
+  // Queue mode is rare: no call at all when nobody asked for it here.
+  if (!queue_requests_[signo].empty()) {
+    SetQueueRequestLocked(subscriber, signo, 0);
+  }
   if (by_signal_[signo].empty() && disable_when_last) runtime::Disable(signo);
 }
 
@@ -497,8 +504,10 @@ void HandlerMap::ParkLocked(Subscriber* subscriber, Wanted lost,
 }
 
 void HandlerMap::CoverEarlierLocked(Subscriber* removed, WaitList* ids) {
-  ids->insert(ids->end(), unfinished_.begin(), unfinished_.end());
-  unfinished_.clear();
+  if (!unfinished_.empty()) {
+    ids->insert(ids->end(), unfinished_.begin(), unfinished_.end());
+    unfinished_.clear();
+  }
   if (removed == nullptr) return;
   // An id listed twice costs nothing but a second look when unparking.
   for (const Stopping& s : stopping_) {
@@ -513,15 +522,18 @@ void HandlerMap::WaitAndUnpark(WaitList ids) {
   // Usually one id (a Stop); a Reset of many channels parks many, where a
   // set keeps this linear.
   constexpr size_t kLinearSearchUpTo = 8;
-  absl::flat_hash_set<uint64_t> done;
-  if (ids.size() > kLinearSearchUpTo) done.insert(ids.begin(), ids.end());
-  auto finished = [&](const Stopping& s) {
-    return ids.size() > kLinearSearchUpTo ? done.contains(s.id)
-                                          : absl::c_linear_search(ids, s.id);
+  auto unpark = [this](auto finished) {
+    MutexLock lock(&mu_);
+    stopping_.erase(
+        std::remove_if(stopping_.begin(), stopping_.end(), finished),
+        stopping_.end());
   };
-  MutexLock lock(&mu_);
-  stopping_.erase(std::remove_if(stopping_.begin(), stopping_.end(), finished),
-                  stopping_.end());
+  if (ids.size() <= kLinearSearchUpTo) {
+    unpark([&](const Stopping& s) { return absl::c_linear_search(ids, s.id); });
+  } else {
+    const absl::flat_hash_set<uint64_t> done(ids.begin(), ids.end());
+    unpark([&](const Stopping& s) { return done.contains(s.id); });
+  }
 }
 
 bool HandlerMap::WantsNote(absl::string_view note) {
