@@ -84,6 +84,8 @@ void ForEachSignal(const std::bitset<platform::kMaxSignal + 1>& set, F f) {
 
 }  // namespace
 
+void WantedDeleter::operator()(Wanted* wanted) const { delete wanted; }
+
 bool Wanted::Wants(const platform::QueuedSignal& received) const {
   if (received.signo != 0) return signals.test(received.signo);
   return all_notes ||
@@ -149,7 +151,7 @@ absl::Status HandlerMap::Add(Subscriber* subscriber,
   }
   MutexLock lock(&mu_);
   if (absl::Status ready = EnsureRuntimeLocked(); !ready.ok()) return ready;
-  Wanted& wanted = wanted_[subscriber];
+  Wanted& wanted = WantedLocked(subscriber);
   // What this call added or changed, so a failure can take all of it back.
   Wanted added;
   absl::InlinedVector<std::pair<int, uint32_t>, 1> replaced_requests;
@@ -211,7 +213,7 @@ absl::Status HandlerMap::Add(Subscriber* subscriber,
     }
   }
   UpdateNotesWantedLocked();
-  if (wanted.empty()) EraseIfEmptyLocked(subscriber);
+  if (wanted.empty()) ForgetOnceLocked(subscriber);
   return status;
 }
 
@@ -266,7 +268,7 @@ void HandlerMap::ReleaseOnceLocked(const std::vector<Subscriber*>& fired,
     } else {
       DropNoteLocked(subscriber, std::string(received.note_text()), parked);
     }
-    EraseIfEmptyLocked(subscriber);
+    ForgetIfEmptyLocked(subscriber);
   }
   UpdateNotesWantedLocked();
   WaitList ids;
@@ -298,7 +300,7 @@ void HandlerMap::Remove(Subscriber* subscriber) {
       ParkLocked(subscriber, std::move(lost), &ids);
     }
   }
-  WaitAndUnpark(std::move(ids));
+  WaitAndUnpark(ids);
 }
 
 absl::Status HandlerMap::Reset(absl::Span<const Signal> signals) {
@@ -371,7 +373,7 @@ absl::Status HandlerMap::Cancel(absl::Span<const Signal> signals,
     }
     UpdateNotesWantedLocked();
     for (const auto& [subscriber, unused] : losses) {
-      EraseIfEmptyLocked(subscriber);
+      ForgetIfEmptyLocked(subscriber);
     }
     for (auto& [subscriber, lost] : losses) {
       ParkLocked(subscriber, std::move(lost), &ids);
@@ -379,15 +381,15 @@ absl::Status HandlerMap::Cancel(absl::Span<const Signal> signals,
     CoverEarlierLocked(nullptr, &ids);
     result = status;
   }
-  WaitAndUnpark(std::move(ids));
+  WaitAndUnpark(ids);
   return result;
 }
 
 void HandlerMap::DropSignalLocked(Subscriber* subscriber, int signo,
                                   Wanted* parked, bool disable_when_last) {
-  auto it = wanted_.find(subscriber);
-  if (it == wanted_.end() || !it->second.signals.test(signo)) return;
-  it->second.signals.reset(signo);
+  Wanted* wanted = FindWantedLocked(subscriber);
+  if (wanted == nullptr || !wanted->signals.test(signo)) return;
+  wanted->signals.reset(signo);
   parked->signals.set(signo);
   UnindexSignalLocked(subscriber, signo, disable_when_last);
 }
@@ -410,8 +412,8 @@ void HandlerMap::UnindexSignalLocked(Subscriber* subscriber, int signo,
 
 void HandlerMap::DropNoteLocked(Subscriber* subscriber, const std::string& note,
                                 Wanted* parked) {
-  auto it = wanted_.find(subscriber);
-  if (it == wanted_.end() || !it->second.RemoveNote(note)) return;
+  Wanted* wanted = FindWantedLocked(subscriber);
+  if (wanted == nullptr || !wanted->RemoveNote(note)) return;
   parked->AddNote(note);
   UnindexNoteLocked(subscriber, note);
 }
@@ -427,9 +429,9 @@ void HandlerMap::UnindexNoteLocked(Subscriber* subscriber,
 }
 
 void HandlerMap::DropAllNotesLocked(Subscriber* subscriber, Wanted* parked) {
-  auto it = wanted_.find(subscriber);
-  if (it == wanted_.end() || !it->second.all_notes) return;
-  it->second.all_notes = false;
+  Wanted* wanted = FindWantedLocked(subscriber);
+  if (wanted == nullptr || !wanted->all_notes) return;
+  wanted->all_notes = false;
   parked->all_notes = true;
   if (auto once = once_.find(subscriber); once != once_.end()) {
     once->second.all_notes = false;
@@ -449,10 +451,9 @@ void HandlerMap::DropLocked(Subscriber* subscriber, const Wanted& what,
 }
 
 bool HandlerMap::TakeAllLocked(Subscriber* subscriber, Wanted* lost) {
-  auto it = wanted_.find(subscriber);
-  if (it == wanted_.end()) return false;
-  *lost = std::move(it->second);
-  wanted_.erase(it);
+  Wanted* wanted = FindWantedLocked(subscriber);
+  if (wanted == nullptr || wanted->empty()) return false;
+  *lost = std::exchange(*wanted, Wanted());
   ForgetOnceLocked(subscriber);
   ForEachSignal(lost->signals, [&](int s) {
     UnindexSignalLocked(subscriber, s, /*disable_when_last=*/true);
@@ -481,13 +482,18 @@ void HandlerMap::UpdateNotesWantedLocked() {
   }
 }
 
-void HandlerMap::EraseIfEmptyLocked(Subscriber* subscriber) {
-  auto it = wanted_.find(subscriber);
-  if (it != wanted_.end()) {
-    if (!it->second.empty()) return;
-    wanted_.erase(it);
-  }
-  ForgetOnceLocked(subscriber);
+Wanted& HandlerMap::WantedLocked(Subscriber* subscriber) {
+  if (subscriber->wanted_ == nullptr) subscriber->wanted_.reset(new Wanted());
+  return *subscriber->wanted_;
+}
+
+Wanted* HandlerMap::FindWantedLocked(Subscriber* subscriber) {
+  return subscriber->wanted_.get();
+}
+
+void HandlerMap::ForgetIfEmptyLocked(Subscriber* subscriber) {
+  const Wanted* wanted = FindWantedLocked(subscriber);
+  if (wanted == nullptr || wanted->empty()) ForgetOnceLocked(subscriber);
 }
 
 void HandlerMap::ForgetOnceLocked(Subscriber* subscriber) {
@@ -515,7 +521,7 @@ void HandlerMap::CoverEarlierLocked(Subscriber* removed, WaitList* ids) {
   }
 }
 
-void HandlerMap::WaitAndUnpark(WaitList ids) {
+void HandlerMap::WaitAndUnpark(const WaitList& ids) {
   if (ids.empty()) return;
   PORTSIG_TEST_HOOK(stop_between_phases, 0);
   runtime::WaitUntilIdle();
@@ -571,8 +577,8 @@ void HandlerMap::Deliver(const platform::QueuedSignal& received) {
   for (const Stopping& stopping : stopping_) {
     if (!stopping.wanted.Wants(received)) continue;
     // Re-subscribed meanwhile: it got the signal above already.
-    auto current = wanted_.find(stopping.subscriber);
-    if (current != wanted_.end() && current->second.Wants(received)) continue;
+    const Wanted* current = FindWantedLocked(stopping.subscriber);
+    if (current != nullptr && current->Wants(received)) continue;
     if (absl::c_linear_search(parked_delivered, stopping.subscriber)) continue;
     parked_delivered.push_back(stopping.subscriber);
     stopping.subscriber->Deliver(delivery);

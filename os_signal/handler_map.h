@@ -129,14 +129,21 @@ class HandlerMap {
   void ReleaseOnceLocked(const std::vector<Subscriber*>& fired,
                          const platform::QueuedSignal& received)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void EraseIfEmptyLocked(Subscriber* subscriber)
+  // What `subscriber` wants, made empty on first use.
+  Wanted& WantedLocked(Subscriber* subscriber)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Drops the once bookkeeping of a subscriber that wants nothing any more.
+  // The same, or null if it never asked for anything.
+  Wanted* FindWantedLocked(Subscriber* subscriber)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Drops the once bookkeeping of a subscriber that wants nothing any
+  // more. ForgetIfEmptyLocked does so only if `subscriber` wants nothing.
   void ForgetOnceLocked(Subscriber* subscriber)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ForgetIfEmptyLocked(Subscriber* subscriber)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Removes everything `subscriber` wants, moving it into `*lost` whole
   // (Stop, and a context's once release): no copy to edit, no lookup per
-  // signal. Returns false for an unknown subscriber.
+  // signal. Returns false if it wanted nothing.
   bool TakeAllLocked(Subscriber* subscriber, Wanted* lost)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Takes `subscriber` out of the indexes of one signal or note it no longer
@@ -161,13 +168,12 @@ class HandlerMap {
   void CoverEarlierLocked(Subscriber* removed, WaitList* ids)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Waits for the runtime to go idle, then drops the parked entries.
-  void WaitAndUnpark(WaitList ids) ABSL_LOCKS_EXCLUDED(mu_);
+  void WaitAndUnpark(const WaitList& ids) ABSL_LOCKS_EXCLUDED(mu_);
 
   ForkSafeMutex mu_;
   bool runtime_ready_ ABSL_GUARDED_BY(mu_) = false;
   // Whether the runtime has the note slot enabled (UpdateNotesWantedLocked).
   bool notes_enabled_ ABSL_GUARDED_BY(mu_) = false;
-  absl::flat_hash_map<Subscriber*, Wanted> wanted_ ABSL_GUARDED_BY(mu_);
   // Per-signal index; its size is the signal's reference count.
   absl::flat_hash_set<Subscriber*>
       by_signal_[platform::kMaxSignal + 1] ABSL_GUARDED_BY(mu_);
