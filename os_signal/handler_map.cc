@@ -70,15 +70,20 @@ absl::Status ValidateOptions(absl::Span<const Signal> signals,
 // Calls f(signo) for each signal in `set`. Stop runs this for every
 // channel, and most channels want one or two signals: it takes the set 64
 // slots at a time and jumps from one set bit to the next, rather than
-// testing every slot.
+// testing every slot, and stops when no bit is left (usually after the
+// first word, with no shift of the whole set).
 template <typename F>
 void ForEachSignal(const std::bitset<platform::kMaxSignal + 1>& set, F f) {
   using Set = std::bitset<platform::kMaxSignal + 1>;
   constexpr int kWordBits = 64;
   constexpr Set kWordMask(~uint64_t{0});
-  for (int base = 0; base <= platform::kMaxSignal; base += kWordBits) {
-    uint64_t word = ((set >> base) & kWordMask).to_ullong();
+  Set rest = set;
+  for (int base = 0;; base += kWordBits) {
+    uint64_t word = (rest & kWordMask).to_ullong();
     for (; word != 0; word &= word - 1) f(base + absl::countr_zero(word));
+    rest &= ~kWordMask;
+    if (rest.none()) return;
+    rest >>= kWordBits;
   }
 }
 
