@@ -9,6 +9,7 @@
 
 #include "absl/algorithm/container.h"
 #include "absl/container/inlined_vector.h"
+#include "absl/numeric/bits.h"
 #include "absl/strings/str_cat.h"
 #include "platform/test_hooks.h"
 #include "runtime/runtime.h"
@@ -66,11 +67,45 @@ absl::Status ValidateOptions(absl::Span<const Signal> signals,
   return absl::OkStatus();
 }
 
+// Calls f(signo) for each signal in `set`. Stop runs this for every
+// channel, and most channels want one or two signals: it takes the set 64
+// slots at a time and jumps from one set bit to the next, rather than
+// testing every slot, and stops when no bit is left (usually after the
+// first word, with no shift of the whole set).
+template <typename F>
+void ForEachSignal(const std::bitset<platform::kMaxSignal + 1>& set, F f) {
+  using Set = std::bitset<platform::kMaxSignal + 1>;
+  constexpr int kWordBits = 64;
+  constexpr Set kWordMask(~uint64_t{0});
+  Set rest = set;
+  for (int base = 0;; base += kWordBits) {
+    uint64_t word = (rest & kWordMask).to_ullong();
+    for (; word != 0; word &= word - 1) f(base + absl::countr_zero(word));
+    rest &= ~kWordMask;
+    if (rest.none()) return;
+    rest >>= kWordBits;
+  }
+}
+
 }  // namespace
+
+void WantedDeleter::operator()(Wanted* wanted) const { delete wanted; }
 
 bool Wanted::Wants(const platform::QueuedSignal& received) const {
   if (received.signo != 0) return signals.test(received.signo);
-  return all_notes || notes.contains(received.note_text());
+  return all_notes ||
+         (notes != nullptr && notes->contains(received.note_text()));
+}
+
+bool Wanted::AddNote(const std::string& note) {
+  if (notes == nullptr) {
+    notes = std::make_unique<absl::flat_hash_set<std::string>>();
+  }
+  return notes->insert(note).second;
+}
+
+bool Wanted::RemoveNote(const std::string& note) {
+  return notes != nullptr && notes->erase(note) > 0;
 }
 
 void HandlerMap::ResetInForkedChild() {
@@ -121,17 +156,21 @@ absl::Status HandlerMap::Add(Subscriber* subscriber,
   }
   MutexLock lock(&mu_);
   if (absl::Status ready = EnsureRuntimeLocked(); !ready.ok()) return ready;
-  Wanted& wanted = wanted_[subscriber];
+  Wanted& wanted = WantedLocked(subscriber);
   // What this call added or changed, so a failure can take all of it back.
   Wanted added;
-  std::vector<std::pair<int, uint32_t>> replaced_requests;
+  absl::InlinedVector<std::pair<int, uint32_t>, 1> replaced_requests;
   auto add_signal = [&](int signo) -> absl::Status {
-    const auto& requests = queue_requests_[signo];
-    const auto request = requests.find(subscriber);
-    replaced_requests.emplace_back(
-        signo, request == requests.end() ? 0 : request->second);
-    // Before the handler goes in, so its first occurrence is queued too.
-    SetQueueRequestLocked(subscriber, signo, options.queue_capacity);
+    // Nobody uses queue mode on this signal and this call does not either:
+    // nothing to record or change (the usual Notify).
+    if (const auto& requests = queue_requests_[signo];
+        options.queue_capacity != 0 || !requests.empty()) {
+      const auto request = requests.find(subscriber);
+      replaced_requests.emplace_back(
+          signo, request == requests.end() ? 0 : request->second);
+      // Before the handler goes in, so its first occurrence is queued too.
+      SetQueueRequestLocked(subscriber, signo, options.queue_capacity);
+    }
     if (wanted.signals.test(signo)) return absl::OkStatus();
     // Subscribe before enabling: a signal that arrives right after the
     // handler goes in waits on our lock and then finds the subscriber.
@@ -157,9 +196,9 @@ absl::Status HandlerMap::Add(Subscriber* subscriber,
       if (!status.ok()) break;
       if (!signal.is_note()) {
         status = add_signal(signal.number());
-      } else if (wanted.notes.insert(signal.note()).second) {
+      } else if (wanted.AddNote(signal.note())) {
         by_note_[signal.note()].insert(subscriber);
-        added.notes.insert(signal.note());
+        added.AddNote(signal.note());
       }
     }
   }
@@ -184,7 +223,7 @@ absl::Status HandlerMap::Add(Subscriber* subscriber,
     }
   }
   UpdateNotesWantedLocked();
-  EraseIfEmptyLocked(subscriber);
+  if (wanted.empty()) ForgetOnceLocked(subscriber);
   return status;
 }
 
@@ -192,7 +231,7 @@ void HandlerMap::SetQueueRequestLocked(Subscriber* subscriber, int signo,
                                        uint32_t capacity) {
   auto& requests = queue_requests_[signo];
   if (capacity == 0) {
-    if (requests.erase(subscriber) == 0) return;
+    if (requests.empty() || requests.erase(subscriber) == 0) return;
   } else {
     requests[subscriber] = capacity;
   }
@@ -203,7 +242,7 @@ void HandlerMap::SetQueueRequestLocked(Subscriber* subscriber, int signo,
 
 void HandlerMap::SetOnceLocked(Subscriber* subscriber,
                                absl::Span<const Signal> signals, bool once) {
-  if (!once && !once_.contains(subscriber)) return;
+  if (!once && (once_.empty() || !once_.contains(subscriber))) return;
   Wanted& relayed_once = once_[subscriber];
   auto mark_signal = [&](int signo) { relayed_once.signals.set(signo, once); };
   if (signals.empty()) {
@@ -217,9 +256,9 @@ void HandlerMap::SetOnceLocked(Subscriber* subscriber,
     if (!signal.is_note()) {
       mark_signal(signal.number());
     } else if (once) {
-      relayed_once.notes.insert(signal.note());
+      relayed_once.AddNote(signal.note());
     } else {
-      relayed_once.notes.erase(signal.note());
+      relayed_once.RemoveNote(signal.note());
     }
   }
   if (relayed_once.empty()) once_.erase(subscriber);
@@ -231,8 +270,7 @@ void HandlerMap::ReleaseOnceLocked(const std::vector<Subscriber*>& fired,
   for (Subscriber* subscriber : fired) {
     Wanted* parked = &losses[subscriber];
     if (once_releases_all_.contains(subscriber)) {
-      const Wanted everything = wanted_[subscriber];  // Copy: dropping edits.
-      DropLocked(subscriber, everything, parked);
+      TakeAllLocked(subscriber, parked);
     } else if (received.signo != 0) {
       DropSignalLocked(subscriber, received.signo, parked);
     } else if (once_[subscriber].all_notes) {
@@ -240,13 +278,17 @@ void HandlerMap::ReleaseOnceLocked(const std::vector<Subscriber*>& fired,
     } else {
       DropNoteLocked(subscriber, std::string(received.note_text()), parked);
     }
-    EraseIfEmptyLocked(subscriber);
+    ForgetIfEmptyLocked(subscriber);
   }
   UpdateNotesWantedLocked();
-  std::vector<uint64_t> ids = ParkLocked(std::move(losses));
+  WaitList ids;
+  for (auto& [subscriber, lost] : losses) {
+    ParkLocked(subscriber, std::move(lost), &ids);
+  }
+  CoverEarlierLocked(nullptr, &ids);
   // Stop's second half waits for the dispatcher to go idle, and this is the
   // dispatcher: hand it to a thread of its own. Without one, the next
-  // WaitAndUnpark by anyone finishes these too.
+  // Stop, Reset or Ignore finishes these too.
   try {
     std::thread([ids] { HandlerMap::Get().WaitAndUnpark(ids); }).detach();
   } catch (const std::system_error&) {
@@ -255,23 +297,20 @@ void HandlerMap::ReleaseOnceLocked(const std::vector<Subscriber*>& fired,
 }
 
 void HandlerMap::Remove(Subscriber* subscriber) {
-  std::vector<uint64_t> parked_ids;
+  WaitList ids;
   {
-    absl::flat_hash_map<Subscriber*, Wanted> losses;
     MutexLock lock(&mu_);
-    auto it = wanted_.find(subscriber);
-    if (it != wanted_.end()) {
-      const Wanted everything = it->second;  // Copy: dropping edits it.
-      DropLocked(subscriber, everything, &losses[subscriber]);
+    // Other threads' Reset/Ignore, or a once release, may also have it
+    // parked and deliver into it until they finish: wait for those entries
+    // too, before the caller may free it.
+    CoverEarlierLocked(subscriber, &ids);
+    Wanted lost;
+    if (TakeAllLocked(subscriber, &lost)) {
       UpdateNotesWantedLocked();
-      EraseIfEmptyLocked(subscriber);
-      parked_ids = ParkLocked(std::move(losses));
+      ParkLocked(subscriber, std::move(lost), &ids);
     }
   }
-  // Other threads' Reset/Ignore, or a once release, may also have it parked
-  // and deliver into it until they finish: take those entries off too,
-  // before the caller may free it.
-  WaitAndUnpark(std::move(parked_ids), subscriber);
+  WaitAndUnpark(ids);
 }
 
 absl::Status HandlerMap::Reset(absl::Span<const Signal> signals) {
@@ -293,7 +332,7 @@ absl::Status HandlerMap::Cancel(absl::Span<const Signal> signals,
   for (const Signal& signal : signals) {
     if (absl::Status valid = signal.Validate(); !valid.ok()) return valid;
   }
-  std::vector<uint64_t> parked_ids;
+  WaitList ids;
   absl::Status result;
   {
     absl::flat_hash_map<Subscriber*, Wanted> losses;
@@ -344,36 +383,55 @@ absl::Status HandlerMap::Cancel(absl::Span<const Signal> signals,
     }
     UpdateNotesWantedLocked();
     for (const auto& [subscriber, unused] : losses) {
-      EraseIfEmptyLocked(subscriber);
+      ForgetIfEmptyLocked(subscriber);
     }
-    parked_ids = ParkLocked(std::move(losses));
+    for (auto& [subscriber, lost] : losses) {
+      ParkLocked(subscriber, std::move(lost), &ids);
+    }
+    CoverEarlierLocked(nullptr, &ids);
     result = status;
   }
-  WaitAndUnpark(parked_ids);
+  WaitAndUnpark(ids);
   return result;
 }
 
 void HandlerMap::DropSignalLocked(Subscriber* subscriber, int signo,
                                   Wanted* parked, bool disable_when_last) {
-  auto it = wanted_.find(subscriber);
-  if (it == wanted_.end() || !it->second.signals.test(signo)) return;
-  it->second.signals.reset(signo);
+  Wanted* wanted = FindWantedLocked(subscriber);
+  if (wanted == nullptr || !wanted->signals.test(signo)) return;
+  wanted->signals.reset(signo);
   parked->signals.set(signo);
+  UnindexSignalLocked(subscriber, signo, disable_when_last);
+}
+
+void HandlerMap::UnindexSignalLocked(Subscriber* subscriber, int signo,
+                                     bool disable_when_last) {
   by_signal_[signo].erase(subscriber);
-  if (auto once = once_.find(subscriber); once != once_.end()) {
-    once->second.signals.reset(signo);
+  // Empty unless someone asked for once: no lookup then.
+  if (!once_.empty()) {
+    if (auto once = once_.find(subscriber); once != once_.end()) {
+      once->second.signals.reset(signo);
+    }
   }
-  SetQueueRequestLocked(subscriber, signo, 0);
+  // Queue mode is rare: no call at all when nobody asked for it here.
+  if (!queue_requests_[signo].empty()) {
+    SetQueueRequestLocked(subscriber, signo, 0);
+  }
   if (by_signal_[signo].empty() && disable_when_last) runtime::Disable(signo);
 }
 
 void HandlerMap::DropNoteLocked(Subscriber* subscriber, const std::string& note,
                                 Wanted* parked) {
-  auto it = wanted_.find(subscriber);
-  if (it == wanted_.end() || !it->second.notes.erase(note)) return;
-  parked->notes.insert(note);
+  Wanted* wanted = FindWantedLocked(subscriber);
+  if (wanted == nullptr || !wanted->RemoveNote(note)) return;
+  parked->AddNote(note);
+  UnindexNoteLocked(subscriber, note);
+}
+
+void HandlerMap::UnindexNoteLocked(Subscriber* subscriber,
+                                   const std::string& note) {
   if (auto once = once_.find(subscriber); once != once_.end()) {
-    once->second.notes.erase(note);
+    once->second.RemoveNote(note);
   }
   auto index = by_note_.find(note);
   index->second.erase(subscriber);
@@ -381,9 +439,9 @@ void HandlerMap::DropNoteLocked(Subscriber* subscriber, const std::string& note,
 }
 
 void HandlerMap::DropAllNotesLocked(Subscriber* subscriber, Wanted* parked) {
-  auto it = wanted_.find(subscriber);
-  if (it == wanted_.end() || !it->second.all_notes) return;
-  it->second.all_notes = false;
+  Wanted* wanted = FindWantedLocked(subscriber);
+  if (wanted == nullptr || !wanted->all_notes) return;
+  wanted->all_notes = false;
   parked->all_notes = true;
   if (auto once = once_.find(subscriber); once != once_.end()) {
     once->second.all_notes = false;
@@ -393,78 +451,105 @@ void HandlerMap::DropAllNotesLocked(Subscriber* subscriber, Wanted* parked) {
 
 void HandlerMap::DropLocked(Subscriber* subscriber, const Wanted& what,
                             Wanted* parked) {
-  // Stops at the last wanted signal: Stop runs this for every channel.
-  size_t left = what.signals.count();
-  for (int s = 1; left > 0 && s <= platform::kMaxSignal; ++s) {
-    if (!what.signals[s]) continue;
-    --left;
-    DropSignalLocked(subscriber, s, parked);
-  }
+  ForEachSignal(what.signals,
+                [&](int s) { DropSignalLocked(subscriber, s, parked); });
   if (what.all_notes) DropAllNotesLocked(subscriber, parked);
-  for (const std::string& note : what.notes) {
+  if (what.notes == nullptr) return;
+  for (const std::string& note : *what.notes) {
     DropNoteLocked(subscriber, note, parked);
   }
 }
 
-void HandlerMap::UpdateNotesWantedLocked() {
-  if (!runtime_ready_) return;
-  if (all_notes_.empty() && by_note_.empty()) {
-    runtime::DisableNotes();
-  } else {
-    runtime::EnableNotes();
-  }
-}
-
-void HandlerMap::EraseIfEmptyLocked(Subscriber* subscriber) {
-  auto it = wanted_.find(subscriber);
-  if (it != wanted_.end() && it->second.empty()) wanted_.erase(it);
-  if (wanted_.contains(subscriber)) return;
-  once_.erase(subscriber);
-  once_releases_all_.erase(subscriber);
-}
-
-std::vector<uint64_t> HandlerMap::ParkLocked(
-    absl::flat_hash_map<Subscriber*, Wanted> losses) {
-  std::vector<uint64_t> ids;
-  ids.reserve(losses.size());
-  for (auto& [subscriber, wanted] : losses) {
-    if (wanted.empty()) continue;
-    ids.push_back(++next_stopping_id_);
-    stopping_.push_back({ids.back(), subscriber, std::move(wanted)});
-  }
-  return ids;
-}
-
-void HandlerMap::WaitAndUnpark(std::vector<uint64_t> ids, Subscriber* removed) {
-  {
-    MutexLock lock(&mu_);
-    // Parked before this wait, so it covers them: entries whose own
-    // finishing thread could not be started, and, for a subscriber being
-    // removed, entries other callers parked.
-    ids.insert(ids.end(), unfinished_.begin(), unfinished_.end());
-    unfinished_.clear();
-    for (const Stopping& s : stopping_) {
-      if (removed != nullptr && s.subscriber == removed &&
-          !absl::c_linear_search(ids, s.id)) {
-        ids.push_back(s.id);
-      }
+bool HandlerMap::TakeAllLocked(Subscriber* subscriber, Wanted* lost) {
+  Wanted* wanted = FindWantedLocked(subscriber);
+  if (wanted == nullptr || wanted->empty()) return false;
+  *lost = std::exchange(*wanted, Wanted());
+  ForgetOnceLocked(subscriber);
+  ForEachSignal(lost->signals, [&](int s) {
+    UnindexSignalLocked(subscriber, s, /*disable_when_last=*/true);
+  });
+  if (lost->all_notes) all_notes_.erase(subscriber);
+  if (lost->notes != nullptr) {
+    for (const std::string& note : *lost->notes) {
+      UnindexNoteLocked(subscriber, note);
     }
   }
+  return true;
+}
+
+void HandlerMap::UpdateNotesWantedLocked() {
+  if (!runtime_ready_) return;
+  const bool wanted = !all_notes_.empty() || !by_note_.empty();
+  // Only this changes the queue's note slot, so a call that would not
+  // change it is skipped: a Notify or Stop of signals alone costs no atomic
+  // read-modify-write here.
+  if (wanted == notes_enabled_) return;
+  notes_enabled_ = wanted;
+  if (wanted) {
+    runtime::EnableNotes();
+  } else {
+    runtime::DisableNotes();
+  }
+}
+
+Wanted& HandlerMap::WantedLocked(Subscriber* subscriber) {
+  if (subscriber->wanted_ == nullptr) subscriber->wanted_.reset(new Wanted());
+  return *subscriber->wanted_;
+}
+
+Wanted* HandlerMap::FindWantedLocked(Subscriber* subscriber) {
+  return subscriber->wanted_.get();
+}
+
+void HandlerMap::ForgetIfEmptyLocked(Subscriber* subscriber) {
+  const Wanted* wanted = FindWantedLocked(subscriber);
+  if (wanted == nullptr || wanted->empty()) ForgetOnceLocked(subscriber);
+}
+
+void HandlerMap::ForgetOnceLocked(Subscriber* subscriber) {
+  // Empty unless someone asked for once: no lookup then.
+  if (!once_.empty()) once_.erase(subscriber);
+  if (!once_releases_all_.empty()) once_releases_all_.erase(subscriber);
+}
+
+void HandlerMap::ParkLocked(Subscriber* subscriber, Wanted lost,
+                            WaitList* ids) {
+  if (lost.empty()) return;
+  ids->push_back(++next_stopping_id_);
+  stopping_.push_back({ids->back(), subscriber, std::move(lost)});
+}
+
+void HandlerMap::CoverEarlierLocked(Subscriber* removed, WaitList* ids) {
+  if (!unfinished_.empty()) {
+    ids->insert(ids->end(), unfinished_.begin(), unfinished_.end());
+    unfinished_.clear();
+  }
+  if (removed == nullptr) return;
+  // An id listed twice costs nothing but a second look when unparking.
+  for (const Stopping& s : stopping_) {
+    if (s.subscriber == removed) ids->push_back(s.id);
+  }
+}
+
+void HandlerMap::WaitAndUnpark(const WaitList& ids) {
   if (ids.empty()) return;
   PORTSIG_TEST_HOOK(stop_between_phases, 0);
   runtime::WaitUntilIdle();
   // Usually one id (a Stop); a Reset of many channels parks many, where a
   // set keeps this linear.
   constexpr size_t kLinearSearchUpTo = 8;
-  absl::flat_hash_set<uint64_t> done;
-  if (ids.size() > kLinearSearchUpTo) done.insert(ids.begin(), ids.end());
-  auto finished = [&](const Stopping& s) {
-    return ids.size() > kLinearSearchUpTo ? done.contains(s.id)
-                                          : absl::c_linear_search(ids, s.id);
+  auto unpark = [this](auto finished) {
+    MutexLock lock(&mu_);
+    stopping_.erase(
+        std::remove_if(stopping_.begin(), stopping_.end(), finished),
+        stopping_.end());
   };
-  MutexLock lock(&mu_);
-  stopping_.erase(std::remove_if(stopping_.begin(), stopping_.end(), finished),
-                  stopping_.end());
+  if (ids.size() <= kLinearSearchUpTo) {
+    unpark([&](const Stopping& s) { return absl::c_linear_search(ids, s.id); });
+  } else {
+    const absl::flat_hash_set<uint64_t> done(ids.begin(), ids.end());
+    unpark([&](const Stopping& s) { return done.contains(s.id); });
+  }
 }
 
 bool HandlerMap::WantsNote(absl::string_view note) {
@@ -502,8 +587,8 @@ void HandlerMap::Deliver(const platform::QueuedSignal& received) {
   for (const Stopping& stopping : stopping_) {
     if (!stopping.wanted.Wants(received)) continue;
     // Re-subscribed meanwhile: it got the signal above already.
-    auto current = wanted_.find(stopping.subscriber);
-    if (current != wanted_.end() && current->second.Wants(received)) continue;
+    const Wanted* current = FindWantedLocked(stopping.subscriber);
+    if (current != nullptr && current->Wants(received)) continue;
     if (absl::c_linear_search(parked_delivered, stopping.subscriber)) continue;
     parked_delivered.push_back(stopping.subscriber);
     stopping.subscriber->Deliver(delivery);

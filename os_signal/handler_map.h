@@ -19,11 +19,13 @@
 
 #include <bitset>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "absl/types/span.h"
 #include "os_signal/delivery.h"
@@ -41,10 +43,18 @@ namespace os_signal_internal {
 struct Wanted {
   std::bitset<platform::kMaxSignal + 1> signals;
   bool all_notes = false;
-  absl::flat_hash_set<std::string> notes;
+  // Notes asked for by name; null until the first. Most subscribers want
+  // signals only, and every Notify and Stop makes, moves and parks their
+  // Wanted: as a bitset that costs no hash set to build and free.
+  std::unique_ptr<absl::flat_hash_set<std::string>> notes;
 
-  bool empty() const { return signals.none() && !all_notes && notes.empty(); }
+  bool empty() const { return signals.none() && !all_notes && !has_notes(); }
+  bool has_notes() const { return notes != nullptr && !notes->empty(); }
   bool Wants(const platform::QueuedSignal& received) const;
+  // Returns whether the note is new.
+  bool AddNote(const std::string& note);
+  // Returns whether the note was there.
+  bool RemoveNote(const std::string& note);
 };
 
 class HandlerMap {
@@ -119,22 +129,51 @@ class HandlerMap {
   void ReleaseOnceLocked(const std::vector<Subscriber*>& fired,
                          const platform::QueuedSignal& received)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void EraseIfEmptyLocked(Subscriber* subscriber)
+  // What `subscriber` wants, made empty on first use.
+  Wanted& WantedLocked(Subscriber* subscriber)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Parks what subscribers lost on the stopping list. Must happen in the
-  // same critical section that removed it from the map, or a delivery in
-  // between would find the subscriber in neither place.
-  std::vector<uint64_t> ParkLocked(
-      absl::flat_hash_map<Subscriber*, Wanted> losses)
+  // The same, or null if it never asked for anything.
+  Wanted* FindWantedLocked(Subscriber* subscriber)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Drops the once bookkeeping of a subscriber that wants nothing any
+  // more. ForgetIfEmptyLocked does so only if `subscriber` wants nothing.
+  void ForgetOnceLocked(Subscriber* subscriber)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ForgetIfEmptyLocked(Subscriber* subscriber)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Removes everything `subscriber` wants, moving it into `*lost` whole
+  // (Stop, and a context's once release): no copy to edit, no lookup per
+  // signal. Returns false if it wanted nothing.
+  bool TakeAllLocked(Subscriber* subscriber, Wanted* lost)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Takes `subscriber` out of the indexes of one signal or note it no longer
+  // wants.
+  void UnindexSignalLocked(Subscriber* subscriber, int signo,
+                           bool disable_when_last)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void UnindexNoteLocked(Subscriber* subscriber, const std::string& note)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // Ids of stopping-list entries one wait covers; usually one (a Stop).
+  using WaitList = absl::InlinedVector<uint64_t, 2>;
+  // Parks what `subscriber` lost on the stopping list (nothing if it lost
+  // nothing) and adds the entry to `ids`. Must happen in the same critical
+  // section that removed it from the map, or a delivery in between would
+  // find the subscriber in neither place.
+  void ParkLocked(Subscriber* subscriber, Wanted lost, WaitList* ids)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Adds to `ids` the entries a wait that starts after this critical
+  // section covers too: those whose own finishing thread could not start,
+  // and with `removed`, every other entry parked for that subscriber.
+  void CoverEarlierLocked(Subscriber* removed, WaitList* ids)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Waits for the runtime to go idle, then drops the parked entries.
-  // With `removed`, also every other entry parked for that subscriber.
-  void WaitAndUnpark(std::vector<uint64_t> ids, Subscriber* removed = nullptr)
-      ABSL_LOCKS_EXCLUDED(mu_);
+  void WaitAndUnpark(const WaitList& ids) ABSL_LOCKS_EXCLUDED(mu_);
 
   ForkSafeMutex mu_;
   bool runtime_ready_ ABSL_GUARDED_BY(mu_) = false;
-  absl::flat_hash_map<Subscriber*, Wanted> wanted_ ABSL_GUARDED_BY(mu_);
+  // Whether the runtime has the note slot enabled (UpdateNotesWantedLocked).
+  bool notes_enabled_ ABSL_GUARDED_BY(mu_) = false;
   // Per-signal index; its size is the signal's reference count.
   absl::flat_hash_set<Subscriber*>
       by_signal_[platform::kMaxSignal + 1] ABSL_GUARDED_BY(mu_);

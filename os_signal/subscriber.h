@@ -5,9 +5,17 @@
 #ifndef PORTSIG_OS_SIGNAL_SUBSCRIBER_H_
 #define PORTSIG_OS_SIGNAL_SUBSCRIBER_H_
 
+#include <memory>
+
 namespace portsig {
 struct Delivery;
 namespace os_signal_internal {
+
+struct Wanted;  // handler_map.h
+// Deletes a Wanted where its type is complete (handler_map.cc).
+struct WantedDeleter {
+  void operator()(Wanted* wanted) const;
+};
 
 class Subscriber {
  public:
@@ -17,6 +25,15 @@ class Subscriber {
 
  protected:
   ~Subscriber() = default;
+
+ private:
+  friend class HandlerMap;
+  // What the subscriber asked for: made by its first Notify, empty while it
+  // wants nothing, freed with it. Kept here rather than in a map keyed by
+  // subscriber, so that Notify and Stop reach it without a hash lookup.
+  // Only HandlerMap touches it, under its lock, through WantedLocked and
+  // FindWantedLocked, which carry the annotation this header cannot name.
+  std::unique_ptr<Wanted, WantedDeleter> wanted_;
 };
 
 }  // namespace os_signal_internal

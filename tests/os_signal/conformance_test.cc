@@ -221,6 +221,28 @@ TEST(StopTest, DestroyingARegisteredChannelStopsIt) {
   EXPECT_TRUE(status.killed_by(SIGUSR2)) << status.ToString();
 }
 
+// A stopped channel keeps its (empty) record of what it wants for its next
+// Notify: it must receive nothing while stopped, and everything again once
+// notified again, as many times as the program likes.
+TEST(StopTest, StoppedChannelReceivesNothingUntilNotifiedAgain) {
+  auto status = RunInChild([] {
+    SignalChannel keep(8);  // Keeps SIGUSR1 handled throughout.
+    ASSERT_TRUE(Notify(keep, {SIGUSR1}).ok());
+    SignalChannel ch(8);
+    for (int round = 0; round < 3; ++round) {
+      ASSERT_TRUE(Notify(ch, {SIGUSR1}).ok());
+      RaiseAndDispatch(SIGUSR1);
+      EXPECT_EQ(ch.TryReceive(), Signal(SIGUSR1)) << "round " << round;
+      Stop(ch);
+      RaiseAndDispatch(SIGUSR1);
+      EXPECT_EQ(ch.TryReceive(), std::nullopt) << "round " << round;
+    }
+    EXPECT_EQ(ch.delivered(), 3u);
+    EXPECT_EQ(keep.delivered(), 6u);
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
 TEST(NohupTest, InheritedIgnoreIsReportedAndNotifyTakesOver) {
   auto status = RunInChild([] {
     // As if started under nohup: SIGHUP ignored before portsig runs.
