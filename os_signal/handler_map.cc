@@ -156,6 +156,10 @@ absl::Status HandlerMap::Add(Subscriber* subscriber,
   }
   MutexLock lock(&mu_);
   if (absl::Status ready = EnsureRuntimeLocked(); !ready.ok()) return ready;
+  // In a forked child whose parent already ran portsig, nothing else may
+  // restart the dispatcher before a context waits on it (a channel's
+  // Receive does so itself).
+  runtime::EnsureDispatcher();
   Wanted& wanted = WantedLocked(subscriber);
   // What this call added or changed, so a failure can take all of it back.
   Wanted added;

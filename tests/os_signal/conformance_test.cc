@@ -551,6 +551,24 @@ TEST(ForkTest, ChildReceivesOnAChannelAParentThreadWaitedOn) {
   EXPECT_TRUE(status.exited_ok()) << status.ToString();
 }
 
+// A context waits for the dispatcher without calling into a channel, so in
+// a child forked from a parent that had started one, Notify must start it.
+TEST(ForkTest, AContextMadeInAForkedChildFires) {
+  auto status = RunInChild([] {
+    SignalChannel keep(1);
+    ASSERT_TRUE(Notify(keep, {SIGUSR1}).ok());
+    auto child = RunInChild([] {
+      auto context = NotifyContext({SIGUSR1});
+      ASSERT_TRUE(context.ok()) << context.status();
+      raise(SIGUSR1);
+      (*context)->Wait();  // A hang is the watchdog's business.
+      EXPECT_EQ((*context)->signal(), Signal(SIGUSR1));
+    });
+    EXPECT_TRUE(child.exited_ok()) << child.ToString();
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
 TEST(NoteTest, PostNoteByBackend) {
   auto status = RunInChild([] {
     SignalChannel ch(2);
