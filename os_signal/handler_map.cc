@@ -212,9 +212,7 @@ absl::Status HandlerMap::Add(Subscriber* subscriber,
     DropLocked(subscriber, added, &discarded);
     // A failed Notify puts back at once what it installed, rather than
     // after the restore delay (so does one that reused a lingering handler).
-    for (int signo = 1; signo <= platform::kMaxSignal; ++signo) {
-      if (added.signals.test(signo)) runtime::RestoreIfLingering(signo);
-    }
+    ForEachSignal(added.signals, &runtime::RestoreIfLingering);
     for (const auto& [signo, capacity] : replaced_requests) {
       if (wanted.signals.test(signo)) {
         SetQueueRequestLocked(subscriber, signo, capacity);

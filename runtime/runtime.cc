@@ -181,9 +181,7 @@ void RestoreIfLingering(int signo) {
   Runtime* rt = Ready();
   if (rt == nullptr) return;
   MutexLock lock(&rt->mu);
-  if (rt->deferred.Cancel(signo) && HandlerInstalled(signo)) {
-    RestoreSaved(signo);
-  }
+  if (rt->deferred.Cancel(signo)) RestoreSaved(signo);
 }
 
 absl::Status Ignore(int signo) {

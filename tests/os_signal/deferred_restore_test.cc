@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <initializer_list>
 
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
@@ -21,6 +22,7 @@ namespace {
 
 using testing::CurrentAction;
 using testing::RunInChild;
+using testing::SetPlainHandler;
 using testing::WaitForRestore;
 
 bool IsPortsigHandler(int signo) {
@@ -30,6 +32,15 @@ bool IsPortsigHandler(int signo) {
 bool Is(int signo, void (*handler)(int)) {
   struct sigaction now = CurrentAction(signo);
   return !(now.sa_flags & SA_SIGINFO) && now.sa_handler == handler;
+}
+
+// Leaves `signals` with no subscriber, as a Stop does: their handler
+// lingers, unless the restore cannot wait.
+bool NotifyThenStop(std::initializer_list<Signal> signals) {
+  SignalChannel channel(1);
+  if (!Notify(channel, signals).ok()) return false;
+  Stop(channel);
+  return true;
 }
 
 std::atomic<int> g_dispositions_set{0};
@@ -46,9 +57,7 @@ TEST(DeferredRestoreTest, ANotifySoonAfterStopMakesNoSigactionCall) {
     test_hooks::hold_deferred_restores.store(true);
     test_hooks::disposition_changed.store(&CountDisposition);
     for (int round = 0; round < 5; ++round) {
-      SignalChannel c(1);
-      ASSERT_TRUE(Notify(c, {SIGUSR1}).ok());
-      Stop(c);
+      ASSERT_TRUE(NotifyThenStop({SIGUSR1}));
     }
     EXPECT_EQ(g_dispositions_set.load(), 1)
         << "each Notify+Stop pair changed the disposition";
@@ -65,9 +74,7 @@ TEST(DeferredRestoreTest, AnUnwantedSignalMeanwhileTakesTheDefaultAction) {
   for (int signo : {SIGUSR1, SIGTERM, SIGRTMIN + 2}) {
     auto status = RunInChild([signo] {
       test_hooks::hold_deferred_restores.store(true);
-      SignalChannel c(1);
-      ASSERT_TRUE(Notify(c, {signo}).ok());
-      Stop(c);
+      ASSERT_TRUE(NotifyThenStop({signo}));
       ASSERT_TRUE(IsPortsigHandler(signo));
       raise(signo);
       ADD_FAILURE() << "survived signal " << signo;
@@ -80,16 +87,10 @@ TEST(DeferredRestoreTest, AnUnwantedSignalMeanwhileTakesTheDefaultAction) {
 TEST(DeferredRestoreTest, OnlyASavedDefaultThatEndsTheProcessWaits) {
   auto status = RunInChild([] {
     test_hooks::hold_deferred_restores.store(true);
-    struct sigaction host = {};
-    host.sa_handler = &HostHandler;
-    sigemptyset(&host.sa_mask);
-    ASSERT_EQ(sigaction(SIGUSR2, &host, nullptr), 0);
+    ASSERT_TRUE(SetPlainHandler(SIGUSR2, &HostHandler));
     ASSERT_NE(signal(SIGHUP, SIG_IGN), SIG_ERR);
-    SignalChannel c(1);
-    ASSERT_TRUE(Notify(c, {SIGUSR2, SIGHUP, SIGWINCH, SIGCHLD, SIGTSTP, SIGQUIT,
-                           SIGABRT, SIGINT})
-                    .ok());
-    Stop(c);
+    ASSERT_TRUE(NotifyThenStop({SIGUSR2, SIGHUP, SIGWINCH, SIGCHLD, SIGTSTP,
+                                SIGQUIT, SIGABRT, SIGINT}));
     EXPECT_TRUE(Is(SIGUSR2, &HostHandler)) << "a host's handler waited";
     EXPECT_TRUE(Is(SIGHUP, SIG_IGN)) << "an inherited SIG_IGN waited";
     EXPECT_TRUE(Is(SIGWINCH, SIG_DFL)) << "a default of ignore waited";
@@ -105,9 +106,7 @@ TEST(DeferredRestoreTest, OnlyASavedDefaultThatEndsTheProcessWaits) {
 TEST(DeferredRestoreTest, ResetAndIgnoreDoNotWait) {
   auto status = RunInChild([] {
     test_hooks::hold_deferred_restores.store(true);
-    SignalChannel c(1);
-    ASSERT_TRUE(Notify(c, {SIGUSR1, SIGTERM}).ok());
-    Stop(c);
+    ASSERT_TRUE(NotifyThenStop({SIGUSR1, SIGTERM}));
     ASSERT_TRUE(IsPortsigHandler(SIGUSR1));
     ASSERT_TRUE(Reset({SIGUSR1}).ok());
     EXPECT_TRUE(Is(SIGUSR1, SIG_DFL));
@@ -123,13 +122,8 @@ TEST(DeferredRestoreTest, AHostHandlerInstalledMeanwhileStays) {
   auto status = RunInChild([] {
     test_hooks::hold_deferred_restores.store(true);
     test_hooks::restore_saved_begin.store(&CountRestore);
-    SignalChannel c(1);
-    ASSERT_TRUE(Notify(c, {SIGUSR1}).ok());
-    Stop(c);
-    struct sigaction host = {};
-    host.sa_handler = &HostHandler;
-    sigemptyset(&host.sa_mask);
-    ASSERT_EQ(sigaction(SIGUSR1, &host, nullptr), 0);
+    ASSERT_TRUE(NotifyThenStop({SIGUSR1}));
+    ASSERT_TRUE(SetPlainHandler(SIGUSR1, &HostHandler));
     test_hooks::hold_deferred_restores.store(false);
     while (g_restores_begun.load() == 0) sched_yield();
     // Ignored takes the runtime's lock, so the restore has finished.
@@ -144,18 +138,14 @@ TEST(DeferredRestoreTest, AHostHandlerInstalledMeanwhileStays) {
 TEST(DeferredRestoreTest, AForkedChildRestoresAtOnceAndDefersAgain) {
   auto status = RunInChild([] {
     test_hooks::hold_deferred_restores.store(true);
-    SignalChannel c(1);
-    ASSERT_TRUE(Notify(c, {SIGUSR1}).ok());
-    Stop(c);
+    ASSERT_TRUE(NotifyThenStop({SIGUSR1}));
     ASSERT_TRUE(IsPortsigHandler(SIGUSR1));
     // The restoring thread is asleep and the dispatcher idle: safe to fork
     // under the sanitizers too.
     auto grandchild = RunInChild([] {
       EXPECT_TRUE(Is(SIGUSR1, SIG_DFL)) << "the child kept the handler";
       // The child's own restoring thread starts and does its work.
-      SignalChannel d(1);
-      ASSERT_TRUE(Notify(d, {SIGUSR1}).ok());
-      Stop(d);
+      ASSERT_TRUE(NotifyThenStop({SIGUSR1}));
       test_hooks::hold_deferred_restores.store(false);
       WaitForRestore(SIGUSR1, SIG_DFL);
     });
@@ -171,15 +161,11 @@ TEST(DeferredRestoreTest, AForkedChildRestoresAtOnceAndDefersAgain) {
 // second broadcast is the one that hung.
 TEST(DeferredRestoreTest, AForkedChildDefersRoundAfterRound) {
   auto status = RunInChild([] {
-    SignalChannel c(1);
-    ASSERT_TRUE(Notify(c, {SIGUSR1}).ok());
-    Stop(c);
+    ASSERT_TRUE(NotifyThenStop({SIGUSR1}));
     WaitForRestore(SIGUSR1, SIG_DFL);
     auto grandchild = RunInChild([] {
       for (int round = 0; round < 3; ++round) {
-        SignalChannel d(1);
-        ASSERT_TRUE(Notify(d, {SIGUSR1}).ok());
-        Stop(d);
+        ASSERT_TRUE(NotifyThenStop({SIGUSR1}));
         WaitForRestore(SIGUSR1, SIG_DFL);
       }
     });
@@ -191,9 +177,7 @@ TEST(DeferredRestoreTest, AForkedChildDefersRoundAfterRound) {
 TEST(DeferredRestoreTest, IgnoredSeesAHostsSigIgnOverALingeringHandler) {
   auto status = RunInChild([] {
     test_hooks::hold_deferred_restores.store(true);
-    SignalChannel c(1);
-    ASSERT_TRUE(Notify(c, {SIGUSR1}).ok());
-    Stop(c);
+    ASSERT_TRUE(NotifyThenStop({SIGUSR1}));
     EXPECT_FALSE(Ignored(SIGUSR1));
     ASSERT_NE(signal(SIGUSR1, SIG_IGN), SIG_ERR);
     EXPECT_TRUE(Ignored(SIGUSR1));
@@ -205,9 +189,7 @@ TEST(DeferredRestoreTest, AZeroDelayRestoresInsideStop) {
   auto status = RunInChild([] {
     ASSERT_EQ(RestoreDelay(), absl::Milliseconds(10));
     ASSERT_TRUE(SetRestoreDelay(absl::ZeroDuration()).ok());
-    SignalChannel c(1);
-    ASSERT_TRUE(Notify(c, {SIGUSR1}).ok());
-    Stop(c);
+    ASSERT_TRUE(NotifyThenStop({SIGUSR1}));
     EXPECT_TRUE(Is(SIGUSR1, SIG_DFL));
   });
   EXPECT_TRUE(status.exited_ok()) << status.ToString();

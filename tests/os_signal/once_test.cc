@@ -47,10 +47,7 @@ void HostHandler(int) { g_host_calls.fetch_add(1); }
 
 TEST(OnceTest, SecondSignalGoesToTheHostHandlerFromBefore) {
   auto status = RunInChild([] {
-    struct sigaction host = {};
-    host.sa_handler = &HostHandler;
-    sigemptyset(&host.sa_mask);
-    ASSERT_EQ(sigaction(SIGUSR1, &host, nullptr), 0);
+    ASSERT_TRUE(testing::SetPlainHandler(SIGUSR1, &HostHandler));
     SignalChannel ch(4);
     ASSERT_TRUE(Notify(ch, {SIGUSR1}, Once()).ok());
     raise(SIGUSR1);

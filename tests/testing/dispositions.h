@@ -1,6 +1,6 @@
 // Helpers shared by the tests that check dispositions and wait for the
-// dispatcher: CurrentAction, DescribeDifference, WaitForDispatch,
-// WaitForDisposition and WaitForRestore. Header-only, so
+// dispatcher: CurrentAction, DescribeDifference, SetPlainHandler,
+// WaitForDispatch, WaitForDisposition and WaitForRestore. Header-only, so
 // the libFuzzer build under fuzz/ (outside Bazel) can use it too.
 #ifndef PORTSIG_TESTS_TESTING_DISPOSITIONS_H_
 #define PORTSIG_TESTS_TESTING_DISPOSITIONS_H_
@@ -75,6 +75,15 @@ inline std::string DescribeDifference(const struct sigaction& a,
 inline void WaitForDispatch(int barrier_signo) {
   SignalChannel barrier(1);
   if (Notify(barrier, {barrier_signo}).ok()) Stop(barrier);
+}
+
+// Installs a plain handler (no SA_SIGINFO, empty mask), as a host would;
+// false if sigaction refused.
+inline bool SetPlainHandler(int signo, void (*handler)(int)) {
+  struct sigaction action = {};
+  action.sa_handler = handler;
+  sigemptyset(&action.sa_mask);
+  return sigaction(signo, &action, nullptr) == 0;
 }
 
 // Spins until signo's disposition is `handler` (SIG_DFL, SIG_IGN or a plain
