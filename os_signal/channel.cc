@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <optional>
 
 #include "absl/status/status.h"
 #include "os_signal/handler_map.h"
@@ -86,9 +87,20 @@ std::optional<Delivery> SignalChannel::ReceiveUntil(absl::Time deadline) {
       // Counted while spinning too, so an unbuffered channel hands over.
       ++blocked_receivers_;
     }
-    platform::SpinUntil(
-        [this] { return buffered_.load(std::memory_order_acquire) != 0; },
-        deadline);
+    {
+      // While it spins, this thread takes signals from the queue itself, for
+      // every subscriber: the dispatcher need not wake to hand them on.
+      // Registered at the first look, after the spin_started test hook.
+      std::optional<runtime::QueuePoller> poller;
+      platform::SpinUntil(
+          [&] {
+            if (buffered_.load(std::memory_order_acquire) != 0) return true;
+            if (!poller.has_value()) poller.emplace();
+            poller->Poll();
+            return buffered_.load(std::memory_order_acquire) != 0;
+          },
+          deadline);
+    }  // Unregistering may deliver, into this channel too: before the lock.
     MutexLock lock(&mu_);
     return WaitLocked(deadline);
   }

@@ -53,7 +53,7 @@ SendResult SigQueue::Send(int signo, const SignalRecord& record) {
   return result;
 }
 
-void SigQueue::Receive(QueuedSignal* out) {
+bool SigQueue::TryReceiveLocked(QueuedSignal* out) {
   for (;;) {
     if (draining_ != 0) {
       RecordRing* ring = rings_[draining_].load(std::memory_order_acquire);
@@ -62,17 +62,17 @@ void SigQueue::Receive(QueuedSignal* out) {
         out->occurrences = n;
         out->note_length = 0;
         out->note[0] = '\0';
-        return;
+        return true;
       }
       draining_ = 0;
       // Occurrences that reached the backend while queue mode was off.
       if (drained_after_.occurrences > 0) {
         *out = drained_after_;
         drained_after_.occurrences = 0;
-        return;
+        return true;
       }
     }
-    ReceiveRaw(out);
+    if (!TryReceiveRaw(out)) return false;
     if (out->signo != 0 &&
         rings_[out->signo].load(std::memory_order_acquire) != nullptr) {
       draining_ = out->signo;
@@ -84,8 +84,59 @@ void SigQueue::Receive(QueuedSignal* out) {
       continue;
     }
     // Zero: an earlier delivery already reported what this one stands for.
-    if (out->signo == 0 || out->occurrences > 0) return;
+    if (out->signo == 0 || out->occurrences > 0) return true;
   }
+}
+
+bool SigQueue::TryLockRole() {
+  return !role_held_.load(std::memory_order_relaxed) &&
+         !role_held_.exchange(true, std::memory_order_acquire);
+}
+
+void SigQueue::LockRole() {
+  while (!TryLockRole()) YieldProcessor();
+}
+
+void SigQueue::UnlockRole() {
+  role_held_.store(false, std::memory_order_release);
+}
+
+bool SigQueue::Drain(DeliverFn deliver, bool wait) {
+  if (wait) {
+    LockRole();
+  } else if (!TryLockRole()) {
+    return false;
+  }
+  QueuedSignal received;
+  while (TryReceiveLocked(&received)) deliver(received);
+  UnlockRole();
+  return true;
+}
+
+void SigQueue::AwaitSenders() { AwaitSendersRaw(/*spin=*/pollers() == 0); }
+
+void SigQueue::Receive(QueuedSignal* out) {
+  for (;;) {
+    LockRole();
+    const bool got = TryReceiveLocked(out);
+    UnlockRole();
+    if (got) return;
+    AwaitSenders();
+  }
+}
+
+void SigQueue::BeginPoll() { pollers_.fetch_add(1, std::memory_order_seq_cst); }
+
+void SigQueue::Poll(DeliverFn deliver) {
+  if (MayHavePending()) Drain(deliver, /*wait=*/false);
+}
+
+void SigQueue::EndPoll(DeliverFn deliver) {
+  // A sender that read pollers() before this decrement set its bit before
+  // the read below (both sequentially consistent), so the bit is seen here
+  // unless a role holder already took it.
+  pollers_.fetch_sub(1, std::memory_order_seq_cst);
+  if (MayHavePending()) Drain(deliver, /*wait=*/true);
 }
 
 void SigQueue::SetQueueCapacity(int signo, uint32_t capacity) {
@@ -124,12 +175,13 @@ bool SigQueue::Wanted(int slot) const { return wanted_.Contains(slot); }
 
 bool SigQueue::Ignored(int slot) const { return ignored_.Contains(slot); }
 
-void SigQueue::WaitUntilIdle() {
+void SigQueue::WaitUntilIdle(DeliverFn deliver) {
   // A sender may have read `wanted` before the caller's Disable and still be
   // queuing; wait for every such sender to finish its hand-off first.
   while (delivering_.load(std::memory_order_seq_cst) != 0) YieldProcessor();
-  // Then wait for the receiver to drain what they queued and come back.
-  while (!ReceiverIdle()) YieldProcessor();
+  // Then deliver what they queued: taking the role also waits out a
+  // receiver that took some of it and is still delivering.
+  Drain(deliver, /*wait=*/true);
 }
 
 void SigQueue::ResetAfterFork() {
@@ -137,6 +189,9 @@ void SigQueue::ResetAfterFork() {
   for (auto& ring : rings_) {
     if (RecordRing* r = ring.load(std::memory_order_relaxed)) r->Reset();
   }
+  // The parent's role holder and pollers are not in this process.
+  role_held_.store(false, std::memory_order_relaxed);
+  pollers_.store(0, std::memory_order_relaxed);
   draining_ = 0;
   drained_after_.occurrences = 0;
 }

@@ -1,5 +1,6 @@
 // SigQueue: the hand-off between the async signal handler (sender) and the
-// single dispatcher thread (receiver).
+// threads that take signals out (receivers): the runtime's dispatcher, and
+// any thread that holds the receive role for a moment.
 //
 // Promises:
 // - Send() is async-signal-safe and may run on any number of threads at
@@ -7,18 +8,24 @@
 //   reaches the receiver (the posix backend may coalesce it with an earlier
 //   one still pending; the note backend may refuse it when full, and counts
 //   that).
-// - Receive() is called by one thread at a time and blocks until a signal is
-//   there. Each delivery carries a SignalRecord (who sent it, how) and how
-//   many occurrences it stands for; the counts of all deliveries add up to
-//   every occurrence Send() accepted (none is under-reported). A delivery
-//   whose occurrences an earlier one already reported is not returned.
+// - Receivers take turns: Drain() takes the receive role, so one thread at
+//   a time takes signals out, whichever thread it is. Each delivery carries a
+//   SignalRecord (who sent it, how) and how many occurrences it stands for; the
+//   counts of all deliveries add up to every occurrence Send() accepted (none
+//   is under-reported). A delivery whose occurrences an earlier one already
+//   reported is not returned.
 // - Queue mode (SetQueueCapacity, real-time signals): every occurrence is
 //   returned as its own delivery with its own record, up to the capacity
 //   per signal; the rest are summarized in one delivery with their count.
 // - WaitUntilIdle() returns only after every signal that any Send() had
-//   committed to (read `wanted` and not yet finished) has been returned by
-//   Receive() and the receiver has come back to wait. This is what lets
-//   os_signal's Stop promise that a racing signal is never lost.
+//   committed to (read `wanted` and not yet finished) has been passed to a
+//   receiver's deliver function and that call has returned. This is what
+//   lets os_signal's Stop promise that a racing signal is never lost.
+// - Polling (BeginPoll/Poll/EndPoll): a thread that spins waiting for a
+//   signal may take the receive role itself instead of waiting for the
+//   dispatcher to hand the signal on, which saves a thread wake-up per
+//   signal. While any poller is registered the posix backend's senders do
+//   not wake the dispatcher; a poller unregistering drains what they left.
 // - Enable/Disable/Ignore/Ignored/WaitUntilIdle are for ordinary threads,
 //   never for a signal handler.
 //
@@ -36,6 +43,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "platform/record_ring.h"
@@ -87,8 +95,27 @@ class SigQueue {
   virtual SendResult SendNote(absl::string_view text,
                               const SignalRecord& record) = 0;
 
-  // Receiver side: one thread. Blocks until a signal or note is there.
+  // Receiver side.
+  using DeliverFn = absl::FunctionRef<void(const QueuedSignal&)>;
+  // Takes the receive role (waiting for it if `wait`; otherwise giving up
+  // at once if another thread holds it), passes every signal and note
+  // queued to `deliver`, and gives the role back. Returns whether it held
+  // the role. `deliver` must not call Drain or WaitUntilIdle.
+  bool Drain(DeliverFn deliver, bool wait);
+  // Blocks until a sender may have queued something since this thread's
+  // last Drain (spurious returns allowed). One thread only: the dispatcher.
+  void AwaitSenders();
+  // Blocks until one signal or note is there and returns it: Drain and
+  // AwaitSenders for a single consumer (tests).
   void Receive(QueuedSignal* out);
+
+  // Pollers. BeginPoll registers the calling thread as one; then Poll takes
+  // what is queued if the role is free (lock-free and cheap when nothing
+  // is); EndPoll unregisters and delivers whatever a sender left to the
+  // pollers, waiting for the role if it must.
+  void BeginPoll();
+  void Poll(DeliverFn deliver);
+  void EndPoll(DeliverFn deliver);
 
   // Queue mode for one signal: keep up to `capacity` occurrences' records
   // (0: off, coalesce as usual). Ordinary threads only; the first call for a
@@ -104,8 +131,9 @@ class SigQueue {
   bool Wanted(int slot) const;
   bool Ignored(int slot) const;
 
-  // See the promise above. The receiver must be running.
-  void WaitUntilIdle();
+  // See the promise above. Drains with `deliver` itself once the committed
+  // senders are done, so it needs no running receiver; not from `deliver`.
+  void WaitUntilIdle(DeliverFn deliver);
 
   // Sends that found the queue full (refused, or coalesced).
   uint64_t overflows() const {
@@ -122,12 +150,19 @@ class SigQueue {
   // only wakes the receiver for records already in the signal's ring: it
   // is not an occurrence of its own.
   virtual SendResult Enqueue(int signo, const SignalRecord* record) = 0;
-  // Blocks until the backend has a signal or note. `out->occurrences` is 0
-  // when everything it stands for was reported already, or when it only
-  // announces ring records.
-  virtual void ReceiveRaw(QueuedSignal* out) = 0;
-  // True when the receiver is parked in Receive() with nothing queued.
-  virtual bool ReceiverIdle() = 0;
+  // The role holder takes one signal or note from the backend; false if
+  // there is none. `out->occurrences` is 0 when everything it stands for
+  // was reported already, or when it only announces ring records.
+  virtual bool TryReceiveRaw(QueuedSignal* out) = 0;
+  // See AwaitSenders. `spin`: whether to spin before parking.
+  virtual void AwaitSendersRaw(bool spin) = 0;
+  // Lock-free: whether a signal or note may be queued. Never false while
+  // one that a completed Enqueue queued is still there (sequentially
+  // consistent with Enqueue's read of pollers()).
+  virtual bool MayHavePending() const = 0;
+  // Registered pollers. The posix backend's Enqueue reads it after setting
+  // a signal's bit: while it is non-zero, a poller will take the bit.
+  int32_t pollers() const { return pollers_.load(std::memory_order_seq_cst); }
 
   // The shared front half of Send/SendNote: counts the sender in
   // `delivering_` before it reads `wanted_`, so WaitUntilIdle sees it.
@@ -144,7 +179,18 @@ class SigQueue {
   // Queue-mode rings, allocated on first use and never freed (a handler may
   // hold one).
   std::atomic<RecordRing*> rings_[kMaxSignal + 1] = {};
-  // Receiver-private: the signal whose ring Receive() is emptying, and the
+  // The receive role, written by hand: a forked child must be able to reset
+  // it whoever held it in the parent, and it is only ever held for one
+  // Drain, so waiters yield rather than sleep.
+  bool TryLockRole();
+  void LockRole();
+  void UnlockRole();
+  // One signal for the role holder, after the rings; false if none.
+  bool TryReceiveLocked(QueuedSignal* out);
+
+  std::atomic<bool> role_held_{false};
+  std::atomic<int32_t> pollers_{0};
+  // Role holder's: the signal whose ring is being emptied, and the
   // backend's own delivery for it, returned once the ring is empty.
   int draining_ = 0;
   uint64_t drain_limit_ = 0;

@@ -110,43 +110,46 @@ class NoteSigQueue final : public SigQueue {
   }
 
  protected:
-  void ReceiveRaw(QueuedSignal* out) override {
-    for (;;) {
-      {
-        ScopedSignalBlock block;
-        lock_.Lock();
-        if (const int count = count_.load(std::memory_order_relaxed);
-            count > 0) {
-          const Note& note = ring_[head_];
-          head_ = (head_ + 1) % kNoteQueueCapacity;
-          count_.store(count - 1, std::memory_order_relaxed);
-          int signo =
-              SignalFromNoteName(absl::string_view(note.text, note.length));
-          out->signo = signo;
-          out->record = note.record;
-          out->occurrences = note.occurrences;
-          out->note_length = signo == 0 ? note.length : 0;
-          std::memcpy(out->note, note.text, out->note_length);
-          out->note[out->note_length] = '\0';
-          lock_.Unlock();
-          return;
-        }
-        if (int signo = TakeOverflowedLocked(); signo != 0) {
-          lock_.Unlock();
-          out->signo = signo;
-          out->occurrences = overflowed_latest_[signo].Take(&out->record);
-          out->note_length = 0;
-          out->note[0] = '\0';
-          return;
-        }
-        // Release: ReceiverIdle, reading without the lock, sees the queue
-        // as drained as this thread left it.
-        receiver_sleeping_.store(true, std::memory_order_release);
-        wakeup_.Clear();
-        lock_.Unlock();
-      }
-      wakeup_.Sleep();
+  bool TryReceiveRaw(QueuedSignal* out) override {
+    ScopedSignalBlock block;
+    lock_.Lock();
+    if (const int count = count_.load(std::memory_order_relaxed); count > 0) {
+      const Note& note = ring_[head_];
+      head_ = (head_ + 1) % kNoteQueueCapacity;
+      count_.store(count - 1, std::memory_order_relaxed);
+      int signo = SignalFromNoteName(absl::string_view(note.text, note.length));
+      out->signo = signo;
+      out->record = note.record;
+      out->occurrences = note.occurrences;
+      out->note_length = signo == 0 ? note.length : 0;
+      std::memcpy(out->note, note.text, out->note_length);
+      out->note[out->note_length] = '\0';
+      lock_.Unlock();
+      return true;
     }
+    const int signo = TakeOverflowedLocked();
+    lock_.Unlock();
+    if (signo == 0) return false;
+    out->signo = signo;
+    out->occurrences = overflowed_latest_[signo].Take(&out->record);
+    out->note_length = 0;
+    out->note[0] = '\0';
+    return true;
+  }
+
+  void AwaitSendersRaw(bool spin) override {
+    {
+      ScopedSignalBlock block;
+      lock_.Lock();
+      if (count_.load(std::memory_order_relaxed) > 0 || !overflowed_.Empty()) {
+        lock_.Unlock();
+        return;
+      }
+      receiver_sleeping_.store(true, std::memory_order_relaxed);
+      wakeup_.Clear();
+      lock_.Unlock();
+    }
+    wakeup_.Sleep(spin);
   }
 
   SendResult Enqueue(int signo, const SignalRecord* record) override {
@@ -155,15 +158,11 @@ class NoteSigQueue final : public SigQueue {
     return Push(signo, note, static_cast<int>(std::strlen(note)), record);
   }
 
-  // Without the lock: taking it means blocking every signal first, two
-  // system calls that made each Stop on this backend three times as slow as
-  // on posix. The senders WaitUntilIdle waits for finished before it reads
-  // delivering_ as zero, so their writes are visible here; the receiver
-  // says it sleeps only after the queue and the overflow bits were empty
-  // and its last delivery was done.
-  bool ReceiverIdle() override {
-    return receiver_sleeping_.load(std::memory_order_acquire) &&
-           count_.load(std::memory_order_relaxed) == 0 && overflowed_.Empty();
+  // Without the lock, which would mean blocking every signal first (two
+  // system calls) on every poll. Only a hint on this backend: its senders
+  // wake a sleeping dispatcher whether or not a poller is registered.
+  bool MayHavePending() const override {
+    return count_.load(std::memory_order_seq_cst) != 0 || !overflowed_.Empty();
   }
 
  private:
@@ -249,7 +248,7 @@ class NoteSigQueue final : public SigQueue {
   SpinLock lock_;
   Note ring_[kNoteQueueCapacity];  // guarded by lock_
   int head_ = 0;                   // guarded by lock_
-  // Written under lock_; ReceiverIdle also reads these two without it.
+  // Written under lock_; MayHavePending also reads it without.
   std::atomic<int> count_{0};
   // Set aside while the queue was full; written without the lock by a
   // nested Push, taken under it.

@@ -2,11 +2,13 @@
 //
 // Pending signals are bits in atomic words, so repeats of one signal
 // coalesce and the sender never allocates or locks. A three-state machine
-// tells the sender whether it must wake the receiver:
-//   kIdle      receiver is running (processing, or about to look at bits)
-//   kReceiving receiver is asleep, or about to sleep, on `wakeup_`
-//   kSending   a sender set bits while the receiver was running; the
-//              receiver must look again before sleeping
+// tells the sender whether it must wake the dispatcher:
+//   kIdle      dispatcher is running (processing, or about to look at bits)
+//   kReceiving dispatcher is asleep, or about to sleep, on `wakeup_`
+//   kSending   a sender set bits while the dispatcher was running; it must
+//              look again before sleeping
+// While a poller is registered (SigQueue's polling) the sender leaves the
+// state alone and the dispatcher asleep: the poller takes the bit.
 //
 // Each signal's latest record and occurrence count sit in a LatestRecord
 // beside its bit; the sender publishes there before setting the bit, so the
@@ -21,7 +23,6 @@
 namespace portsig {
 namespace platform {
 namespace {
-
 class PosixSigQueue final : public SigQueue {
  public:
   absl::string_view name() const override { return "posix"; }
@@ -40,9 +41,9 @@ class PosixSigQueue final : public SigQueue {
   }
 
  protected:
-  void ReceiveRaw(QueuedSignal* out) override {
-    for (;;) {
-      // Serve from the receiver's private copy first.
+  bool TryReceiveRaw(QueuedSignal* out) override {
+    // Serve from the role holder's private copy first, then take new bits.
+    for (int pass = 0; pass < 2; ++pass) {
       for (int w = 0; w < AtomicSignalSet::kWords; ++w) {
         if (received_[w] == 0) continue;
         int bit = __builtin_ctz(received_[w]);
@@ -51,14 +52,35 @@ class PosixSigQueue final : public SigQueue {
         out->occurrences = latest_[out->signo].Take(&out->record);
         out->note_length = 0;
         out->note[0] = '\0';
-        return;
+        return true;
       }
-      WaitForSenders();
-      for (int w = 0; w < AtomicSignalSet::kWords; ++w) {
-        received_[w] = pending_.TakeWord(w);
+      if (pass == 0) {
+        for (int w = 0; w < AtomicSignalSet::kWords; ++w) {
+          received_[w] = pending_.TakeWord(w);
+        }
+      }
+    }
+    return false;
+  }
+
+  void AwaitSendersRaw(bool spin) override {
+    for (;;) {
+      uint32_t state = state_.load();
+      if (state == kIdle) {
+        if (state_.compare_exchange_strong(state, kReceiving)) {
+          wakeup_.Sleep(spin);
+          wakeup_.Clear();
+          return;
+        }
+      } else if (state == kSending) {
+        if (state_.compare_exchange_strong(state, kIdle)) return;
+      } else {
+        return;  // kReceiving: not reached, Wake() moves it on first.
       }
     }
   }
+
+  bool MayHavePending() const override { return !pending_.Empty(); }
 
   SendResult Enqueue(int signo, const SignalRecord* record) override {
     if (record != nullptr) latest_[signo].Publish(*record);
@@ -67,6 +89,9 @@ class PosixSigQueue final : public SigQueue {
       // receiver (or already has), and the receiver has not taken it yet.
       return SendResult::kQueued;
     }
+    // A registered poller takes the bit, or drains it as it unregisters
+    // (SigQueue::EndPoll): the dispatcher need not wake.
+    if (pollers() > 0) return SendResult::kQueued;
     for (;;) {
       uint32_t state = state_.load();
       switch (state) {
@@ -87,32 +112,14 @@ class PosixSigQueue final : public SigQueue {
     }
   }
 
-  bool ReceiverIdle() override { return state_.load() == kReceiving; }
-
  private:
   enum : uint32_t { kIdle = 0, kReceiving = 1, kSending = 2 };
-
-  // Blocks until a sender has set new bits since the last look.
-  void WaitForSenders() {
-    for (;;) {
-      uint32_t state = state_.load();
-      if (state == kIdle) {
-        if (state_.compare_exchange_strong(state, kReceiving)) {
-          wakeup_.Sleep();
-          wakeup_.Clear();
-          return;
-        }
-      } else if (state == kSending) {
-        if (state_.compare_exchange_strong(state, kIdle)) return;
-      }
-    }
-  }
 
   LatestRecord latest_[kMaxSignal + 1];
   AtomicSignalSet pending_;
   std::atomic<uint32_t> state_{kIdle};
   OneShotWakeup wakeup_;
-  // Receiver-private: bits taken from pending_ but not yet returned.
+  // The role holder's: bits taken from pending_ but not yet returned.
   uint32_t received_[AtomicSignalSet::kWords] = {};
 };
 

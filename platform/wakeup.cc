@@ -40,9 +40,9 @@ bool OneShotWakeup::Wake() {
   return true;
 }
 
-void OneShotWakeup::Sleep() {
+void OneShotWakeup::Sleep(bool spin) {
   // A Wake() during the spin finds kClear and makes no system call.
-  if (SpinUntil([this] {
+  if (spin && SpinUntil([this] {
         return state_.load(std::memory_order_acquire) != kClear;
       })) {
     return;

@@ -35,8 +35,9 @@ class OneShotWakeup {
   // Async-signal-safe. Returns whether it had to wake a parked sleeper (a
   // system call); false when the sleeper was running or still spinning.
   bool Wake();
-  // Blocks until Wake() has been called since the last Clear().
-  void Sleep();
+  // Blocks until Wake() has been called since the last Clear(). `spin`:
+  // whether to spin for the budget first.
+  void Sleep(bool spin = true);
   // Whether Wake() has been called since the last Clear().
   bool Woken() const;
 

@@ -44,14 +44,20 @@ struct Runtime {
 
 Runtime* g_runtime = nullptr;
 
+// Passes one received signal to os_signal, on whichever thread holds the
+// queue's receive role.
+void Deliver(const platform::QueuedSignal& received) {
+  PORTSIG_TEST_HOOK(before_fan_out, received.signo);
+  if (DeliveryCallback cb =
+          g_runtime->callback.load(std::memory_order_acquire)) {
+    cb(received);
+  }
+}
+
 void DispatchLoop(Runtime* rt) {
-  platform::QueuedSignal received;
   for (;;) {
-    rt->queue->Receive(&received);
-    PORTSIG_TEST_HOOK(before_fan_out, received.signo);
-    if (DeliveryCallback cb = rt->callback.load(std::memory_order_acquire)) {
-      cb(received);
-    }
+    rt->queue->Drain(&Deliver, /*wait=*/true);
+    rt->queue->AwaitSenders();
   }
 }
 
@@ -280,7 +286,22 @@ void WaitUntilIdle() {
   Runtime* rt = Ready();
   if (rt == nullptr) return;
   EnsureDispatcher();
-  rt->queue->WaitUntilIdle();
+  rt->queue->WaitUntilIdle(&Deliver);
+}
+
+QueuePoller::QueuePoller() {
+  Runtime* rt = Ready();
+  if (rt == nullptr) return;
+  queue_ = rt->queue.get();
+  queue_->BeginPoll();
+}
+
+QueuePoller::~QueuePoller() {
+  if (queue_ != nullptr) queue_->EndPoll(&Deliver);
+}
+
+void QueuePoller::Poll() {
+  if (queue_ != nullptr) queue_->Poll(&Deliver);
 }
 
 void EnsureDispatcher() {

@@ -14,7 +14,8 @@
 //   was there before: the host's handler (chained with its siginfo), SIG_IGN,
 //   or the default action.
 // - WaitUntilIdle() returns once every signal the handler committed to has
-//   been passed to the delivery callback and the dispatcher is waiting again.
+//   been passed to the delivery callback and that call has returned (it
+//   delivers what is still queued itself).
 // - Callers must not hold locks that the delivery callback takes while
 //   calling WaitUntilIdle().
 #ifndef PORTSIG_RUNTIME_RUNTIME_H_
@@ -70,6 +71,27 @@ absl::Status SetRestoreDelay(absl::Duration delay);
 absl::Duration RestoreDelay();
 
 void WaitUntilIdle();
+
+// A thread about to wait for a signal in a channel may take signals from
+// the queue itself while it spins, rather than wait for the dispatcher to
+// hand them on: one thread wake-up fewer per signal (platform/sigqueue.h,
+// polling). The delivery callback then runs on this thread, for every
+// subscriber, so hold none of the locks it takes. Registers on
+// construction; on destruction unregisters and delivers whatever senders
+// left to the pollers.
+class QueuePoller {
+ public:
+  QueuePoller();
+  ~QueuePoller();
+  QueuePoller(const QueuePoller&) = delete;
+  QueuePoller& operator=(const QueuePoller&) = delete;
+
+  // Takes and delivers what is queued, if no other thread is taking.
+  void Poll();
+
+ private:
+  platform::SigQueue* queue_ = nullptr;
+};
 
 // Restarts the dispatcher if this is a forked child that has not used portsig
 // yet. Cheap: one atomic load when nothing is to be done.

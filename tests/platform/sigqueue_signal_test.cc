@@ -183,21 +183,30 @@ StormResult RunStorm(SigQueue* queue, absl::Duration budget) {
   std::atomic<int64_t> unexpected_received{0};
   Notification quiesced;
 
+  // What the receiver and the control thread take while they hold the
+  // receive role (the control thread in WaitUntilIdle, which drains).
+  auto count = [&](const QueuedSignal& got) {
+    if (got.signo == SIGUSR1) {
+      usr1_received.fetch_add(1, std::memory_order_relaxed);
+      usr1_occurrences.fetch_add(got.occurrences, std::memory_order_relaxed);
+    } else if (got.signo == 0) {
+      notes_received.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      unexpected_received.fetch_add(1, std::memory_order_relaxed);
+    }
+  };
+
   // Lock holder 1: the receiver, parked in or looping on Receive(). It
   // leaves SIGUSR1 unblocked on purpose: the queue must protect its own
-  // critical sections.
+  // critical sections. kQuiesce and kStop are sent after the control
+  // thread has ended, so only this thread takes them.
   std::thread receiver([&] {
     receiver_tid.store(Gettid(), std::memory_order_release);
     SetSignalMask(SIG_UNBLOCK, {SIGUSR1});
     for (;;) {
       QueuedSignal got;
       queue->Receive(&got);
-      if (got.signo == SIGUSR1) {
-        usr1_received.fetch_add(1, std::memory_order_relaxed);
-        usr1_occurrences.fetch_add(got.occurrences, std::memory_order_relaxed);
-      } else if (got.signo == 0) {
-        notes_received.fetch_add(1, std::memory_order_relaxed);
-      } else if (got.signo == kQuiesce) {
+      if (got.signo == kQuiesce) {
         // From here on no handler runs on this thread, so once the main
         // thread hears back, the handler counters are final.
         SetSignalMask(SIG_BLOCK, {SIGUSR1});
@@ -205,13 +214,13 @@ StormResult RunStorm(SigQueue* queue, absl::Duration budget) {
       } else if (got.signo == kStop) {
         return;
       } else {
-        unexpected_received.fetch_add(1, std::memory_order_relaxed);
+        count(got);
       }
     }
   });
 
   // Lock holder 2: a control thread taking the lock through SendNote() and
-  // WaitUntilIdle() (ReceiverIdle) until the storm is over. Also unblocked.
+  // WaitUntilIdle() (which drains) until the storm is over. Also unblocked.
   // Each call runs back to back in a burst of fixed length: a lone call
   // spends most of its time in syscalls (futex wake, sched_yield), and a
   // signal that arrives there is taken on the way out, outside any critical
@@ -237,11 +246,10 @@ StormResult RunStorm(SigQueue* queue, absl::Duration budget) {
           }
         }
       }
-      // The first wait spins while the receiver drains; the rest find it
-      // idle and are a tight loop over ReceiverIdle.
+      // The first wait drains the notes; the rest find the queue empty.
       for (absl::Time end = absl::Now() + kControlBurst; absl::Now() < end;) {
         for (int i = 0; i < 8; ++i) {
-          queue->WaitUntilIdle();
+          queue->WaitUntilIdle(count);
           ++result.idle_waits;
         }
       }
@@ -298,7 +306,7 @@ StormResult RunStorm(SigQueue* queue, absl::Duration budget) {
   quiesced.WaitForNotification();
   // No handler can run any more; wait until the receiver has taken
   // everything the handlers and the control thread queued.
-  queue->WaitUntilIdle();
+  queue->WaitUntilIdle(count);
 
   result.handler_calls = g_handler_calls.load();
   result.handler_queued = g_handler_queued.load();
