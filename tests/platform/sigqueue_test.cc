@@ -581,6 +581,77 @@ TEST_P(SigQueueTest, AQueueModeFloodDoesNotStarveOtherSignals) {
   EXPECT_LE(realtime_before_hup, 16);
 }
 
+// Polling: a thread that holds the receive role for a moment while it spins.
+// What a poller's Poll takes reaches its deliver function.
+TEST_P(SigQueueTest, PollDeliversWhatIsQueued) {
+  queue_->Enable(SIGUSR1);
+  std::vector<int> got;
+  auto record = [&](const QueuedSignal& d) { got.push_back(d.signo); };
+  queue_->BeginPoll();
+  queue_->Poll(record);
+  EXPECT_TRUE(got.empty());
+  ASSERT_EQ(queue_->Send(SIGUSR1), SendResult::kQueued);
+  queue_->Poll(record);
+  EXPECT_THAT(got, ElementsAreArray({SIGUSR1}));
+  queue_->EndPoll(record);
+  EXPECT_THAT(got, ElementsAreArray({SIGUSR1}));
+}
+
+// On posix a sender that sees a registered poller leaves the signal to the
+// pollers and wakes nobody, so the last poller to leave must take what
+// arrived after its last Poll. No receiver thread here: if EndPoll did not
+// drain, nothing would.
+TEST_P(SigQueueTest, APollerLeavingDeliversWhatSendersLeftIt) {
+  queue_->Enable(SIGUSR1);
+  queue_->Enable(SIGUSR2);
+  std::vector<int> got;
+  auto record = [&](const QueuedSignal& d) { got.push_back(d.signo); };
+  queue_->BeginPoll();
+  queue_->BeginPoll();  // Two pollers: the first to leave takes it too.
+  ASSERT_EQ(queue_->Send(SIGUSR1), SendResult::kQueued);
+  queue_->EndPoll(record);
+  EXPECT_THAT(got, ElementsAreArray({SIGUSR1}));
+  ASSERT_EQ(queue_->Send(SIGUSR2), SendResult::kQueued);
+  queue_->EndPoll(record);
+  EXPECT_THAT(got, ElementsAreArray({SIGUSR1, SIGUSR2}));
+}
+
+// A poller that took a signal and is still passing it on holds the receive
+// role; WaitUntilIdle (Stop's second half) must not return before that
+// delivery has.
+TEST_P(SigQueueTest, WaitUntilIdleWaitsForAPollerStillDelivering) {
+  queue_->Enable(SIGUSR1);
+  Notification in_delivery;
+  Notification release;
+  std::atomic<bool> poller_delivered{false};
+  std::thread poller([&] {
+    BlockAllSignals();
+    queue_->BeginPoll();
+    ASSERT_EQ(queue_->Send(SIGUSR1), SendResult::kQueued);
+    auto slow = [&](const QueuedSignal&) {
+      in_delivery.Notify();
+      release.WaitForNotification();
+      poller_delivered.store(true);
+    };
+    queue_->Poll(slow);
+    queue_->EndPoll(slow);
+  });
+  in_delivery.WaitForNotification();
+  std::atomic<bool> idle{false};
+  std::thread waiter([&] {
+    queue_->WaitUntilIdle([](const QueuedSignal&) {});
+    idle.store(true);
+  });
+  // Give a broken WaitUntilIdle every chance to return early; a correct one
+  // cannot return before the release below.
+  absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_FALSE(idle.load()) << "WaitUntilIdle returned mid-delivery";
+  release.Notify();
+  waiter.join();
+  poller.join();
+  EXPECT_TRUE(poller_delivered.load());
+}
+
 // A host handler installed after portsig may chain into portsig's handler
 // with a narrower mask, so a second signal can nest on the thread that
 // holds the note backend's lock. The nested send must be set aside and
