@@ -80,10 +80,13 @@ uint64_t QueueOverflows();
 
 // Latency against CPU: how long the dispatcher thread, and a thread blocked
 // in Receive/ReceiveFor, look for a signal (yielding the processor) before
-// they sleep. A signal that arrives meanwhile is picked up without waking a
-// sleeping thread, which on a virtual machine saves 5-30 us per hop; the
-// cost is up to about twice the budget of CPU per signal when signals come
-// one at a time. Default zero: sleep at once. Also set by the environment
+// they sleep. A thread spinning in Receive takes signals from portsig's
+// queue itself and fans them out to every channel that wants them, so a
+// signal that arrives meanwhile reaches it in one hop, waking no thread
+// (on a virtual machine a wake-up costs 5-30 us). The cost is up to the
+// budget of CPU per Receive call that waits, and the delivery work for
+// other channels done on the receiving thread. Default zero: sleep at
+// once. Also set by the environment
 // variable PORTSIG_SPIN (e.g. "50us"), read once at first use. Budgets
 // outside 0..10ms get InvalidArgument and change nothing.
 absl::Status SetSpinBeforeSleep(absl::Duration budget);

@@ -1,18 +1,17 @@
 // Spin, then park: how long a thread about to sleep until a signal arrives
 // first looks for one while yielding the processor.
 //
-// Two threads wait on every delivery: the dispatcher, for the signal handler,
-// and the receiver, for the dispatcher. Waking a parked thread costs the
-// waker a futex system call and the woken thread 5-30 us when its (virtual)
-// CPU had halted; a thread still spinning sees the signal within a
-// microsecond and spares the waker the system call. Go's runtime gets the
-// same effect by keeping an idle thread spinning for work.
+// Without spinning, two threads wait on every delivery: the dispatcher, for
+// the signal handler, and the receiver, for the dispatcher. Waking a parked
+// thread costs the waker a futex system call and the woken thread 5-30 us
+// when its (virtual) CPU had halted. A receiver that spins polls the queue
+// itself (SigQueue's polling), so the handler wakes nobody and the signal
+// crosses one hop; the dispatcher spins only while no receiver does. Go's
+// runtime gets a similar effect by keeping an idle thread spinning for work.
 //
-// The price is CPU: each of those threads spins for up to the budget every
-// time it would otherwise sleep, so a program that takes one signal at a
-// time spends up to about twice the budget of CPU per signal. The default,
-// zero, parks at once. The budget is process-wide and read without locks;
-// a change applies from the next wait.
+// The price is CPU: a spinning thread spends up to the budget every time it
+// would otherwise sleep. The default, zero, parks at once. The budget is
+// process-wide and read without locks; a change applies from the next wait.
 #ifndef PORTSIG_PLATFORM_SPIN_H_
 #define PORTSIG_PLATFORM_SPIN_H_
 
