@@ -28,8 +28,12 @@ class AtomicSignalSet {
     return (words_[slot / 32].fetch_or(Bit(slot)) & Bit(slot)) != 0;
   }
   void Remove(int slot) { words_[slot / 32].fetch_and(~Bit(slot)); }
-  // Takes and clears one word of bits.
-  uint32_t TakeWord(int word) { return words_[word].exchange(0); }
+  // Takes and clears one word of bits; an empty word is only read, so a
+  // receiver that finds nothing does not take the cache line from senders.
+  uint32_t TakeWord(int word) {
+    if (words_[word].load() == 0) return 0;
+    return words_[word].exchange(0);
+  }
   bool Empty() const {
     for (const auto& w : words_) {
       if (w.load() != 0) return false;
