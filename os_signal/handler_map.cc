@@ -4,13 +4,13 @@
 
 #include <algorithm>
 #include <system_error>
-#include <thread>
 #include <utility>
 
 #include "absl/algorithm/container.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/numeric/bits.h"
 #include "absl/strings/str_cat.h"
+#include "platform/quiet_thread.h"
 #include "platform/test_hooks.h"
 #include "runtime/runtime.h"
 
@@ -292,7 +292,8 @@ void HandlerMap::ReleaseOnceLocked(const std::vector<Subscriber*>& fired,
   // dispatcher: hand it to a thread of its own. Without one, the next
   // Stop, Reset or Ignore finishes these too.
   try {
-    std::thread([ids] { HandlerMap::Get().WaitAndUnpark(ids); }).detach();
+    platform::StartQuietThread("portsig-once",
+                               [ids] { HandlerMap::Get().WaitAndUnpark(ids); });
   } catch (const std::system_error&) {
     unfinished_.insert(unfinished_.end(), ids.begin(), ids.end());
   }

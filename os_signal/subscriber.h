@@ -1,7 +1,8 @@
 // Internal: what the handler map delivers into. SignalChannel is the public
-// one; NotifyContext has its own. Deliver() runs on the dispatcher thread
-// under the handler map's lock, so it must not block or call back into
-// portsig.
+// one; NotifyContext has its own. Deliver() runs on whichever thread holds
+// the queue's receive role (the dispatcher, a receiver spinning in Receive,
+// or a Stop waiting for quiet) under the handler map's lock, so it must not
+// block or call back into portsig.
 #ifndef PORTSIG_OS_SIGNAL_SUBSCRIBER_H_
 #define PORTSIG_OS_SIGNAL_SUBSCRIBER_H_
 

@@ -8,18 +8,22 @@
 
 #ifdef __linux__
 
+#include <time.h>
+
 #include <atomic>
 #include <cstdint>
 
 namespace portsig {
 namespace platform {
 
-// Sleeps while *word == expected, until woken or a signal handler ran.
-// Returns early (at once if *word != expected); callers re-check their
-// condition. In TSan builds it sleeps in slices of 5 ms and passes through
-// an intercepted call after each, since TSan runs a caught signal's handler
+// Sleeps while *word == expected, until woken, a signal handler ran, or
+// `timeout` (relative; null: none) passed. Returns early (at once if
+// *word != expected); callers re-check their condition and the time. In
+// TSan builds it sleeps in slices of at most 5 ms and passes through an
+// intercepted call after each, since TSan runs a caught signal's handler
 // only at such calls.
-void FutexWait(std::atomic<uint32_t>* word, uint32_t expected);
+void FutexWait(std::atomic<uint32_t>* word, uint32_t expected,
+               const struct timespec* timeout = nullptr);
 // Wakes up to `count` threads sleeping on word. Async-signal-safe.
 void FutexWake(std::atomic<uint32_t>* word, int count);
 

@@ -1,5 +1,7 @@
 #include "platform/sigqueue.h"
 
+#include <pthread.h>
+
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "platform/test_hooks.h"
@@ -101,15 +103,43 @@ void SigQueue::UnlockRole() {
   role_held_.store(false, std::memory_order_release);
 }
 
-bool SigQueue::Drain(DeliverFn deliver, bool wait) {
-  if (wait) {
-    LockRole();
-  } else if (!TryLockRole()) {
-    return false;
+// Holds the receive role for a scope, so that an exception from `deliver`
+// (bad_alloc) cannot leave it held and every later Drain waiting. Thread
+// cancellation is off meanwhile for the same reason: `deliver` may reach a
+// cancellation point (a channel's eventfd write).
+class SigQueue::RoleScope {
+ public:
+  explicit RoleScope(SigQueue* queue) : queue_(queue) {
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state_);
   }
+  ~RoleScope() {
+    if (held_) queue_->UnlockRole();
+    pthread_setcancelstate(cancel_state_, nullptr);
+  }
+  RoleScope(const RoleScope&) = delete;
+  RoleScope& operator=(const RoleScope&) = delete;
+
+  bool Take(bool wait) {
+    if (wait) {
+      queue_->LockRole();
+      held_ = true;
+    } else {
+      held_ = queue_->TryLockRole();
+    }
+    return held_;
+  }
+
+ private:
+  SigQueue* const queue_;
+  int cancel_state_ = 0;
+  bool held_ = false;
+};
+
+bool SigQueue::Drain(DeliverFn deliver, bool wait) {
+  RoleScope role(this);
+  if (!role.Take(wait)) return false;
   QueuedSignal received;
   while (TryReceiveLocked(&received)) deliver(received);
-  UnlockRole();
   return true;
 }
 
@@ -117,15 +147,22 @@ void SigQueue::AwaitSenders() { AwaitSendersRaw(/*spin=*/pollers() == 0); }
 
 void SigQueue::Receive(QueuedSignal* out) {
   for (;;) {
-    LockRole();
-    const bool got = TryReceiveLocked(out);
-    UnlockRole();
+    bool got;
+    {
+      RoleScope role(this);
+      role.Take(/*wait=*/true);
+      got = TryReceiveLocked(out);
+    }
     if (got) return;
     AwaitSenders();
   }
 }
 
-void SigQueue::BeginPoll() { pollers_.fetch_add(1, std::memory_order_seq_cst); }
+void SigQueue::BeginPoll() {
+  if (pollers_.fetch_add(1, std::memory_order_seq_cst) == 0) {
+    FirstPollerRegistered();
+  }
+}
 
 void SigQueue::Poll(DeliverFn deliver) {
   if (MayHavePending()) Drain(deliver, /*wait=*/false);
@@ -179,9 +216,17 @@ void SigQueue::WaitUntilIdle(DeliverFn deliver) {
   // A sender may have read `wanted` before the caller's Disable and still be
   // queuing; wait for every such sender to finish its hand-off first.
   while (delivering_.load(std::memory_order_seq_cst) != 0) YieldProcessor();
-  // Then deliver what they queued: taking the role also waits out a
-  // receiver that took some of it and is still delivering.
-  Drain(deliver, /*wait=*/true);
+  // Then deliver what they queued. Their writes are visible now (the
+  // counter's read synchronizes with their decrements), so an empty queue
+  // is really empty, and taking the role waits out a receiver that took
+  // something and is still delivering it. Skipping the empty drain spares
+  // the note backend's two signal-mask calls on every Stop.
+  if (MayHavePending()) {
+    Drain(deliver, /*wait=*/true);
+  } else {
+    RoleScope role(this);
+    role.Take(/*wait=*/true);
+  }
 }
 
 void SigQueue::ResetAfterFork() {

@@ -106,7 +106,8 @@ class SigQueue {
   // last Drain (spurious returns allowed). One thread only: the dispatcher.
   void AwaitSenders();
   // Blocks until one signal or note is there and returns it: Drain and
-  // AwaitSenders for a single consumer (tests).
+  // AwaitSenders for a single consumer. For tests: the signal is returned
+  // after the role is given back, so WaitUntilIdle does not wait for it.
   void Receive(QueuedSignal* out);
 
   // Pollers. BeginPoll registers the calling thread as one; then Poll takes
@@ -160,6 +161,8 @@ class SigQueue {
   // one that a completed Enqueue queued is still there (sequentially
   // consistent with Enqueue's read of pollers()).
   virtual bool MayHavePending() const = 0;
+  // BeginPoll registered the only poller. Not from a signal handler.
+  virtual void FirstPollerRegistered() {}
   // Registered pollers. The posix backend's Enqueue reads it after setting
   // a signal's bit: while it is non-zero, a poller will take the bit.
   int32_t pollers() const { return pollers_.load(std::memory_order_seq_cst); }
@@ -182,6 +185,7 @@ class SigQueue {
   // The receive role, written by hand: a forked child must be able to reset
   // it whoever held it in the parent, and it is only ever held for one
   // Drain, so waiters yield rather than sleep.
+  class RoleScope;
   bool TryLockRole();
   void LockRole();
   void UnlockRole();

@@ -111,6 +111,10 @@ class NoteSigQueue final : public SigQueue {
 
  protected:
   bool TryReceiveRaw(QueuedSignal* out) override {
+    // Nothing to take: skip the two signal-mask calls of taking the lock.
+    // The dispatcher that misses a note this way finds it when it looks
+    // again under the lock before sleeping (AwaitSendersRaw).
+    if (!MayHavePending()) return false;
     ScopedSignalBlock block;
     lock_.Lock();
     if (const int count = count_.load(std::memory_order_relaxed); count > 0) {

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include "absl/time/time.h"
 #include "platform/latest_record.h"
 #include "platform/sigqueue.h"
 #include "platform/wakeup.h"
@@ -37,6 +38,7 @@ class PosixSigQueue final : public SigQueue {
     for (uint32_t& w : received_) w = 0;
     for (LatestRecord& latest : latest_) latest.Clear();
     state_.store(kIdle);
+    sleeps_untimed_.store(false);
     wakeup_.Clear();
   }
 
@@ -68,7 +70,20 @@ class PosixSigQueue final : public SigQueue {
       uint32_t state = state_.load();
       if (state == kIdle) {
         if (state_.compare_exchange_strong(state, kReceiving)) {
-          wakeup_.Sleep(spin);
+          // Said before the look at pollers(), which FirstPollerRegistered
+          // makes after its increment: one of the two sees the other.
+          sleeps_untimed_.store(true);
+          const bool untimed = pollers() == 0;
+          if (untimed) wakeup_.Sleep(spin);
+          sleeps_untimed_.store(false);
+          if (!untimed && !wakeup_.SleepFor(kPollerWatchdog)) {
+            // Nobody woke this thread; stop being the sleeper senders wake,
+            // unless one of them is waking it right now.
+            uint32_t receiving = kReceiving;
+            if (!state_.compare_exchange_strong(receiving, kIdle)) {
+              wakeup_.Sleep(/*spin=*/false);
+            }
+          }
           wakeup_.Clear();
           return;
         }
@@ -81,6 +96,14 @@ class PosixSigQueue final : public SigQueue {
   }
 
   bool MayHavePending() const override { return !pending_.Empty(); }
+
+  // The dispatcher asleep without a timeout would not notice a stalled
+  // poller: wake it once, like a sender, so it sleeps again with one.
+  void FirstPollerRegistered() override {
+    if (!sleeps_untimed_.load()) return;
+    uint32_t receiving = kReceiving;
+    if (state_.compare_exchange_strong(receiving, kIdle)) wakeup_.Wake();
+  }
 
   SendResult Enqueue(int signo, const SignalRecord* record) override {
     if (record != nullptr) latest_[signo].Publish(*record);
@@ -115,9 +138,18 @@ class PosixSigQueue final : public SigQueue {
  private:
   enum : uint32_t { kIdle = 0, kReceiving = 1, kSending = 2 };
 
+  // While pollers are registered senders do not wake the dispatcher, so a
+  // poller that stalls (descheduled, stopped in a debugger, or gone by a
+  // longjmp that skipped its unregistering) would hold up every signal.
+  // The dispatcher therefore looks this often while any poller is
+  // registered: a bound on that stall, at 100 wake-ups a second.
+  static constexpr absl::Duration kPollerWatchdog = absl::Milliseconds(10);
+
   LatestRecord latest_[kMaxSignal + 1];
   AtomicSignalSet pending_;
   std::atomic<uint32_t> state_{kIdle};
+  // The dispatcher is asleep (or about to be) with no watchdog timeout.
+  std::atomic<bool> sleeps_untimed_{false};
   OneShotWakeup wakeup_;
   // The role holder's: bits taken from pending_ but not yet returned.
   uint32_t received_[AtomicSignalSet::kWords] = {};

@@ -64,6 +64,35 @@ void OneShotWakeup::Sleep(bool spin) {
 #endif
 }
 
+bool OneShotWakeup::SleepFor(absl::Duration timeout) {
+  uint32_t expected = kClear;
+  if (!state_.compare_exchange_strong(expected, kSleeping,
+                                      std::memory_order_acq_rel)) {
+    return true;  // Already woken.
+  }
+  const absl::Time deadline = absl::Now() + timeout;
+  while (state_.load(std::memory_order_acquire) == kSleeping) {
+    const absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) {
+      // Stop sleeping unless a Wake() got here first.
+      expected = kSleeping;
+      if (state_.compare_exchange_strong(expected, kClear,
+                                         std::memory_order_acq_rel)) {
+        return false;
+      }
+      break;
+    }
+#ifdef __linux__
+    const struct timespec relative = absl::ToTimespec(left);
+    FutexWait(&state_, kSleeping, &relative);
+#else
+    const struct timespec absolute = absl::ToTimespec(absl::Now() + left);
+    sem_timedwait(&sem_, &absolute);
+#endif
+  }
+  return true;  // Clear() takes a post the timed wait left behind.
+}
+
 bool OneShotWakeup::Woken() const {
   return state_.load(std::memory_order_acquire) == kWoken;
 }

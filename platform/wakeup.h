@@ -15,6 +15,8 @@
 #include <atomic>
 #include <cstdint>
 
+#include "absl/time/time.h"
+
 #ifndef __linux__
 #include <semaphore.h>
 #endif
@@ -38,6 +40,10 @@ class OneShotWakeup {
   // Blocks until Wake() has been called since the last Clear(). `spin`:
   // whether to spin for the budget first.
   void Sleep(bool spin = true);
+  // As Sleep without the spin, but gives up after `timeout`: true if woken,
+  // false if not, in which case the wakeup is as if this call never slept
+  // (a later Wake() is for the next Sleep).
+  bool SleepFor(absl::Duration timeout);
   // Whether Wake() has been called since the last Clear().
   bool Woken() const;
 

@@ -1,13 +1,10 @@
 #include "runtime/deferred_restore.h"
 
-#include <pthread.h>
-#include <signal.h>
-
 #include <system_error>
-#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "platform/quiet_thread.h"
 #include "platform/test_hooks.h"
 
 namespace portsig {
@@ -31,19 +28,11 @@ absl::Status DeferredRestore::SetDelay(absl::Duration delay) {
 bool DeferredRestore::Defer(int signo) {
   if (delay_ == absl::ZeroDuration()) return false;
   if (!thread_running_) {
-    // Born with every signal blocked: it has no use for them, and a host's
-    // handler should not find itself on portsig's thread.
-    sigset_t all, caller_mask;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &caller_mask);
-    bool started = true;
     try {
-      std::thread([this] { Run(); }).detach();
+      platform::StartQuietThread("portsig-restore", [this] { Run(); });
     } catch (const std::system_error&) {
-      started = false;
+      return false;
     }
-    pthread_sigmask(SIG_SETMASK, &caller_mask, nullptr);
-    if (!started) return false;
     thread_running_ = true;
   }
   lingering_[signo] = true;

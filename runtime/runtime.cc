@@ -8,10 +8,10 @@
 #include <atomic>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "platform/quiet_thread.h"
 #include "platform/spin.h"
 #include "platform/sync.h"
 #include "platform/test_hooks.h"
@@ -63,7 +63,7 @@ void DispatchLoop(Runtime* rt) {
 
 void StartDispatcherLocked(Runtime* rt) ABSL_EXCLUSIVE_LOCKS_REQUIRED(rt->mu) {
   if (rt->dispatcher_running.load(std::memory_order_acquire)) return;
-  std::thread(DispatchLoop, rt).detach();
+  platform::StartQuietThread("portsig-signals", [rt] { DispatchLoop(rt); });
   rt->dispatcher_running.store(true, std::memory_order_release);
 }
 

@@ -603,6 +603,61 @@ TEST(ForkTest, AContextMadeInAForkedChildFires) {
   EXPECT_TRUE(status.exited_ok()) << status.ToString();
 }
 
+// Reads a /proc/self/task/<tid>/<file> whole; empty if it cannot.
+std::string ReadTaskFile(const std::string& tid, const char* file) {
+  std::string text;
+  if (FILE* f =
+          std::fopen(("/proc/self/task/" + tid + "/" + file).c_str(), "r")) {
+    char buf[4096];
+    size_t n = std::fread(buf, 1, sizeof(buf), f);
+    text.assign(buf, n);
+    std::fclose(f);
+  }
+  return text;
+}
+
+// portsig's own threads block every signal, so a signal sent to the
+// process is taken by a thread of the program: a host's handler never runs
+// on portsig's thread, and a thread that sends its process a signal it does
+// not block runs the handler before kill() returns.
+TEST(ThreadsTest, PortsigThreadsBlockEverySignal) {
+  auto status = RunInChild([] {
+    SignalChannel ch(1);
+    ASSERT_TRUE(Notify(ch, {SIGUSR1}).ok());
+    ASSERT_EQ(raise(SIGUSR1), 0);
+    ASSERT_EQ(ch.Receive(), Signal(SIGUSR1));  // The dispatcher runs.
+    Stop(ch);  // SIGUSR1's restore is deferred: the restorer runs.
+    // Every signal but SIGKILL and SIGSTOP, which cannot be blocked, and
+    // those the C library keeps for itself (below SIGRTMIN), which it does
+    // not let a program block.
+    uint64_t all = 0;
+    for (int s = 1; s <= 64; ++s) {
+      if (s == SIGKILL || s == SIGSTOP || (s >= 32 && s < SIGRTMIN)) continue;
+      all |= uint64_t{1} << (s - 1);
+    }
+    int portsig_threads = 0;
+    DIR* tasks = opendir("/proc/self/task");
+    ASSERT_NE(tasks, nullptr);
+    while (const dirent* entry = readdir(tasks)) {
+      if (entry->d_name[0] == '.') continue;
+      const std::string tid = entry->d_name;
+      if (ReadTaskFile(tid, "comm").rfind("portsig-", 0) != 0) continue;
+      ++portsig_threads;
+      const std::string status = ReadTaskFile(tid, "status");
+      const size_t at = status.find("SigBlk:\t");
+      ASSERT_NE(at, std::string::npos) << status;
+      const uint64_t blocked =
+          std::strtoull(status.c_str() + at + 8, nullptr, 16);
+      EXPECT_EQ(blocked & all, all)
+          << ReadTaskFile(tid, "comm")
+          << " leaves signals unblocked: " << std::hex << (all & ~blocked);
+    }
+    closedir(tasks);
+    EXPECT_GE(portsig_threads, 2) << "dispatcher and restorer not found";
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
 TEST(NoteTest, PostNoteByBackend) {
   auto status = RunInChild([] {
     SignalChannel ch(2);

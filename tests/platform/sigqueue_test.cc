@@ -748,6 +748,27 @@ TEST(NoteSigQueueTest, SendNestedAfterTheLockIsReleasedStillWakesTheReceiver) {
       ::testing::ExitedWithCode(0), "");
 }
 
+// A poller that registered and then stalls (descheduled, stopped, or gone
+// without unregistering) must not hold signals up for good: while pollers
+// are registered the dispatcher still looks now and then. The receiver is
+// asleep before the send, so on posix only that look can find the signal.
+TEST_P(SigQueueTest, AStalledPollerDoesNotStrandSignals) {
+  queue_->Enable(SIGUSR1);
+  Receiver receiver(queue_.get());
+  while (receiver.tid() == 0) YieldProcessor();
+  queue_->BeginPoll();
+  while (!ThreadSleeps(receiver.tid())) YieldProcessor();
+  ASSERT_EQ(queue_->Send(SIGUSR1), SendResult::kQueued);
+  // Not a speed check: a generous bound, so a stranded signal fails rather
+  // than hangs.
+  const absl::Time give_up = absl::Now() + absl::Seconds(20);
+  while (receiver.count(SIGUSR1) == 0 && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  EXPECT_EQ(receiver.count(SIGUSR1), 1) << "stranded behind a stalled poller";
+  queue_->EndPoll([](const QueuedSignal&) {});
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, SigQueueTest,
                          ::testing::Values("posix", "note"),
                          [](const auto& info) { return info.param; });
