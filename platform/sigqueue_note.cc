@@ -23,6 +23,7 @@
 #include <cstring>
 
 #include "platform/latest_record.h"
+#include "platform/scoped_signal_block.h"
 #include "platform/sigqueue.h"
 #include "platform/test_hooks.h"
 #include "platform/wakeup.h"
@@ -46,19 +47,6 @@ __attribute__((
 // sure the receiver looks at it.
 __attribute__((tls_model(
     "initial-exec"))) thread_local volatile bool t_nested_set_aside = false;
-
-class ScopedSignalBlock {
- public:
-  ScopedSignalBlock() {
-    sigset_t all;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &saved_);
-  }
-  ~ScopedSignalBlock() { pthread_sigmask(SIG_SETMASK, &saved_, nullptr); }
-
- private:
-  sigset_t saved_;
-};
 
 // Test-and-test-and-set lock; async-signal-safe under the rule above.
 class SpinLock {
