@@ -138,6 +138,7 @@ class SigQueue::RoleScope {
 bool SigQueue::Drain(DeliverFn deliver, bool wait) {
   RoleScope role(this);
   if (!role.Take(wait)) return false;
+  BeginDrain();
   QueuedSignal received;
   while (TryReceiveLocked(&received)) deliver(received);
   return true;
@@ -151,6 +152,7 @@ void SigQueue::Receive(QueuedSignal* out) {
     {
       RoleScope role(this);
       role.Take(/*wait=*/true);
+      BeginDrain();
       got = TryReceiveLocked(out);
     }
     if (got) return;

@@ -99,7 +99,9 @@ class SigQueue {
   using DeliverFn = absl::FunctionRef<void(const QueuedSignal&)>;
   // Takes the receive role (waiting for it if `wait`; otherwise giving up
   // at once if another thread holds it), passes every signal and note
-  // queued to `deliver`, and gives the role back. Returns whether it held
+  // queued by then to `deliver`, and gives the role back. Signals that
+  // arrive meanwhile may wait for the next drain: a flood cannot keep a
+  // drain going. Returns whether it held
   // the role. `deliver` must not call Drain or WaitUntilIdle.
   bool Drain(DeliverFn deliver, bool wait);
   // Blocks until a sender may have queued something since this thread's
@@ -151,9 +153,13 @@ class SigQueue {
   // only wakes the receiver for records already in the signal's ring: it
   // is not an occurrence of its own.
   virtual SendResult Enqueue(int signo, const SignalRecord* record) = 0;
+  // The role holder starts a drain: TryReceiveRaw then returns what was
+  // queued by now (and perhaps some of what comes later), and false after,
+  // so that a drain ends even while senders keep sending.
+  virtual void BeginDrain() = 0;
   // The role holder takes one signal or note from the backend; false if
-  // there is none. `out->occurrences` is 0 when everything it stands for
-  // was reported already, or when it only announces ring records.
+  // there is none (in this drain). `out->occurrences` is 0 when everything it
+  // stands for was reported already, or when it only announces ring records.
   virtual bool TryReceiveRaw(QueuedSignal* out) = 0;
   // See AwaitSenders. `spin`: whether to spin before parking.
   virtual void AwaitSendersRaw(bool spin) = 0;

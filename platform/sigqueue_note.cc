@@ -98,6 +98,13 @@ class NoteSigQueue final : public SigQueue {
   }
 
  protected:
+  // A drain takes the notes queued when it began (later ones go behind
+  // them) and looks at each set-aside slot once.
+  void BeginDrain() override {
+    notes_left_ = count_.load(std::memory_order_seq_cst);
+    overflow_cursor_ = 1;
+  }
+
   bool TryReceiveRaw(QueuedSignal* out) override {
     // Nothing to take: skip the two signal-mask calls of taking the lock.
     // The dispatcher that misses a note this way finds it when it looks
@@ -105,7 +112,9 @@ class NoteSigQueue final : public SigQueue {
     if (!MayHavePending()) return false;
     ScopedSignalBlock block;
     lock_.Lock();
-    if (const int count = count_.load(std::memory_order_relaxed); count > 0) {
+    if (const int count = count_.load(std::memory_order_relaxed);
+        count > 0 && notes_left_ > 0) {
+      --notes_left_;
       const Note& note = ring_[head_];
       head_ = (head_ + 1) % kNoteQueueCapacity;
       count_.store(count - 1, std::memory_order_relaxed);
@@ -119,7 +128,7 @@ class NoteSigQueue final : public SigQueue {
       lock_.Unlock();
       return true;
     }
-    const int signo = TakeOverflowedLocked();
+    const int signo = TakeOverflowedLocked(&overflow_cursor_);
     lock_.Unlock();
     if (signo == 0) return false;
     out->signo = signo;
@@ -178,11 +187,12 @@ class NoteSigQueue final : public SigQueue {
   }
 
   // The lowest set-aside signal, cleared; 0 if none.
-  int TakeOverflowedLocked() {
-    for (int signo = 1; signo <= kMaxSignal; ++signo) {
-      if (overflowed_.Contains(signo)) {
-        overflowed_.Remove(signo);
-        return signo;
+  // A drain looks at each slot once, from *cursor on.
+  int TakeOverflowedLocked(int* cursor) {
+    for (; *cursor <= kMaxSignal; ++*cursor) {
+      if (overflowed_.Contains(*cursor)) {
+        overflowed_.Remove(*cursor);
+        return (*cursor)++;
       }
     }
     return 0;
@@ -247,6 +257,9 @@ class NoteSigQueue final : public SigQueue {
   AtomicSignalSet overflowed_;
   LatestRecord overflowed_latest_[kMaxSignal + 1];
   std::atomic<bool> receiver_sleeping_{false};
+  // The role holder's: what is left of the current drain.
+  int notes_left_ = 0;
+  int overflow_cursor_ = 1;
   OneShotWakeup wakeup_;
 };
 

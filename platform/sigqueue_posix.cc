@@ -43,6 +43,9 @@ class PosixSigQueue final : public SigQueue {
   }
 
  protected:
+  // A drain takes the pending bits once: what it finds set, it returns.
+  void BeginDrain() override { may_take_ = true; }
+
   bool TryReceiveRaw(QueuedSignal* out) override {
     // Serve from the role holder's private copy first, then take new bits.
     for (int pass = 0; pass < 2; ++pass) {
@@ -56,7 +59,8 @@ class PosixSigQueue final : public SigQueue {
         out->note[0] = '\0';
         return true;
       }
-      if (pass == 0) {
+      if (pass == 0 && may_take_) {
+        may_take_ = false;
         for (int w = 0; w < AtomicSignalSet::kWords; ++w) {
           received_[w] = pending_.TakeWord(w);
         }
@@ -153,6 +157,7 @@ class PosixSigQueue final : public SigQueue {
   OneShotWakeup wakeup_;
   // The role holder's: bits taken from pending_ but not yet returned.
   uint32_t received_[AtomicSignalSet::kWords] = {};
+  bool may_take_ = false;
 };
 
 }  // namespace

@@ -575,6 +575,7 @@ TEST(ForkTest, AContextMadeInAForkedChildFires) {
     ASSERT_TRUE(Notify(keep, {SIGUSR1}).ok());
     int ready[2];
     ASSERT_EQ(pipe(ready), 0);
+    testing::WaitForPortsigThreadsAsleep();
     std::fflush(nullptr);
     const pid_t child = fork();
     if (child == 0) {

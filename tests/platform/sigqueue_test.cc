@@ -616,6 +616,23 @@ TEST_P(SigQueueTest, APollerLeavingDeliversWhatSendersLeftIt) {
   EXPECT_THAT(got, ElementsAreArray({SIGUSR1, SIGUSR2}));
 }
 
+// A drain returns what was queued when it began: signals that keep coming
+// while it delivers (here each delivery sends the next, as a flood would)
+// wait for the next drain instead of keeping this one, and the Stop
+// waiting on it, going for ever.
+TEST_P(SigQueueTest, AFloodCannotKeepADrainGoing) {
+  queue_->Enable(SIGUSR1);
+  ASSERT_EQ(queue_->Send(SIGUSR1), SendResult::kQueued);
+  int delivered = 0;
+  queue_->WaitUntilIdle([&](const QueuedSignal&) {
+    if (++delivered < 100) queue_->Send(SIGUSR1);  // Bounded if it is not.
+  });
+  EXPECT_EQ(delivered, 1);
+  int next = 0;
+  queue_->Drain([&](const QueuedSignal&) { ++next; }, /*wait=*/true);
+  EXPECT_EQ(next, 1) << "what came during the drain was lost";
+}
+
 // A poller that took a signal and is still passing it on holds the receive
 // role; WaitUntilIdle (Stop's second half) must not return before that
 // delivery has.
