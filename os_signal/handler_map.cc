@@ -288,9 +288,9 @@ void HandlerMap::ReleaseOnceLocked(const std::vector<Subscriber*>& fired,
     ParkLocked(subscriber, std::move(lost), &ids);
   }
   CoverEarlierLocked(nullptr, &ids);
-  // Stop's second half waits for the dispatcher to go idle, and this is the
-  // dispatcher: hand it to a thread of its own. Without one, the next
-  // Stop, Reset or Ignore finishes these too.
+  // Stop's second half takes the queue's receive role, which this thread
+  // holds while it delivers: hand it to a thread of its own. Without one, the
+  // next Stop, Reset or Ignore finishes these too.
   try {
     platform::StartQuietThread("portsig-once",
                                [ids] { HandlerMap::Get().WaitAndUnpark(ids); });

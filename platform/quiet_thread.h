@@ -1,5 +1,7 @@
 // StartQuietThread: portsig's own threads (the dispatcher, the restorer, the
-// finisher of a once release) start with every signal blocked.
+// finisher of a once release) start with every signal blocked but the fault
+// signals (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS), which must
+// reach a crash handler.
 //
 // They have no use for signals, and a process-directed signal taken by one
 // of them would run a host's handler on a thread the host does not know,
@@ -14,7 +16,8 @@
 namespace portsig {
 namespace platform {
 
-// Starts `body` on a detached thread with every signal blocked, named
+// Starts `body` on a detached thread with every signal but the faults
+// blocked, named
 // `name` (at most 15 characters; what top -H and /proc show). Throws
 // std::system_error, as std::thread does, if no thread can be made.
 void StartQuietThread(const char* name, std::function<void()> body);

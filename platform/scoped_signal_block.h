@@ -1,5 +1,6 @@
 // ScopedSignalBlock: blocks every signal on the calling thread for a scope
-// and then puts the thread's mask back exactly as it was.
+// and then puts the thread's mask back exactly as it was. ScopedSignalMask:
+// the same with the mask set to exactly a given set.
 //
 // For code that must not be interrupted by a handler that could need what
 // it holds (the note backend's lock), and for creating portsig's threads,
@@ -23,6 +24,19 @@ class ScopedSignalBlock {
   ~ScopedSignalBlock() { pthread_sigmask(SIG_SETMASK, &saved_, nullptr); }
   ScopedSignalBlock(const ScopedSignalBlock&) = delete;
   ScopedSignalBlock& operator=(const ScopedSignalBlock&) = delete;
+
+ private:
+  sigset_t saved_;
+};
+
+class ScopedSignalMask {
+ public:
+  explicit ScopedSignalMask(const sigset_t& mask) {
+    pthread_sigmask(SIG_SETMASK, &mask, &saved_);
+  }
+  ~ScopedSignalMask() { pthread_sigmask(SIG_SETMASK, &saved_, nullptr); }
+  ScopedSignalMask(const ScopedSignalMask&) = delete;
+  ScopedSignalMask& operator=(const ScopedSignalMask&) = delete;
 
  private:
   sigset_t saved_;

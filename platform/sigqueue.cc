@@ -103,10 +103,9 @@ void SigQueue::UnlockRole() {
   role_held_.store(false, std::memory_order_release);
 }
 
-// Holds the receive role for a scope, so that an exception from `deliver`
-// (bad_alloc) cannot leave it held and every later Drain waiting. Thread
-// cancellation is off meanwhile for the same reason: `deliver` may reach a
-// cancellation point (a channel's eventfd write).
+// Holds the receive role for a scope. Thread cancellation is off meanwhile:
+// `deliver` may reach a cancellation point (a channel's eventfd write), and
+// a thread cancelled there would leave signals taken but not delivered.
 class SigQueue::RoleScope {
  public:
   explicit RoleScope(SigQueue* queue) : queue_(queue) {
@@ -135,7 +134,7 @@ class SigQueue::RoleScope {
   bool held_ = false;
 };
 
-bool SigQueue::Drain(DeliverFn deliver, bool wait) {
+bool SigQueue::Drain(DeliverFn deliver, bool wait) noexcept {
   RoleScope role(this);
   if (!role.Take(wait)) return false;
   BeginDrain();

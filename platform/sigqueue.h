@@ -101,9 +101,11 @@ class SigQueue {
   // at once if another thread holds it), passes every signal and note
   // queued by then to `deliver`, and gives the role back. Signals that
   // arrive meanwhile may wait for the next drain: a flood cannot keep a
-  // drain going. Returns whether it held
-  // the role. `deliver` must not call Drain or WaitUntilIdle.
-  bool Drain(DeliverFn deliver, bool wait);
+  // drain going. noexcept: a `deliver` that throws (bad_alloc) would leave
+  // signals taken but not delivered, where nobody looks for them, so it
+  // ends the process, as it always did on the dispatcher's thread. Returns
+  // whether it held the role. `deliver` must not call Drain or WaitUntilIdle.
+  bool Drain(DeliverFn deliver, bool wait) noexcept;
   // Blocks until a sender may have queued something since this thread's
   // last Drain (spurious returns allowed). One thread only: the dispatcher.
   void AwaitSenders();
@@ -190,7 +192,9 @@ class SigQueue {
   std::atomic<RecordRing*> rings_[kMaxSignal + 1] = {};
   // The receive role, written by hand: a forked child must be able to reset
   // it whoever held it in the parent, and it is only ever held for one
-  // Drain, so waiters yield rather than sleep.
+  // Drain, so waiters yield rather than sleep. The price: a holder stalled
+  // mid-delivery (descheduled, stopped in a debugger) keeps its waiters
+  // spinning, and the lock is not fair.
   class RoleScope;
   bool TryLockRole();
   void LockRole();

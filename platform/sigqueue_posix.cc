@@ -18,6 +18,7 @@
 
 #include "absl/time/time.h"
 #include "platform/latest_record.h"
+#include "platform/scoped_signal_block.h"
 #include "platform/sigqueue.h"
 #include "platform/wakeup.h"
 
@@ -105,6 +106,10 @@ class PosixSigQueue final : public SigQueue {
   // poller: wake it once, like a sender, so it sleeps again with one.
   void FirstPollerRegistered() override {
     if (!sleeps_untimed_.load()) return;
+    // The state change and the wake-up must not be split by a handler that
+    // longjmps out of this (ordinary) thread: the dispatcher would sleep on
+    // in kIdle, where no sender wakes it. Senders run with signals blocked.
+    ScopedSignalBlock block;
     uint32_t receiving = kReceiving;
     if (state_.compare_exchange_strong(receiving, kIdle)) wakeup_.Wake();
   }

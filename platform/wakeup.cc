@@ -2,6 +2,8 @@
 
 #include <sched.h>
 
+#include <chrono>
+
 #include "platform/futex.h"
 #include "platform/spin.h"
 #include "platform/test_hooks.h"
@@ -70,9 +72,12 @@ bool OneShotWakeup::SleepFor(absl::Duration timeout) {
                                       std::memory_order_acq_rel)) {
     return true;  // Already woken.
   }
-  const absl::Time deadline = absl::Now() + timeout;
+  // The monotonic clock: a wall-clock step must not stretch the sleep.
+  const auto deadline =
+      std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(timeout);
   while (state_.load(std::memory_order_acquire) == kSleeping) {
-    const absl::Duration left = deadline - absl::Now();
+    const absl::Duration left =
+        absl::FromChrono(deadline - std::chrono::steady_clock::now());
     if (left <= absl::ZeroDuration()) {
       // Stop sleeping unless a Wake() got here first.
       expected = kSleeping;
@@ -86,6 +91,8 @@ bool OneShotWakeup::SleepFor(absl::Duration timeout) {
     const struct timespec relative = absl::ToTimespec(left);
     FutexWait(&state_, kSleeping, &relative);
 #else
+    // sem_timedwait takes a wall-clock deadline; a step can only end this
+    // slice early or late, and the loop re-checks the monotonic time.
     const struct timespec absolute = absl::ToTimespec(absl::Now() + left);
     sem_timedwait(&sem_, &absolute);
 #endif

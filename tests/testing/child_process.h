@@ -77,7 +77,11 @@ inline void WaitForPortsigThreadsAsleep() {
       }
       closedir(tasks);
     }
-    if (all_asleep || std::chrono::steady_clock::now() > give_up) return;
+    if (all_asleep) return;
+    if (std::chrono::steady_clock::now() > give_up) {
+      std::fprintf(stderr, "RunInChild: forking with portsig threads busy\n");
+      return;
+    }
     sched_yield();
   }
 }
