@@ -14,32 +14,31 @@
 namespace portsig {
 namespace platform {
 
-class ScopedSignalBlock {
+class ScopedSignalMask {
  public:
-  ScopedSignalBlock() {
+  explicit ScopedSignalMask(const sigset_t& mask)
+      : ScopedSignalMask(SIG_SETMASK, mask) {}
+  ~ScopedSignalMask() { pthread_sigmask(SIG_SETMASK, &saved_, nullptr); }
+  ScopedSignalMask(const ScopedSignalMask&) = delete;
+  ScopedSignalMask& operator=(const ScopedSignalMask&) = delete;
+
+ protected:
+  ScopedSignalMask(int how, const sigset_t& signals) {
+    pthread_sigmask(how, &signals, &saved_);
+  }
+  static sigset_t Every() {
     sigset_t all;
     sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &saved_);
+    return all;
   }
-  ~ScopedSignalBlock() { pthread_sigmask(SIG_SETMASK, &saved_, nullptr); }
-  ScopedSignalBlock(const ScopedSignalBlock&) = delete;
-  ScopedSignalBlock& operator=(const ScopedSignalBlock&) = delete;
 
  private:
   sigset_t saved_;
 };
 
-class ScopedSignalMask {
+class ScopedSignalBlock : public ScopedSignalMask {
  public:
-  explicit ScopedSignalMask(const sigset_t& mask) {
-    pthread_sigmask(SIG_SETMASK, &mask, &saved_);
-  }
-  ~ScopedSignalMask() { pthread_sigmask(SIG_SETMASK, &saved_, nullptr); }
-  ScopedSignalMask(const ScopedSignalMask&) = delete;
-  ScopedSignalMask& operator=(const ScopedSignalMask&) = delete;
-
- private:
-  sigset_t saved_;
+  ScopedSignalBlock() : ScopedSignalMask(SIG_BLOCK, Every()) {}
 };
 
 }  // namespace platform
