@@ -143,8 +143,6 @@ bool SigQueue::Drain(DeliverFn deliver, bool wait) noexcept {
   return true;
 }
 
-void SigQueue::AwaitSenders() { AwaitSendersRaw(/*spin=*/pollers() == 0); }
-
 void SigQueue::Receive(QueuedSignal* out) {
   for (;;) {
     bool got;

@@ -108,7 +108,9 @@ class SigQueue {
   bool Drain(DeliverFn deliver, bool wait) noexcept;
   // Blocks until a sender may have queued something since this thread's
   // last Drain (spurious returns allowed). One thread only: the dispatcher.
-  void AwaitSenders();
+  // It spins for the spin budget first only while no poller is registered:
+  // a poller is looking already.
+  virtual void AwaitSenders() = 0;
   // Blocks until one signal or note is there and returns it: Drain and
   // AwaitSenders for a single consumer. For tests: the signal is returned
   // after the role is given back, so WaitUntilIdle does not wait for it.
@@ -163,8 +165,6 @@ class SigQueue {
   // there is none (in this drain). `out->occurrences` is 0 when everything it
   // stands for was reported already, or when it only announces ring records.
   virtual bool TryReceiveRaw(QueuedSignal* out) = 0;
-  // See AwaitSenders. `spin`: whether to spin before parking.
-  virtual void AwaitSendersRaw(bool spin) = 0;
   // Lock-free: whether a signal or note may be queued. Never false while
   // one that a completed Enqueue queued is still there (sequentially
   // consistent with Enqueue's read of pollers()).

@@ -108,7 +108,7 @@ class NoteSigQueue final : public SigQueue {
   bool TryReceiveRaw(QueuedSignal* out) override {
     // Nothing to take: skip the two signal-mask calls of taking the lock.
     // The dispatcher that misses a note this way finds it when it looks
-    // again under the lock before sleeping (AwaitSendersRaw).
+    // again under the lock before sleeping (AwaitSenders).
     if (!MayHavePending()) return false;
     ScopedSignalBlock block;
     lock_.Lock();
@@ -138,7 +138,7 @@ class NoteSigQueue final : public SigQueue {
     return true;
   }
 
-  void AwaitSendersRaw(bool spin) override {
+  void AwaitSenders() override {
     {
       ScopedSignalBlock block;
       lock_.Lock();
@@ -150,7 +150,7 @@ class NoteSigQueue final : public SigQueue {
       wakeup_.Clear();
       lock_.Unlock();
     }
-    wakeup_.Sleep(spin);
+    wakeup_.Sleep(/*spin=*/pollers() == 0);
   }
 
   SendResult Enqueue(int signo, const SignalRecord* record) override {

@@ -25,6 +25,7 @@
 namespace portsig {
 namespace platform {
 namespace {
+
 class PosixSigQueue final : public SigQueue {
  public:
   absl::string_view name() const override { return "posix"; }
@@ -70,7 +71,7 @@ class PosixSigQueue final : public SigQueue {
     return false;
   }
 
-  void AwaitSendersRaw(bool spin) override {
+  void AwaitSenders() override {
     for (;;) {
       uint32_t state = state_.load();
       if (state == kIdle) {
@@ -79,7 +80,7 @@ class PosixSigQueue final : public SigQueue {
           // makes after its increment: one of the two sees the other.
           sleeps_untimed_.store(true);
           const bool untimed = pollers() == 0;
-          if (untimed) wakeup_.Sleep(spin);
+          if (untimed) wakeup_.Sleep();
           sleeps_untimed_.store(false);
           if (!untimed && !wakeup_.SleepFor(kPollerWatchdog)) {
             // Nobody woke this thread; stop being the sleeper senders wake,
