@@ -2,7 +2,6 @@
 // tests check. Built once per backend (PORTSIG_SIGQUEUE=posix|note). Every
 // test that raises a signal does so in a forked child (RunInChild), so a
 // default action can only kill the child.
-#include <dirent.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -23,6 +22,7 @@
 #include "os_signal/signal.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/dispositions.h"
+#include "tests/testing/proc_tasks.h"
 
 namespace portsig {
 namespace {
@@ -552,17 +552,8 @@ TEST(ForkTest, ChildReceivesOnAChannelAParentThreadWaitedOn) {
   EXPECT_TRUE(status.exited_ok()) << status.ToString();
 }
 
-// Threads of this process (Linux: entries of /proc/self/task).
-int ThreadCount() {
-  int threads = 0;
-  if (DIR* tasks = opendir("/proc/self/task")) {
-    while (const dirent* entry = readdir(tasks)) {
-      if (entry->d_name[0] != '.') ++threads;
-    }
-    closedir(tasks);
-  }
-  return threads;
-}
+// Threads of this process.
+int ThreadCount() { return static_cast<int>(testing::TaskIds().size()); }
 
 // A context waits for the dispatcher without calling into a channel, so in
 // a child forked from a parent that had started one, Notify must start it:
@@ -604,19 +595,6 @@ TEST(ForkTest, AContextMadeInAForkedChildFires) {
   EXPECT_TRUE(status.exited_ok()) << status.ToString();
 }
 
-// Reads a /proc/self/task/<tid>/<file> whole; empty if it cannot.
-std::string ReadTaskFile(const std::string& tid, const char* file) {
-  std::string text;
-  if (FILE* f =
-          std::fopen(("/proc/self/task/" + tid + "/" + file).c_str(), "r")) {
-    char buf[4096];
-    size_t n = std::fread(buf, 1, sizeof(buf), f);
-    text.assign(buf, n);
-    std::fclose(f);
-  }
-  return text;
-}
-
 // portsig's own threads block every signal but the faults, so a signal
 // sent to the process is taken by a thread of the program: a host's handler
 // never runs on portsig's thread, and a thread that sends its process a
@@ -645,26 +623,22 @@ TEST(ThreadsTest, PortsigThreadsBlockEverySignalButFaults) {
       (fault ? faults : all) |= uint64_t{1} << (s - 1);
     }
     int portsig_threads = 0;
-    DIR* tasks = opendir("/proc/self/task");
-    ASSERT_NE(tasks, nullptr);
-    while (const dirent* entry = readdir(tasks)) {
-      if (entry->d_name[0] == '.') continue;
-      const std::string tid = entry->d_name;
-      if (ReadTaskFile(tid, "comm").rfind("portsig-", 0) != 0) continue;
+    for (const std::string& tid : testing::TaskIds()) {
+      const std::string comm = testing::ReadTaskFile(tid, "comm");
+      if (comm.rfind("portsig-", 0) != 0) continue;
       ++portsig_threads;
-      const std::string status = ReadTaskFile(tid, "status");
+      const std::string status = testing::ReadTaskFile(tid, "status");
       const size_t at = status.find("SigBlk:\t");
       ASSERT_NE(at, std::string::npos) << status;
       const uint64_t blocked =
           std::strtoull(status.c_str() + at + 8, nullptr, 16);
       EXPECT_EQ(blocked & all, all)
-          << ReadTaskFile(tid, "comm")
-          << " leaves signals unblocked: " << std::hex << (all & ~blocked);
+          << comm << " leaves signals unblocked: " << std::hex
+          << (all & ~blocked);
       EXPECT_EQ(blocked & faults, 0u)
-          << ReadTaskFile(tid, "comm") << " blocks fault signals: " << std::hex
+          << comm << " blocks fault signals: " << std::hex
           << (blocked & faults);
     }
-    closedir(tasks);
     EXPECT_GE(portsig_threads, 2) << "dispatcher and restorer not found";
   });
   EXPECT_TRUE(status.exited_ok()) << status.ToString();

@@ -22,6 +22,7 @@
 #include "platform/sync.h"
 #include "platform/test_hooks.h"
 #include "platform/wakeup.h"
+#include "tests/testing/proc_tasks.h"
 
 namespace portsig {
 namespace platform {
@@ -718,17 +719,9 @@ TEST(NoteSigQueueTest, SendNestedOnTheLockHolderIsSetAsideAndCounted) {
 SigQueue* g_late_queue = nullptr;
 Receiver* g_late_receiver = nullptr;
 
-// True once `tid` is asleep in the kernel ('S' in /proc/self/task/N/stat).
+// True once `tid` is asleep in the kernel.
 bool ThreadSleeps(pid_t tid) {
-  std::string path = absl::StrCat("/proc/self/task/", tid, "/stat");
-  FILE* f = std::fopen(path.c_str(), "r");
-  if (f == nullptr) return false;
-  char buf[256] = {};
-  size_t n = std::fread(buf, 1, sizeof(buf) - 1, f);
-  std::fclose(f);
-  const char* close_paren = std::strrchr(buf, ')');
-  return n > 0 && close_paren != nullptr && close_paren[1] == ' ' &&
-         close_paren[2] == 'S';
+  return testing::TaskSleeps(std::to_string(tid));
 }
 
 void SendNestedAfterUnlock(int) {

@@ -6,7 +6,6 @@
 #ifndef PORTSIG_TESTS_TESTING_CHILD_PROCESS_H_
 #define PORTSIG_TESTS_TESTING_CHILD_PROCESS_H_
 
-#include <dirent.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -14,11 +13,11 @@
 
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <functional>
 #include <string>
 
 #include "gtest/gtest.h"
+#include "tests/testing/proc_tasks.h"
 
 namespace portsig {
 namespace testing {
@@ -47,35 +46,15 @@ struct ChildStatus {
 inline void WaitForPortsigThreadsAsleep() {
   const auto give_up =
       std::chrono::steady_clock::now() + std::chrono::seconds(2);
-  auto read = [](const std::string& path, char* buf, size_t size) {
-    buf[0] = '\0';
-    if (FILE* f = std::fopen(path.c_str(), "r")) {
-      size_t n = std::fread(buf, 1, size - 1, f);
-      buf[n] = '\0';
-      std::fclose(f);
-    }
-  };
   for (;;) {
     bool all_asleep = true;
-    if (DIR* tasks = opendir("/proc/self/task")) {
-      while (const dirent* entry = readdir(tasks)) {
-        if (entry->d_name[0] == '.') continue;
-        const std::string dir = std::string("/proc/self/task/") + entry->d_name;
-        char comm[64];
-        read(dir + "/comm", comm, sizeof(comm));
-        if (std::strncmp(comm, "portsig-signals", 15) != 0 &&
-            std::strncmp(comm, "portsig-restore", 15) != 0) {
-          continue;
-        }
-        char stat[512];
-        read(dir + "/stat", stat, sizeof(stat));
-        const char* close_paren = std::strrchr(stat, ')');
-        if (close_paren == nullptr || close_paren[1] != ' ' ||
-            close_paren[2] != 'S') {
-          all_asleep = false;
-        }
+    for (const std::string& tid : TaskIds()) {
+      const std::string comm = ReadTaskFile(tid, "comm");
+      if (comm.rfind("portsig-signals", 0) != 0 &&
+          comm.rfind("portsig-restore", 0) != 0) {
+        continue;
       }
-      closedir(tasks);
+      if (!TaskSleeps(tid)) all_asleep = false;
     }
     if (all_asleep) return;
     if (std::chrono::steady_clock::now() > give_up) {

@@ -1,0 +1,53 @@
+// This process's threads as Linux's /proc/self/task shows them: their ids,
+// a file of one (comm, stat, status), and whether one is asleep. Header-only
+// and gtest-free, for tests that look at portsig's threads from outside.
+#ifndef PORTSIG_TESTS_TESTING_PROC_TASKS_H_
+#define PORTSIG_TESTS_TESTING_PROC_TASKS_H_
+
+#include <dirent.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+namespace portsig {
+namespace testing {
+
+// The ids of this process's threads, as strings (their /proc names).
+inline std::vector<std::string> TaskIds() {
+  std::vector<std::string> ids;
+  if (DIR* tasks = opendir("/proc/self/task")) {
+    while (const dirent* entry = readdir(tasks)) {
+      if (entry->d_name[0] != '.') ids.emplace_back(entry->d_name);
+    }
+    closedir(tasks);
+  }
+  return ids;
+}
+
+// /proc/self/task/<tid>/<file>, whole; empty if it cannot be read.
+inline std::string ReadTaskFile(const std::string& tid, const char* file) {
+  std::string text;
+  if (FILE* f =
+          std::fopen(("/proc/self/task/" + tid + "/" + file).c_str(), "r")) {
+    char buf[4096];
+    size_t n = std::fread(buf, 1, sizeof(buf), f);
+    text.assign(buf, n);
+    std::fclose(f);
+  }
+  return text;
+}
+
+// True while thread `tid` is asleep in the kernel ('S' after the name in
+// its stat line).
+inline bool TaskSleeps(const std::string& tid) {
+  const std::string stat = ReadTaskFile(tid, "stat");
+  const size_t close_paren = stat.rfind(')');
+  return close_paren != std::string::npos && close_paren + 2 < stat.size() &&
+         stat[close_paren + 1] == ' ' && stat[close_paren + 2] == 'S';
+}
+
+}  // namespace testing
+}  // namespace portsig
+
+#endif  // PORTSIG_TESTS_TESTING_PROC_TASKS_H_
