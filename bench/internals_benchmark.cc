@@ -42,11 +42,13 @@ BENCHMARK_CAPTURE(BM_SendReceive, note, "note");
 
 // Notify+Stop of one channel, with `range(0)` other channels subscribed to
 // the same signal (so the handler stays installed), or none: then the
-// handler lingers for the restore delay (SetRestoreDelay), unless
+// handler lingers for the restore delay (Options::restore_delay), unless
 // `range(1)` is 0, when each pair installs and restores the sigaction.
 void BM_NotifyStop(benchmark::State& state) {
-  const absl::Duration delay = RestoreDelay();
-  if (state.range(1) == 0 && !SetRestoreDelay(absl::ZeroDuration()).ok()) {
+  const Options before = CurrentOptions();
+  Options no_delay;
+  no_delay.restore_delay = absl::ZeroDuration();
+  if (state.range(1) == 0 && !Configure(no_delay).ok()) {
     state.SkipWithError("restore delay");
   }
   std::vector<std::unique_ptr<SignalChannel>> others;
@@ -60,7 +62,9 @@ void BM_NotifyStop(benchmark::State& state) {
     Stop(ch);
   }
   for (auto& other : others) Stop(*other);
-  (void)SetRestoreDelay(delay);
+  Options restore;
+  restore.restore_delay = before.restore_delay;
+  (void)Configure(restore);
 }
 BENCHMARK(BM_NotifyStop)
     ->ArgNames({"others", "delay"})

@@ -193,10 +193,11 @@ int Main(int argc, char** argv) {
     fprintf(stderr, "%s\n", backend.status().ToString().c_str());
     return 1;
   }
-  // A spin budget (PORTSIG_SPIN) is part of what is measured: name it.
+  // A spin (PORTSIG_SPIN_BEFORE_SLEEP) is part of what is measured: name it.
   std::string label = *backend;
-  if (portsig::SpinBeforeSleep() > absl::ZeroDuration()) {
-    label += "+spin" + absl::FormatDuration(portsig::SpinBeforeSleep());
+  const absl::Duration spin = *portsig::CurrentOptions().spin_before_sleep;
+  if (spin > absl::ZeroDuration()) {
+    label += "+spin" + absl::FormatDuration(spin);
   }
   const Reporter reporter("portsig", label);
 

@@ -10,7 +10,7 @@
 # Options: --runs=N, --modes=latency,storm,... (default: memory, latency,
 # storm, churn, fanout, fanout_epoll (portsig only), fanout_other),
 # --systems=portsig-posix,portsig-note,portsig-spin,sigwaitinfo,signalfd,go,
-# libuv,asio (default all; portsig-spin is posix with PORTSIG_SPIN=50us),
+# libuv,asio (default all; portsig-spin is posix with PORTSIG_SPIN_BEFORE_SLEEP=50us),
 # --out=DIR (default bench/results, or bench/results-quick
 # with --quick), --no-install (fail instead of installing packages).
 #
@@ -121,7 +121,7 @@ system_cmd() {
   case "$1" in
     portsig-posix) echo "env PORTSIG_SIGQUEUE=posix $bin/portsig_harness" ;;
     portsig-note) echo "env PORTSIG_SIGQUEUE=note $bin/portsig_harness" ;;
-    portsig-spin) echo "env PORTSIG_SIGQUEUE=posix PORTSIG_SPIN=50us $bin/portsig_harness" ;;
+    portsig-spin) echo "env PORTSIG_SIGQUEUE=posix PORTSIG_SPIN_BEFORE_SLEEP=50us $bin/portsig_harness" ;;
     go) echo "$bin/go_harness" ;;
     *) echo "$bin/${1}_harness" ;;
   esac

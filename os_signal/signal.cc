@@ -9,7 +9,6 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "os_signal/handler_map.h"
-#include "platform/spin.h"
 #include "runtime/runtime.h"
 
 namespace portsig {
@@ -72,30 +71,48 @@ absl::Status PostNote(absl::string_view text) {
 }
 
 absl::StatusOr<std::string> Backend() {
-  absl::Status status = runtime::Init(nullptr);
-  if (!status.ok()) return status;
-  return std::string(runtime::BackendName());
+  const std::string name(
+      runtime::QueueBackendName(runtime::CurrentSettings().sigqueue));
+  if (std::string problems = runtime::EnvironmentProblems();
+      !problems.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(problems, "; running on ", name));
+  }
+  return name;
 }
 
 uint64_t QueueOverflows() { return runtime::QueueOverflows(); }
 
-absl::Status SetSpinBeforeSleep(absl::Duration budget) {
-  // Initialize first, so PORTSIG_SPIN is read now and this call wins.
-  if (absl::Status status = runtime::Init(nullptr); !status.ok()) {
-    return status;
+absl::Status Configure(const Options& options) {
+  runtime::SettingsUpdate update;
+  if (options.sigqueue.has_value()) {
+    switch (*options.sigqueue) {
+      case SigQueue::kPosix:
+        update.sigqueue = runtime::QueueBackend::kPosix;
+        break;
+      case SigQueue::kNote:
+        update.sigqueue = runtime::QueueBackend::kNote;
+        break;
+      default:
+        return absl::InvalidArgumentError(
+            absl::StrCat("sigqueue ", static_cast<int>(*options.sigqueue),
+                         " is not a backend (posix or note)"));
+    }
   }
-  return platform::SetSpinBudget(budget);
+  update.spin_before_sleep = options.spin_before_sleep;
+  update.restore_delay = options.restore_delay;
+  return runtime::Configure(update);
 }
 
-absl::Status SetRestoreDelay(absl::Duration delay) {
-  return runtime::SetRestoreDelay(delay);
-}
-
-absl::Duration RestoreDelay() { return runtime::RestoreDelay(); }
-
-absl::Duration SpinBeforeSleep() {
-  (void)runtime::Init(nullptr);  // Reads PORTSIG_SPIN on first use.
-  return platform::SpinBudget();
+Options CurrentOptions() {
+  const runtime::Settings now = runtime::CurrentSettings();
+  Options options;
+  options.sigqueue = now.sigqueue == runtime::QueueBackend::kNote
+                         ? SigQueue::kNote
+                         : SigQueue::kPosix;
+  options.spin_before_sleep = now.spin_before_sleep;
+  options.restore_delay = now.restore_delay;
+  return options;
 }
 
 }  // namespace portsig

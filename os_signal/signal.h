@@ -24,8 +24,8 @@
 //
 // Backends: "posix" (lock-free bitmask; repeats of one signal coalesce) or
 // "note" (bounded FIFO of text notes; no coalescing, overflow counted).
-// Build default: --//platform:sigqueue=posix|note; run-time override:
-// PORTSIG_SIGQUEUE=posix|note, read once at first use.
+// Build default: --//platform:sigqueue=posix|note; chosen at run time with
+// Configure or PORTSIG_SIGQUEUE (options.h), fixed at first use.
 #ifndef PORTSIG_OS_SIGNAL_SIGNAL_H_
 #define PORTSIG_OS_SIGNAL_SIGNAL_H_
 
@@ -39,6 +39,7 @@
 #include "os_signal/delivery.h"
 #include "os_signal/notify_context.h"
 #include "os_signal/notify_options.h"
+#include "os_signal/options.h"
 #include "os_signal/signal_value.h"
 
 namespace portsig {
@@ -71,46 +72,14 @@ bool Ignored(const Signal& signal);
 // "sys:" notes are reserved (InvalidArgument).
 absl::Status PostNote(absl::string_view text);
 
-// The backend in use ("posix" or "note"), or an error if PORTSIG_SIGQUEUE
-// names an unknown one.
+// The backend in use, or that will be used ("posix" or "note"). When an
+// environment variable was malformed and ignored (options.h), returns
+// InvalidArgument naming it and the backend this process runs on instead:
+// the library works either way. Does not start portsig.
 absl::StatusOr<std::string> Backend();
 
 // Signals the note backend refused because its queue was full.
 uint64_t QueueOverflows();
-
-// Latency against CPU: how long the dispatcher thread, and a thread blocked
-// in Receive/ReceiveFor, look for a signal (yielding the processor) before
-// they sleep. A thread spinning in Receive takes signals from portsig's
-// queue itself and fans them out to every channel that wants them, so a
-// signal that arrives meanwhile reaches it in one hop, waking no thread
-// (on a virtual machine a wake-up costs 5-30 us). The cost is up to the
-// budget of CPU per Receive call that waits, and the delivery work for
-// other channels done on the receiving thread. Default zero: sleep at
-// once. Also set by the environment
-// variable PORTSIG_SPIN (e.g. "50us"), read once at first use. Budgets
-// outside 0..10ms get InvalidArgument and change nothing.
-absl::Status SetSpinBeforeSleep(absl::Duration budget);
-absl::Duration SpinBeforeSleep();
-
-// System calls against promptness: when Stop (or a once delivery) removes
-// the last subscriber of a signal whose disposition before portsig was
-// SIG_DFL and whose default action ends the process without a core dump
-// (SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGALRM, the real-time signals, ...),
-// portsig's handler stays installed for this delay, so a Notify soon after
-// makes no sigaction call. A signal nobody wants meanwhile still ends the
-// process, by the default action portsig re-raises, and exec() resets the
-// handler to SIG_DFL as before. What differs until the restore (one to two
-// delays after Stop): sigaction() shows portsig's handler; the process dies
-// once the handler runs rather than in the kernel, so a thread in an
-// uninterruptible wait finishes it first, and a killed process's siginfo
-// is its own re-raise; a host that replaces the handler meanwhile is treated
-// as one that replaced it while portsig was subscribed. Any other previous
-// disposition (ignored, a host's handler) or default action (ignore, stop,
-// core), Reset, Ignore, a failed Notify, a forked child and a PID
-// namespace's init restore at once. Default 10ms; zero restores inside
-// Stop. Delays outside 0..1s get InvalidArgument and change nothing.
-absl::Status SetRestoreDelay(absl::Duration delay);
-absl::Duration RestoreDelay();
 
 }  // namespace portsig
 

@@ -17,18 +17,18 @@ void Pause() { sched_yield(); }
 
 }  // namespace spin_internal
 
-absl::Status SetSpinBudget(absl::Duration budget) {
-  if (budget < absl::ZeroDuration() || budget > kMaxSpinBudget) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("spin budget ", absl::FormatDuration(budget),
-                     " is outside 0..", absl::FormatDuration(kMaxSpinBudget)));
+absl::Status SetSpinBeforeSleep(absl::Duration budget) {
+  if (budget < absl::ZeroDuration() || budget > kMaxSpinBeforeSleep) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "spin_before_sleep ", absl::FormatDuration(budget), " is outside 0..",
+        absl::FormatDuration(kMaxSpinBeforeSleep)));
   }
   spin_internal::budget_ns.store(absl::ToInt64Nanoseconds(budget),
                                  std::memory_order_relaxed);
   return absl::OkStatus();
 }
 
-absl::Duration SpinBudget() {
+absl::Duration SpinBeforeSleep() {
   return absl::Nanoseconds(
       spin_internal::budget_ns.load(std::memory_order_relaxed));
 }

@@ -29,12 +29,12 @@ namespace platform {
 
 // Budgets above this are refused: beyond a scheduler tick, spinning only
 // burns CPU that a sleeping thread would have given back.
-inline constexpr absl::Duration kMaxSpinBudget = absl::Milliseconds(10);
+inline constexpr absl::Duration kMaxSpinBeforeSleep = absl::Milliseconds(10);
 
 // Sets the budget; InvalidArgument naming the value, and no change, if it
-// is negative or above kMaxSpinBudget.
-absl::Status SetSpinBudget(absl::Duration budget);
-absl::Duration SpinBudget();
+// is negative or above kMaxSpinBeforeSleep.
+absl::Status SetSpinBeforeSleep(absl::Duration budget);
+absl::Duration SpinBeforeSleep();
 
 namespace spin_internal {
 extern std::atomic<int64_t> budget_ns;

@@ -9,12 +9,14 @@
 #include <memory>
 #include <string>
 
+#include "absl/base/internal/raw_logging.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "platform/quiet_thread.h"
 #include "platform/spin.h"
 #include "platform/sync.h"
 #include "platform/test_hooks.h"
+#include "runtime/config.h"
 #include "runtime/deferred_restore.h"
 #include "runtime/sigaction_table.h"
 
@@ -27,7 +29,6 @@ using platform::SigQueue;
 // Everything the runtime owns. Never destroyed: signal handlers and the
 // detached dispatcher may run during exit.
 struct Runtime {
-  absl::Status init_status;
   std::unique_ptr<SigQueue> queue;
   std::atomic<DeliveryCallback> callback{nullptr};
   // Serializes sigaction changes and dispatcher start. Taken after
@@ -96,68 +97,72 @@ void ChildAfterFork() {
   g_runtime->mu.Unlock();
 }
 
+// Settings, and whether the runtime has started (which fixes the backend).
+// Apart from the runtime so that Configure before first use starts nothing.
+struct Config {
+  ForkSafeMutex mu;
+  EnvironmentDefaults env ABSL_GUARDED_BY(mu);
+  QueueBackend sigqueue ABSL_GUARDED_BY(mu);
+  // Applied to the runtime's DeferredRestore when it starts.
+  absl::Duration restore_delay ABSL_GUARDED_BY(mu) = kDefaultRestoreDelay;
+  Runtime* started ABSL_GUARDED_BY(mu) = nullptr;
+};
+
+const char* GetEnv(const char* name) { return getenv(name); }
+
+Config& TheConfig() {
+  static Config* config = [] {
+    auto* c = new Config;
+    MutexLock lock(&c->mu);
+    c->env = ReadEnvironment(&GetEnv);
+    c->sigqueue = c->env.values.sigqueue.value_or(
+        *ParseQueueBackend(platform::DefaultSigQueueName()));
+    if (c->env.values.spin_before_sleep.has_value()) {
+      (void)platform::SetSpinBeforeSleep(*c->env.values.spin_before_sleep);
+    }
+    c->restore_delay = c->env.values.restore_delay.value_or(c->restore_delay);
+    return c;
+  }();
+  return *config;
+}
+
 Runtime* Get() {
   static Runtime* rt = [] {
+    Config& config = TheConfig();
+    MutexLock config_lock(&config.mu);
     auto* r = new Runtime;
-    const char* env = getenv("PORTSIG_SIGQUEUE");
-    std::string name = env != nullptr && env[0] != '\0'
-                           ? std::string(env)
-                           : std::string(platform::DefaultSigQueueName());
-    auto queue = platform::NewSigQueue(name);
-    if (!queue.ok()) {
-      r->init_status = absl::InvalidArgumentError(absl::StrCat(
-          "PORTSIG_SIGQUEUE=\"", name,
-          "\" is not a signal queue backend (want posix or note)"));
-      return r;
-    }
-    if (const char* spin = getenv("PORTSIG_SPIN");
-        spin != nullptr && spin[0] != '\0') {
-      absl::Duration budget;
-      absl::Status set =
-          absl::ParseDuration(spin, &budget)
-              ? platform::SetSpinBudget(budget)
-              : absl::InvalidArgumentError("not a duration such as 50us");
-      if (!set.ok()) {
-        r->init_status = absl::InvalidArgumentError(
-            absl::StrCat("PORTSIG_SPIN=\"", spin, "\": ", set.message()));
-        return r;
-      }
-    }
+    auto queue = platform::NewSigQueue(QueueBackendName(config.sigqueue));
+    // Both names are known to the factory; anything else is a bug here.
+    ABSL_RAW_CHECK(queue.ok(), "portsig: no factory for a known backend");
     r->queue = *std::move(queue);
     r->is_init = getpid() == 1;
+    {
+      MutexLock lock(&r->mu);
+      (void)r->deferred.SetDelay(config.restore_delay);
+    }
     SetHandlerQueue(r->queue.get());
     g_runtime = r;
+    config.started = r;
     pthread_atfork(&PrepareFork, &ParentAfterFork, &ChildAfterFork);
     return r;
   }();
   return rt;
 }
 
-// The runtime, or nullptr if Init failed.
-Runtime* Ready() {
-  Runtime* rt = Get();
-  return rt->init_status.ok() ? rt : nullptr;
-}
-
 }  // namespace
 
 absl::Status Init(DeliveryCallback callback) {
   Runtime* rt = Get();
-  if (!rt->init_status.ok()) return rt->init_status;
   if (callback != nullptr) {
     rt->callback.store(callback, std::memory_order_release);
   }
   return absl::OkStatus();
 }
 
-absl::string_view BackendName() {
-  Runtime* rt = Ready();
-  return rt == nullptr ? absl::string_view() : rt->queue->name();
-}
+absl::string_view BackendName() { return Get()->queue->name(); }
 
 absl::Status Enable(int signo) {
-  Runtime* rt = Ready();
-  if (rt == nullptr) return Get()->init_status;
+  Runtime* rt = Get();
   MutexLock lock(&rt->mu);
   StartDispatcherLocked(rt);
   // Wanted before installed: the first signal after install is relayed.
@@ -172,8 +177,7 @@ absl::Status Enable(int signo) {
 }
 
 void Disable(int signo) {
-  Runtime* rt = Ready();
-  if (rt == nullptr) return;
+  Runtime* rt = Get();
   MutexLock lock(&rt->mu);
   rt->queue->Disable(signo);
   if (!HandlerInstalled(signo)) return;
@@ -184,15 +188,13 @@ void Disable(int signo) {
 }
 
 void RestoreIfLingering(int signo) {
-  Runtime* rt = Ready();
-  if (rt == nullptr) return;
+  Runtime* rt = Get();
   MutexLock lock(&rt->mu);
   if (rt->deferred.Cancel(signo)) RestoreSaved(signo);
 }
 
 absl::Status Ignore(int signo) {
-  Runtime* rt = Ready();
-  if (rt == nullptr) return Get()->init_status;
+  Runtime* rt = Get();
   MutexLock lock(&rt->mu);
   rt->deferred.Cancel(signo);
   rt->queue->Ignore(signo);
@@ -200,8 +202,7 @@ absl::Status Ignore(int signo) {
 }
 
 void Reset(int signo) {
-  Runtime* rt = Ready();
-  if (rt == nullptr) return;
+  Runtime* rt = Get();
   MutexLock lock(&rt->mu);
   rt->deferred.Cancel(signo);
   rt->queue->Disable(signo);
@@ -210,8 +211,7 @@ void Reset(int signo) {
 }
 
 bool Ignored(int signo) {
-  Runtime* rt = Ready();
-  if (rt == nullptr) return KernelIgnores(signo);
+  Runtime* rt = Get();
   MutexLock lock(&rt->mu);
   if (rt->queue->Ignored(signo)) return true;
   // A lingering handler is not the program's choice; a host may have set
@@ -221,22 +221,19 @@ bool Ignored(int signo) {
 }
 
 void EnableNotes() {
-  Runtime* rt = Ready();
-  if (rt == nullptr) return;
+  Runtime* rt = Get();
   MutexLock lock(&rt->mu);
   StartDispatcherLocked(rt);
   rt->queue->Enable(platform::kTextNoteSlot);
 }
 
 void DisableNotes() {
-  Runtime* rt = Ready();
-  if (rt == nullptr) return;
+  Runtime* rt = Get();
   rt->queue->Disable(platform::kTextNoteSlot);
 }
 
 absl::Status QueueNote(absl::string_view text) {
-  Runtime* rt = Ready();
-  if (rt == nullptr) return Get()->init_status;
+  Runtime* rt = Get();
   EnsureDispatcher();
   // A note posted here comes from this process, as a kill() would.
   platform::SignalRecord from_us;
@@ -262,36 +259,74 @@ absl::Status QueueNote(absl::string_view text) {
 }
 
 void SetQueueCapacity(int signo, uint32_t capacity) {
-  Runtime* rt = Ready();
-  if (rt == nullptr) return;
+  Runtime* rt = Get();
   MutexLock lock(&rt->mu);
   rt->queue->SetQueueCapacity(signo, capacity);
 }
 
-absl::Status SetRestoreDelay(absl::Duration delay) {
-  Runtime* rt = Ready();
-  if (rt == nullptr) return Get()->init_status;
-  MutexLock lock(&rt->mu);
-  return rt->deferred.SetDelay(delay);
+absl::Status Configure(const SettingsUpdate& update) {
+  if (absl::Status valid = Validate(update); !valid.ok()) return valid;
+  Config& config = TheConfig();
+  MutexLock config_lock(&config.mu);
+  if (update.sigqueue.has_value() && config.started != nullptr &&
+      *update.sigqueue != config.sigqueue) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "sigqueue ", QueueBackendName(*update.sigqueue),
+        ": the backend is fixed once portsig is in use, and this process "
+        "runs on ",
+        QueueBackendName(config.sigqueue)));
+  }
+  // Validated above: nothing below can fail, so the update is all or none.
+  if (update.sigqueue.has_value()) {
+    config.sigqueue = *update.sigqueue;
+    config.env.sigqueue_problem.clear();
+  }
+  if (update.spin_before_sleep.has_value()) {
+    (void)platform::SetSpinBeforeSleep(*update.spin_before_sleep);
+    config.env.spin_before_sleep_problem.clear();
+  }
+  if (update.restore_delay.has_value()) {
+    config.restore_delay = *update.restore_delay;
+    config.env.restore_delay_problem.clear();
+    if (Runtime* rt = config.started) {
+      MutexLock lock(&rt->mu);
+      (void)rt->deferred.SetDelay(*update.restore_delay);
+    }
+  }
+  return absl::OkStatus();
 }
 
-absl::Duration RestoreDelay() {
-  Runtime* rt = Ready();
-  if (rt == nullptr) return absl::ZeroDuration();
-  MutexLock lock(&rt->mu);
-  return rt->deferred.delay();
+Settings CurrentSettings() {
+  Config& config = TheConfig();
+  MutexLock config_lock(&config.mu);
+  Settings now;
+  now.sigqueue = config.sigqueue;
+  now.spin_before_sleep = platform::SpinBeforeSleep();
+  now.restore_delay = config.restore_delay;
+  return now;
+}
+
+std::string EnvironmentProblems() {
+  Config& config = TheConfig();
+  MutexLock config_lock(&config.mu);
+  std::string problems;
+  for (const std::string* problem :
+       {&config.env.sigqueue_problem, &config.env.spin_before_sleep_problem,
+        &config.env.restore_delay_problem}) {
+    if (problem->empty()) continue;
+    absl::StrAppend(&problems, problems.empty() ? "" : "; ", *problem);
+  }
+  return problems;
 }
 
 void WaitUntilIdle() {
-  Runtime* rt = Ready();
-  if (rt == nullptr) return;
+  Runtime* rt = Get();
   EnsureDispatcher();
   rt->queue->WaitUntilIdle(&Deliver);
 }
 
 QueuePoller::QueuePoller() {
-  Runtime* rt = Ready();
-  if (rt == nullptr) return;
+  Runtime* rt = Get();
   queue_ = rt->queue.get();
   queue_->BeginPoll();
 }
@@ -305,10 +340,8 @@ void QueuePoller::Poll() {
 }
 
 void EnsureDispatcher() {
-  Runtime* rt = Ready();
-  if (rt == nullptr || rt->dispatcher_running.load(std::memory_order_acquire)) {
-    return;
-  }
+  Runtime* rt = Get();
+  if (rt->dispatcher_running.load(std::memory_order_acquire)) return;
   MutexLock lock(&rt->mu);
   StartDispatcherLocked(rt);
 }
@@ -318,8 +351,8 @@ uint64_t ForkGeneration() {
 }
 
 uint64_t QueueOverflows() {
-  Runtime* rt = Ready();
-  return rt == nullptr ? 0 : rt->queue->overflows();
+  Runtime* rt = Get();
+  return rt->queue->overflows();
 }
 
 }  // namespace runtime

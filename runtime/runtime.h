@@ -22,11 +22,13 @@
 #define PORTSIG_RUNTIME_RUNTIME_H_
 
 #include <cstdint>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "platform/sigqueue.h"
+#include "runtime/config.h"
 
 namespace portsig {
 namespace runtime {
@@ -34,13 +36,32 @@ namespace runtime {
 // Called on the dispatcher thread for each received signal or text note.
 using DeliveryCallback = void (*)(const platform::QueuedSignal& received);
 
-// Selects the backend on first call (PORTSIG_SIGQUEUE, else the build
-// default) and records the callback (nullptr: keep the current one). Returns
-// the selection error, every time, if the environment names an unknown backend.
+// Starts the runtime on the configured backend if it has not started, and
+// records the callback (nullptr: keep the current one). Always OK: a
+// malformed environment variable is ignored (EnvironmentProblems).
 absl::Status Init(DeliveryCallback callback);
 
-// "posix" or "note"; empty if Init failed.
+// "posix" or "note": the backend in use. Starts the runtime.
 absl::string_view BackendName();
+
+// The current settings (runtime/config.h). Does not start the runtime.
+struct Settings {
+  QueueBackend sigqueue;
+  absl::Duration spin_before_sleep;
+  absl::Duration restore_delay;
+};
+Settings CurrentSettings();
+
+// Applies every set field, or none: InvalidArgument for a value out of
+// range (Validate), FailedPrecondition for a backend other than the one in
+// use once the runtime has started (any call here but these three starts
+// it). The spin applies from the next wait, the restore delay from the next
+// Stop. Setting a field silences the environment's problem for it.
+absl::Status Configure(const SettingsUpdate& update);
+
+// What was wrong with the environment variables whose defaults were
+// ignored and not since overridden by Configure; empty when nothing was.
+std::string EnvironmentProblems();
 
 absl::Status Enable(int signo);
 void Disable(int signo);
@@ -66,9 +87,6 @@ void SetQueueCapacity(int signo, uint32_t capacity);
 // Restores signo now if Disable left its handler in place (a Notify that
 // failed part way takes back what it did at once).
 void RestoreIfLingering(int signo);
-// How long Disable leaves portsig's handler in place (deferred_restore.h).
-absl::Status SetRestoreDelay(absl::Duration delay);
-absl::Duration RestoreDelay();
 
 void WaitUntilIdle();
 

@@ -73,15 +73,19 @@ int UsageError(absl::string_view message) {
 }
 
 // Must run before any portsig call that starts the runtime: the backend is
-// read from the environment once, at first use.
+// fixed at first use.
 absl::Status SelectBackend(const std::string& backend) {
   if (backend.empty()) return absl::OkStatus();
-  if (backend != "posix" && backend != "note") {
+  Options options;
+  if (backend == "posix") {
+    options.sigqueue = SigQueue::kPosix;
+  } else if (backend == "note") {
+    options.sigqueue = SigQueue::kNote;
+  } else {
     return absl::InvalidArgumentError(
         absl::StrCat("--backend=\"", backend, "\" is not posix or note"));
   }
-  setenv("PORTSIG_SIGQUEUE", backend.c_str(), /*overwrite=*/1);
-  return absl::OkStatus();
+  return Configure(options);
 }
 
 int Main(int argc, char** argv) {
@@ -107,8 +111,15 @@ int Main(int argc, char** argv) {
   const int64_t buffer = absl::GetFlag(FLAGS_buffer);
   if (buffer < 0) return UsageError("--buffer must not be negative");
 
+  // A malformed PORTSIG_* variable is ignored by the library; say so, and
+  // run on the backend it chose.
   absl::StatusOr<std::string> backend = Backend();
-  if (!backend.ok()) return UsageError(backend.status().message());
+  if (!backend.ok()) {
+    std::fprintf(stderr, "sigwatch: warning: %s\n",
+                 std::string(backend.status().message()).c_str());
+    backend = std::string(
+        CurrentOptions().sigqueue == SigQueue::kNote ? "note" : "posix");
+  }
 
   if (!relay) {
     if (!command.empty()) {

@@ -1,6 +1,6 @@
-// The restore delay (SetRestoreDelay, runtime/deferred_restore.h): after the
-// last Stop, portsig's handler lingers for signals whose saved disposition is
-// a default action that ends the process, so a Notify soon after makes no
+// The restore delay (Options::restore_delay, runtime/deferred_restore.h): after
+// the last Stop, portsig's handler lingers for signals whose saved disposition
+// is a default action that ends the process, so a Notify soon after makes no
 // sigaction call; every other case restores inside Stop, and nothing a
 // signal does differs meanwhile. A test hook holds the restores back, so no
 // test depends on how long anything takes.
@@ -19,6 +19,14 @@
 
 namespace portsig {
 namespace {
+
+absl::Duration RestoreDelay() { return *CurrentOptions().restore_delay; }
+
+absl::Status SetRestoreDelay(absl::Duration delay) {
+  Options options;
+  options.restore_delay = delay;
+  return Configure(options);
+}
 
 using testing::CurrentAction;
 using testing::RunInChild;

@@ -1,5 +1,5 @@
-// The spin-before-sleep tunable through the public API. The targets set
-// PORTSIG_SPIN=2ms, so the budget starts from the environment.
+// Options::spin_before_sleep through the public API. The targets set
+// PORTSIG_SPIN_BEFORE_SLEEP=2ms, so the budget starts from the environment.
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -17,6 +17,14 @@ namespace portsig {
 namespace {
 
 using ::portsig::testing::RunInChild;
+
+absl::Duration SpinBeforeSleep() { return *CurrentOptions().spin_before_sleep; }
+
+absl::Status SetSpinBeforeSleep(absl::Duration spin) {
+  Options options;
+  options.spin_before_sleep = spin;
+  return Configure(options);
+}
 
 TEST(SpinTest, TheEnvironmentSetsTheBudget) {
   EXPECT_EQ(SpinBeforeSleep(), absl::Milliseconds(2));

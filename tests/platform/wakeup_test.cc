@@ -38,7 +38,7 @@ class WakeupTest : public ::testing::Test {
   void TearDown() override {
     test_hooks::spin_started.store(nullptr);
     test_hooks::wakeup_parking.store(nullptr);
-    ASSERT_TRUE(SetSpinBudget(absl::ZeroDuration()).ok());
+    ASSERT_TRUE(SetSpinBeforeSleep(absl::ZeroDuration()).ok());
   }
 
   // Runs Sleep() on a thread; if it has not returned after a while (it
@@ -70,7 +70,7 @@ class WakeupTest : public ::testing::Test {
 };
 
 TEST_F(WakeupTest, AWakeDuringTheSpinNeedsNoSystemCall) {
-  ASSERT_TRUE(SetSpinBudget(kMaxSpinBudget).ok());
+  ASSERT_TRUE(SetSpinBeforeSleep(kMaxSpinBeforeSleep).ok());
   test_hooks::spin_started.store(&WakeAsSpinStarts);
   SleepOnAThread();
   EXPECT_EQ(g_spins.load(), 1);
@@ -87,23 +87,23 @@ TEST_F(WakeupTest, WithoutABudgetItParksAtOnce) {
 }
 
 TEST_F(WakeupTest, AnUnansweredSpinEndsInAPark) {
-  ASSERT_TRUE(SetSpinBudget(absl::Microseconds(200)).ok());
+  ASSERT_TRUE(SetSpinBeforeSleep(absl::Microseconds(200)).ok());
   SleepUntilParkedThenWake();
   EXPECT_EQ(g_parks.load(), 1);
 }
 
-TEST(SpinBudgetTest, RefusesNegativeAndOversizedBudgetsAndKeepsTheOldOne) {
-  ASSERT_TRUE(SetSpinBudget(absl::Microseconds(50)).ok());
-  absl::Status negative = SetSpinBudget(absl::Nanoseconds(-1));
+TEST(SpinBeforeSleepTest, RefusesNegativeAndOversizedBudgetsAndKeepsTheOldOne) {
+  ASSERT_TRUE(SetSpinBeforeSleep(absl::Microseconds(50)).ok());
+  absl::Status negative = SetSpinBeforeSleep(absl::Nanoseconds(-1));
   EXPECT_EQ(negative.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(negative.message().find("-1ns"), absl::string_view::npos)
       << negative;
-  absl::Status big = SetSpinBudget(absl::Milliseconds(11));
+  absl::Status big = SetSpinBeforeSleep(absl::Milliseconds(11));
   EXPECT_EQ(big.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(big.message().find("11ms"), absl::string_view::npos) << big;
-  EXPECT_EQ(SpinBudget(), absl::Microseconds(50));
-  ASSERT_TRUE(SetSpinBudget(absl::ZeroDuration()).ok());
-  EXPECT_EQ(SpinBudget(), absl::ZeroDuration());
+  EXPECT_EQ(SpinBeforeSleep(), absl::Microseconds(50));
+  ASSERT_TRUE(SetSpinBeforeSleep(absl::ZeroDuration()).ok());
+  EXPECT_EQ(SpinBeforeSleep(), absl::ZeroDuration());
 }
 
 }  // namespace
