@@ -16,8 +16,10 @@ def portsig_cc_library(name, internal_deps = [], deps = [], **kwargs):
         deps = internal_deps + deps,
         **kwargs
     )
+    # The test variant is seen where the library is (the package default
+    # unless the library names its own), never wider: tests and benchmarks
+    # are inside every package group that sees a library.
     test_kwargs = dict(kwargs)
-    test_kwargs["visibility"] = ["//:__subpackages__"]
     cc_library(
         name = name + "_for_test",
         deps = [d + "_for_test" for d in internal_deps] + deps,

@@ -75,7 +75,8 @@ class HandlerMap {
   // Whether any subscriber wants this text note now.
   bool WantsNote(absl::string_view note);
 
-  // Called on the dispatcher thread.
+  // Called on whichever thread holds the queue's receive role (the
+  // dispatcher, a poller in Receive, a Stop caller draining the queue).
   void Deliver(const platform::QueuedSignal& received);
 
   // Every signal Notify with an empty list relays.

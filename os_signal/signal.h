@@ -23,7 +23,9 @@
 //   bad notes) gets InvalidArgument naming the value, and nothing changes.
 //
 // Backends: "posix" (lock-free bitmask; repeats of one signal coalesce) or
-// "note" (bounded FIFO of text notes; no coalescing, overflow counted).
+// "note" (bounded FIFO that also carries text notes; each arrival queued,
+// and when the queue is full an arrival is set aside and delivered once
+// with its count).
 // Build default: --//platform:sigqueue=posix|note; chosen at run time with
 // Configure or PORTSIG_SIGQUEUE (options.h), fixed at first use.
 #ifndef PORTSIG_OS_SIGNAL_SIGNAL_H_
@@ -68,7 +70,7 @@ bool Ignored(const Signal& signal);
 
 // Posts a note to this process, as Plan 9's postnote. A standard note name
 // raises its signal. Other notes need the note backend (FailedPrecondition
-// on posix) and a channel that wants them (NotFound otherwise, counted);
+// on posix) and a channel that wants them (NotFound otherwise);
 // "sys:" notes are reserved (InvalidArgument).
 absl::Status PostNote(absl::string_view text);
 
@@ -78,7 +80,10 @@ absl::Status PostNote(absl::string_view text);
 // the library works either way. Does not start portsig.
 absl::StatusOr<std::string> Backend();
 
-// Signals the note backend refused because its queue was full.
+// Arrivals that found a queue full and were coalesced rather than queued
+// one by one: on the note backend a signal set aside (delivered later with
+// its count) or a text note refused; on either backend a real-time signal
+// whose queue-mode ring was full (kept in its overflow summary).
 uint64_t QueueOverflows();
 
 }  // namespace portsig

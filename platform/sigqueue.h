@@ -26,8 +26,9 @@
 //   dispatcher to hand the signal on, which saves a thread wake-up per
 //   signal. While any poller is registered the posix backend's senders do
 //   not wake the dispatcher; a poller unregistering drains what they left.
-// - Enable/Disable/Ignore/Ignored/WaitUntilIdle are for ordinary threads,
-//   never for a signal handler.
+// - Enable/Disable/Ignore/WaitUntilIdle are for ordinary threads, never for
+//   a signal handler. Ignored is one atomic load and is also called from
+//   the handler.
 //
 // Slot 0 stands for "text notes" (Plan 9 notes that are not signals); slots
 // 1..kMaxSignal are signal numbers.

@@ -33,7 +33,9 @@
 namespace portsig {
 namespace runtime {
 
-// Called on the dispatcher thread for each received signal or text note.
+// Called for each received signal or text note, on whichever thread holds
+// the queue's receive role: the dispatcher, a thread polling while it waits
+// in Receive (QueuePoller), or a WaitUntilIdle caller.
 using DeliveryCallback = void (*)(const platform::QueuedSignal& received);
 
 // Starts the runtime on the configured backend if it has not started, and

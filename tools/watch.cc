@@ -41,8 +41,8 @@ int RunWatch(const WatchOptions& options, Reporter& reporter) {
         reason = "timeout";
         break;
       }
-      // ReceiveDeliveryFor may wake early without a signal; wait out the
-      // rest.
+      // ReceiveDeliveryFor returns empty only at its deadline; the check
+      // above is the watch's own clock, which may disagree by a tick.
       if (!received) continue;
     }
     reporter.Report(*received);

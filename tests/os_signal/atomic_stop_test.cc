@@ -6,10 +6,9 @@
 // before it returns (also under TSan, which defers a process-directed
 // signal until the receiving thread next enters an intercepted call, and
 // the dispatcher may be parked in a raw futex wait). So once Stop has
-// returned the
-// signal either reached c (possibly through the stopping list) or found the
-// restored default action and killed the child. A child that is still alive
-// with c empty has lost a signal. No timeouts are involved.
+// returned the signal either reached c (possibly through the stopping list) or
+// found the restored default action and killed the child. A child that is still
+// alive with c empty has lost a signal. No timeouts are involved.
 //
 // Iterations run in forked children; a child killed by SIGINT is replaced by
 // a new one that carries on with the remaining iterations.

@@ -59,14 +59,15 @@ TEST(HarnessRegressionTest, SignalRacingStopTakesTheRestoredDisposition) {
 
 // --- 2. A child forked while a thread waits on the handler map's lock. ---
 //
-// os_signal and the runtime hold their absl::Mutex across fork() and unlock
-// it in the child. If another thread of the parent was queued on that
-// mutex, the child's copy still lists it as a waiter; unlocking hands the
-// mutex to that thread, which does not exist in the child, and the next
-// contended Lock there never returns. The fork storm harness finds such
-// hung children; here an atfork prepare handler (registered before
-// portsig's, so it runs after portsig has taken its locks) makes a thread
-// queue on the handler map's lock before the fork proceeds.
+// os_signal and the runtime hold a lock across fork() and unlock it in the
+// child. They once used absl::Mutex there (today ForkSafeMutex, a pthread
+// mutex, sync.h), and this test guards that choice: if another thread of
+// the parent was queued on an absl::Mutex, the child's copy still lists it as a
+// waiter; unlocking hands the mutex to that thread, which does not exist in the
+// child, and the next contended Lock there never returns. The fork storm
+// harness finds such hung children; here an atfork prepare handler (registered
+// before portsig's, so it runs after portsig has taken its locks) makes a
+// thread queue on the handler map's lock before the fork proceeds.
 
 std::atomic<bool> g_make_waiter{false};
 std::atomic<bool> g_waiter_started{false};
