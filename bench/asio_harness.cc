@@ -1,7 +1,7 @@
 // Asio (Debian's libasio-dev, standalone) under the bench/ protocol
 // (harness.h). Consumers are asio::signal_set objects on one io_context,
-// run by one thread; each handler bumps the sink and waits again. Sets are
-// made and armed before the thread runs; churn is add()+remove() on one set
+// run by the main thread; each handler bumps the sink and waits again. Sets
+// are made and armed before it runs; churn is add()+remove() on one set
 // with the io_context idle. The modes are loop_harness.h's.
 #include <signal.h>
 #include <stdio.h>
@@ -10,7 +10,6 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "bench/harness.h"
@@ -27,12 +26,11 @@ void Arm(asio::signal_set* set, Sink* sink) {
   });
 }
 
-// An io_context with signal sets, run by its own thread once Start()ed.
+// An io_context with signal sets, run by the thread that calls Run().
 class Context {
  public:
   ~Context() {
     context_.stop();
-    if (thread_.joinable()) thread_.join();
     sets_.clear();
   }
   // Adds n sets for signo, each waiting; handlers bump sink unless null.
@@ -42,12 +40,11 @@ class Context {
       Arm(sets_.back().get(), sink);
     }
   }
-  void Start() {
-    thread_ = std::thread([this] {
-      auto guard = asio::make_work_guard(context_);
-      context_.run();
-    });
+  void Run() {
+    auto guard = asio::make_work_guard(context_);
+    context_.run();
   }
+  void Stop() { context_.stop(); }
   std::function<void()> ChurnPair() {
     sets_.push_back(std::make_unique<asio::signal_set>(context_));
     asio::signal_set* set = sets_.back().get();
@@ -60,7 +57,6 @@ class Context {
  private:
   asio::io_context context_;
   std::vector<std::unique_ptr<asio::signal_set>> sets_;
-  std::thread thread_;
 };
 
 int Main(int argc, char** argv) {

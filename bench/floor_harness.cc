@@ -1,7 +1,8 @@
 // The floors under the bench/ protocol (harness.h): no library, just the
-// kernel. SIGUSR1 and SIGUSR2 are blocked in every thread and one thread
-// takes them with sigwaitinfo (FLOOR_SIGWAITINFO) or by read() on a
-// signalfd (FLOOR_SIGNALFD). Modes: latency, storm, and churn, which here
+// kernel. SIGUSR1 and SIGUSR2 are blocked in every thread and the main
+// thread takes them with sigwaitinfo (FLOOR_SIGWAITINFO) or by read() on a
+// signalfd (FLOOR_SIGNALFD); --placement is ignored (no handler runs).
+// Modes: latency, sparse, storm, and churn, which here
 // is the raw cost of what any library must do to subscribe: install a
 // sigaction and restore the old one (reported as system=sigaction, from
 // the sigwaitinfo harness only). A kernel queue has one taker, so fan-out
@@ -14,7 +15,7 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <thread>
+#include <functional>
 
 #include "bench/harness.h"
 
@@ -29,46 +30,46 @@ constexpr char kSystem[] = "signalfd";
 #error "define FLOOR_SIGWAITINFO or FLOOR_SIGNALFD"
 #endif
 
-// A thread that takes SIGUSR1 from the kernel and bumps `sink`.
-class Consumer {
- public:
-  explicit Consumer(Sink* sink) {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGUSR1);
+// Takes SIGUSR1 (or SIGUSR2) from the kernel on the calling (main)
+// thread, bumping `sink`, while `send` runs on the sender thread. Every
+// thread blocks both signals (main blocks them before any thread exists),
+// so there is no handler and no placement: placement=blocked.
+void ReceiveWhile(int signo, Sink& sink, const std::function<void()>& send) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, signo);
 #if defined(FLOOR_SIGNALFD)
-    fd_ = signalfd(-1, &set, SFD_CLOEXEC);
-    if (fd_ < 0) {
-      perror("signalfd");
-      exit(1);
-    }
+  const int fd = signalfd(-1, &set, SFD_CLOEXEC);
+  if (fd < 0) {
+    perror("signalfd");
+    exit(1);
+  }
 #endif
-    thread_ = std::thread([this, sink, set] {
-      for (;;) {
+  std::atomic<bool> stop{false};
+  RunPlaced(
+      Placement::kBlocked,
+      [&] {
+        for (;;) {
 #if defined(FLOOR_SIGNALFD)
-        signalfd_siginfo info;
-        if (read(fd_, &info, sizeof(info)) != sizeof(info)) continue;
+          signalfd_siginfo info;
+          if (read(fd, &info, sizeof(info)) != sizeof(info)) continue;
 #else
-        siginfo_t info;
-        if (sigwaitinfo(&set, &info) < 0) continue;
+          siginfo_t info;
+          if (sigwaitinfo(&set, &info) < 0) continue;
 #endif
-        if (stop_.load(std::memory_order_acquire)) return;
-        sink->Bump();
-      }
-    });
-  }
-  ~Consumer() {
-    stop_.store(true, std::memory_order_release);
-    SendToSelf(SIGUSR1);
-    thread_.join();
-    if (fd_ >= 0) close(fd_);
-  }
-
- private:
-  int fd_ = -1;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-};
+          if (stop.load(std::memory_order_acquire)) return;
+          sink.Bump();
+        }
+      },
+      send,
+      [&] {
+        stop.store(true, std::memory_order_release);
+        SendToSelf(signo);
+      });
+#if defined(FLOOR_SIGNALFD)
+  close(fd);
+#endif
+}
 
 #if defined(FLOOR_SIGWAITINFO)
 void NoopHandler(int) {}
@@ -76,7 +77,7 @@ void NoopHandler(int) {}
 
 int Main(int argc, char** argv) {
   const Options options = ParseOptions(argc, argv);
-  CheckMode(options, "latency,storm,churn");
+  CheckMode(options, "latency,sparse,storm,churn");
   // Blocked before any thread exists, so blocked in all of them.
   sigset_t blocked;
   sigemptyset(&blocked);
@@ -86,15 +87,31 @@ int Main(int argc, char** argv) {
   const Reporter reporter(kSystem, "kernel");
 
   if (Wants(options, "latency")) {
+    LatencySpec spec;
+    spec.iters = options.latency_iters;
+    spec.warmup = options.latency_warmup;
+    spec.dump = true;
     Sink sink;
-    Consumer consumer(&sink);
-    RunLatency(options, reporter, sink, "latency", SIGUSR1,
-               options.latency_iters, options.latency_warmup, /*dump=*/true);
+    ReceiveWhile(SIGUSR1, sink, [&] {
+      RunLatency(options, reporter, Placement::kBlocked, sink, spec);
+    });
+  }
+  if (Wants(options, "sparse")) {
+    LatencySpec spec;
+    spec.mode = "sparse";
+    spec.iters = options.sparse_iters;
+    spec.warmup = options.sparse_iters / 10;
+    spec.gap_us = options.sparse_gap_us;
+    Sink sink;
+    ReceiveWhile(SIGUSR1, sink, [&] {
+      RunLatency(options, reporter, Placement::kBlocked, sink, spec);
+    });
   }
   if (Wants(options, "storm")) {
     Sink sink;
-    Consumer consumer(&sink);
-    RunStorm(options, reporter, sink);
+    ReceiveWhile(SIGUSR1, sink, [&] {
+      RunStorm(options, reporter, Placement::kBlocked, sink);
+    });
   }
 #if defined(FLOOR_SIGWAITINFO)
   if (Wants(options, "churn")) {

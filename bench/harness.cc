@@ -1,16 +1,20 @@
 #include "bench/harness.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
 #include <fstream>
+#include <thread>
 
 namespace portsig_bench {
 namespace {
@@ -18,10 +22,11 @@ namespace {
 void Usage(const char* program, const std::string& bad) {
   fprintf(stderr,
           "%s: bad flag '%s'\n"
-          "flags: --mode=all|latency|storm|churn|fanout|fanout_other|memory"
-          "|fanout_epoll "
-          "--quick --smoke --samples=FILE --iters=N --warmup=N "
-          "--fanout=1,10,... --channels=N --churn_others=N\n",
+          "flags: --mode=all|placement|latency|sparse|storm|churn"
+          "|fanout_loop|fanout_threads|fanout_other|memory "
+          "--placement=kernel|forced|both --quick --smoke --samples=PREFIX "
+          "--iters=N --warmup=N --gap_us=N --fanout=1,10,... --reps=N "
+          "--channels=N --churn_others=N\n",
           program, bad.c_str());
   exit(2);
 }
@@ -81,35 +86,54 @@ Options ParseOptions(int argc, char** argv) {
     }
     if (key == "--mode") {
       o.mode = value;
+    } else if (key == "--placement") {
+      if (value == "kernel") {
+        o.placements = {Placement::kKernel};
+      } else if (value == "forced") {
+        o.placements = {Placement::kForced};
+      } else if (value == "both") {
+        o.placements = {Placement::kKernel, Placement::kForced};
+      } else {
+        Usage(argv[0], arg);
+      }
     } else if (arg == "--quick") {
       o.latency_iters = 2000;
       o.latency_warmup = 200;
+      o.sparse_iters = 500;
       o.storm_seconds = 0.25;
       o.churn_seconds = 0.1;
-      o.fanout_sizes = {1, 100, 1000, 10000};
-      o.fanout_reps = 20;
-      o.fanout_reps_large = 5;
+      o.fanout_reps = 30;
       o.other_iters = 300;
       o.other_warmup = 30;
+      o.placement_probes = 50;
     } else if (arg == "--smoke") {
       o.latency_iters = 20;
       o.latency_warmup = 2;
+      o.sparse_iters = 10;
+      o.sparse_gap_us = 50;
       o.storm_seconds = 0.02;
       o.churn_seconds = 0.01;
       o.churn_others = 10;
-      o.fanout_sizes = {1, 10};
+      o.fanout_sizes = {10};
       o.fanout_reps = 3;
-      o.fanout_reps_large = 1;
+      o.fanout_warmup = 1;
       o.other_waiters = 20;
       o.other_iters = 10;
       o.other_warmup = 2;
       o.memory_channels = 50;
+      o.placement_probes = 10;
+      // A hang detector here, not a timing: the machine may be loaded.
+      o.timeout_seconds = 10;
     } else if (key == "--samples") {
       o.samples = value;
     } else if (key == "--iters") {
       o.latency_iters = ParseInt(argv[0], arg, value);
     } else if (key == "--warmup") {
       o.latency_warmup = ParseInt(argv[0], arg, value);
+    } else if (key == "--gap_us") {
+      o.sparse_gap_us = ParseInt(argv[0], arg, value);
+    } else if (key == "--reps") {
+      o.fanout_reps = ParseInt(argv[0], arg, value);
     } else if (key == "--churn_others") {
       o.churn_others = ParseInt(argv[0], arg, value);
     } else if (key == "--channels") {
@@ -149,6 +173,12 @@ Line::Line(const std::string& system, const std::string& backend,
            const std::string& mode)
     : text_("system=" + system + " backend=" + backend + " mode=" + mode) {}
 
+Line::Line(const Reporter& reporter, const std::string& mode,
+           Placement placement)
+    : Line(reporter.system(), reporter.backend(), mode) {
+  Add("placement", std::string(PlacementName(placement)));
+}
+
 Line::~Line() {
   printf("%s\n", text_.c_str());
   fflush(stdout);
@@ -176,27 +206,117 @@ void SendToSelf(int signo) {
   kill(pid, signo);
 }
 
-namespace {
-// CPU time of the whole process minus the calling thread's.
-int64_t OtherThreadsCpuNs() {
-  struct timespec process, self;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &process);
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &self);
-  return (process.tv_sec - self.tv_sec) * 1000000000LL +
-         (process.tv_nsec - self.tv_nsec);
+const char* PlacementName(Placement placement) {
+  switch (placement) {
+    case Placement::kKernel:
+      return "kernel";
+    case Placement::kForced:
+      return "forced";
+    case Placement::kBlocked:
+      return "blocked";
+  }
+  return "?";
 }
+
+namespace {
+
+int64_t ClockNs(clockid_t clock) {
+  timespec ts;
+  clock_gettime(clock, &ts);
+  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+}
+
+// CPU time of every thread but the calling one (the sender), since Start.
+class OthersCpu {
+ public:
+  void Start() {
+    process_ = ClockNs(CLOCK_PROCESS_CPUTIME_ID);
+    self_ = ClockNs(CLOCK_THREAD_CPUTIME_ID);
+  }
+  int64_t Elapsed() const {
+    return (ClockNs(CLOCK_PROCESS_CPUTIME_ID) - process_) -
+           (ClockNs(CLOCK_THREAD_CPUTIME_ID) - self_);
+  }
+
+ private:
+  int64_t process_ = 0;
+  int64_t self_ = 0;
+};
+
+void UserSignals(sigset_t* set) {
+  sigemptyset(set);
+  sigaddset(set, SIGUSR1);
+  sigaddset(set, SIGUSR2);
+}
+
+// Waits until thread `tid` of this process sleeps (state S in
+// /proc/self/task/TID/stat), up to `timeout_ns`. A signal sent while the
+// receiving thread is still starting up can find it inside pthread_create,
+// which blocks every signal for a moment, and then the kernel picks another
+// thread: not the placement being measured.
+void WaitUntilAsleep(pid_t tid, int64_t timeout_ns) {
+  const std::string path = "/proc/self/task/" + std::to_string(tid) + "/stat";
+  const int64_t start = NowNs();
+  while (NowNs() - start < timeout_ns) {
+    std::ifstream in(path);
+    std::string stat;
+    std::getline(in, stat);
+    const size_t paren = stat.rfind(')');
+    if (paren != std::string::npos && paren + 2 < stat.size() &&
+        stat[paren + 2] == 'S') {
+      return;
+    }
+    std::this_thread::yield();
+  }
+  fprintf(stderr, "RunPlaced: the receiving thread never slept\n");
+}
+
 }  // namespace
 
-void RunLatency(const Options& options, const Reporter& reporter, Sink& sink,
-                const std::string& mode, int signo, int iters, int warmup,
-                bool dump, const std::string& extra_key, int64_t extra_value) {
+void RunPlaced(Placement placement, const std::function<void()>& receive,
+               const std::function<void()>& send,
+               const std::function<void()>& stop) {
+  if (getpid() != static_cast<pid_t>(syscall(SYS_gettid))) {
+    // The kernel's choice of a thread for kill(getpid()) starts with the
+    // thread-group leader: the receiving thread must be it.
+    fprintf(stderr, "RunPlaced: not on the main thread\n");
+    exit(1);
+  }
+  sigset_t signals, saved;
+  UserSignals(&signals);
+  pthread_sigmask(SIG_BLOCK, nullptr, &saved);
+  if (placement == Placement::kForced) {
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  } else if (placement == Placement::kKernel) {
+    pthread_sigmask(SIG_UNBLOCK, &signals, nullptr);
+  }
+  const pid_t receiver = getpid();
+  std::thread sender([&] {
+    if (placement != Placement::kBlocked) {
+      pthread_sigmask(SIG_UNBLOCK, &signals, nullptr);
+    }
+    WaitUntilAsleep(receiver, int64_t{10} * 1000000000);
+    send();
+    stop();
+  });
+  receive();
+  sender.join();
+  pthread_sigmask(SIG_SETMASK, &saved, nullptr);
+}
+
+void RunLatency(const Options& options, const Reporter& reporter,
+                Placement placement, Sink& sink, const LatencySpec& spec) {
+  const int signo = spec.signo != 0 ? spec.signo : SIGUSR1;
   std::vector<int64_t> samples;
-  samples.reserve(iters);
+  samples.reserve(spec.iters);
   const int64_t timeout = TimeoutNs(options);
+  const int64_t gap = int64_t{spec.gap_us} * 1000;
   int64_t timeouts = 0;
-  int64_t others_cpu_start = 0;
-  for (int i = 0; i < warmup + iters; ++i) {
-    if (i == warmup) others_cpu_start = OtherThreadsCpuNs();
+  OthersCpu cpu;
+  int64_t previous = NowNs();
+  for (int i = 0; i < spec.warmup + spec.iters; ++i) {
+    if (i == spec.warmup) cpu.Start();
+    while (NowNs() - previous < gap) CpuRelax();
     const uint64_t base = sink.count.load(std::memory_order_acquire);
     const int64_t t0 = NowNs();
     SendToSelf(signo);
@@ -209,29 +329,32 @@ void RunLatency(const Options& options, const Reporter& reporter, Sink& sink,
         break;
       }
     }
-    const int64_t t1 = NowNs();
+    previous = NowNs();
     if (timed_out) {
       ++timeouts;
-    } else if (i >= warmup) {
-      samples.push_back(t1 - t0);
+    } else if (i >= spec.warmup) {
+      samples.push_back(sink.last_ns.load(std::memory_order_relaxed) - t0);
     }
   }
-  if (dump && !options.samples.empty()) {
-    std::ofstream out(options.samples);
+  const int64_t others_cpu = cpu.Elapsed();
+  if (spec.dump && !options.samples.empty()) {
+    std::ofstream out(options.samples + "." + PlacementName(placement) + ".ns");
     for (int64_t s : samples) out << s << '\n';
   }
-  const int64_t others_cpu = OtherThreadsCpuNs() - others_cpu_start;
-  Line line(reporter.system(), reporter.backend(), mode);
-  if (!extra_key.empty()) line.Add(extra_key, extra_value);
+  Line line(reporter, spec.mode, placement);
+  if (!spec.extra_key.empty()) line.Add(spec.extra_key, spec.extra_value);
+  if (spec.gap_us > 0) line.Add("gap_us", int64_t{spec.gap_us});
   line.Add("n", static_cast<int64_t>(samples.size()));
   AddPercentiles(line, "", samples);
   line.Add("timeouts", timeouts);
-  // What receiving costs in CPU, spinning included: every thread but the
-  // sender (whose own spin-wait is the same for every system).
-  if (iters > 0) line.Add("recv_cpu_ns_per_signal", others_cpu / iters);
+  if (spec.iters > 0)
+    line.Add("recv_cpu_ns_per_signal", others_cpu / spec.iters);
 }
 
-void RunStorm(const Options& options, const Reporter& reporter, Sink& sink) {
+void RunStorm(const Options& options, const Reporter& reporter,
+              Placement placement, Sink& sink) {
+  OthersCpu cpu;
+  cpu.Start();
   const uint64_t start_count = sink.count.load(std::memory_order_acquire);
   const int64_t start = NowNs();
   const int64_t end = start + static_cast<int64_t>(options.storm_seconds * 1e9);
@@ -242,12 +365,13 @@ void RunStorm(const Options& options, const Reporter& reporter, Sink& sink) {
     kills += 64;
     now = NowNs();
   } while (now < end);
-  // The last kill, timed from just before it: a delivery taken after this
-  // instant includes it (a pending signal coalesces, it never goes stale).
+  const uint64_t end_count = sink.count.load(std::memory_order_acquire);
+  const int64_t others_cpu = cpu.Elapsed();
+  // The last kill, timed from just before it: a delivery a consumer has
+  // after this instant includes it (a pending signal coalesces, it never
+  // goes stale).
   const int64_t last_kill = NowNs();
   SendToSelf(SIGUSR1);
-  ++kills;
-  const uint64_t end_count = sink.count.load(std::memory_order_acquire);
   const double seconds = (now - start) / 1e9;
   int64_t lost = 1;
   int64_t final_wait = -1;
@@ -259,14 +383,59 @@ void RunStorm(const Options& options, const Reporter& reporter, Sink& sink) {
     }
     CpuRelax();
   }
-  Line(reporter.system(), reporter.backend(), "storm")
+  const int64_t deliveries = static_cast<int64_t>(end_count - start_count);
+  Line(reporter, "storm", placement)
       .Add("seconds", seconds)
       .Add("kills", kills)
       .Add("kills_per_s", kills / seconds)
-      .Add("deliveries", static_cast<int64_t>(end_count - start_count))
-      .Add("deliveries_per_s", (end_count - start_count) / seconds)
+      .Add("deliveries", deliveries)
+      .Add("deliveries_per_s", deliveries / seconds)
+      .Add("recv_cpu_ns_per_delivery",
+           deliveries > 0 ? others_cpu / deliveries : int64_t{-1})
       .Add("final_lost", lost)
       .Add("final_wait_ns", final_wait);
+}
+
+void RunFanout(const Options& options, const Reporter& reporter,
+               Placement placement, int n, Sink& sink,
+               const std::string& mode) {
+  const int64_t timeout = TimeoutNs(options);
+  std::vector<int64_t> alls;
+  int64_t timeouts = 0;
+  for (int rep = 0; rep < options.fanout_warmup + options.fanout_reps; ++rep) {
+    const uint64_t base = sink.count.load(std::memory_order_acquire);
+    const int64_t t0 = NowNs();
+    SendToSelf(SIGUSR1);
+    bool done = false;
+    for (uint32_t spins = 1;; ++spins) {
+      if (sink.count.load(std::memory_order_acquire) - base >=
+          static_cast<uint64_t>(n)) {
+        done = true;
+        break;
+      }
+      CpuRelax();
+      if ((spins & 1023) == 0 && NowNs() - t0 > timeout) break;
+    }
+    if (!done) {
+      fprintf(stderr, "%s %s channels=%d: rep %d timed out, %llu of %d\n",
+              reporter.system().c_str(), mode.c_str(), n, rep,
+              static_cast<unsigned long long>(
+                  sink.count.load(std::memory_order_acquire) - base),
+              n);
+      // Give up on this size after three misses: a system that loses
+      // deliveries would otherwise spend a second on every rep.
+      if (++timeouts >= 3) break;
+      continue;
+    }
+    if (rep >= options.fanout_warmup) {
+      alls.push_back(sink.last_ns.load(std::memory_order_relaxed) - t0);
+    }
+  }
+  Line line(reporter, mode, placement);
+  line.Add("channels", static_cast<int64_t>(n))
+      .Add("n", static_cast<int64_t>(alls.size()));
+  AddPercentiles(line, "all_", alls);
+  line.Add("timeouts", timeouts);
 }
 
 void RunChurn(const Options& options, const Reporter& reporter, int others,
@@ -288,62 +457,77 @@ void RunChurn(const Options& options, const Reporter& reporter, int others,
       .Add("pairs_per_s", pairs / seconds);
 }
 
-void RunFanout(const Options& options, const Reporter& reporter, int n,
-               const std::function<void()>& arm,
-               const std::function<int64_t()>& held, const std::string& mode) {
-  const int reps = n <= 1000 ? options.fanout_reps : options.fanout_reps_large;
-  const int warmup = 2;
-  const int64_t timeout = TimeoutNs(options);
-  std::vector<int64_t> firsts, alls;
-  int64_t timeouts = 0;
-  for (int rep = 0; rep < warmup + reps; ++rep) {
-    arm();
-    const int64_t t0 = NowNs();
-    SendToSelf(SIGUSR1);
-    int64_t first = -1, all = -1;
-    for (;;) {
-      const int64_t got = held();
-      const int64_t t = NowNs();
-      if (first < 0 && got > 0) first = t - t0;
-      if (got >= n) {
-        all = t - t0;
-        break;
-      }
-      if (t - t0 > timeout) break;
-    }
-    if (all < 0) {
-      fprintf(stderr, "%s %s channels=%d: rep %d timed out, %lld held\n",
-              reporter.system().c_str(), mode.c_str(), n, rep,
-              static_cast<long long>(held()));
-      // Give up on this size after three misses: a system that loses
-      // deliveries would otherwise spend a second on every rep.
-      if (++timeouts >= 3) break;
-      continue;
-    }
-    if (rep >= warmup) {
-      firsts.push_back(first);
-      alls.push_back(all);
-    }
-  }
-  Line line(reporter.system(), reporter.backend(), mode);
-  line.Add("channels", static_cast<int64_t>(n))
-      .Add("n", static_cast<int64_t>(alls.size()));
-  AddPercentiles(line, "first_", firsts);
-  AddPercentiles(line, "all_", alls);
-  line.Add("timeouts", timeouts);
-}
+namespace {
+std::atomic<pid_t> g_probe_tid{0};
 
-void RunFanoutCounted(const Options& options, const Reporter& reporter, int n,
-                      Sink& sink, const std::string& mode) {
-  uint64_t base = 0;
-  RunFanout(
-      options, reporter, n,
-      [&] { base = sink.count.load(std::memory_order_acquire); },
+// Async-signal-safe: a raw gettid system call and a lock-free store.
+void ProbeHandler(int, siginfo_t*, void*) {
+  const int saved_errno = errno;
+  g_probe_tid.store(static_cast<pid_t>(syscall(SYS_gettid)),
+                    std::memory_order_release);
+  errno = saved_errno;
+}
+}  // namespace
+
+void RunPlacementProbe(const Options& options, const Reporter& reporter,
+                       Placement placement) {
+  struct sigaction action = {}, saved_action;
+  action.sa_sigaction = ProbeHandler;
+  action.sa_flags = SA_SIGINFO | SA_RESTART;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGUSR1, &action, &saved_action);
+  int pipe_fds[2];
+  if (pipe(pipe_fds) != 0) {
+    perror("pipe");
+    exit(1);
+  }
+  const pid_t receiver = getpid();
+  int64_t on_receiver = 0, on_sender = 0, elsewhere = 0, timeouts = 0;
+  RunPlaced(
+      placement,
       [&] {
-        return static_cast<int64_t>(sink.count.load(std::memory_order_acquire) -
-                                    base);
+        // Asleep in a system call, as a receiver blocked in its library is.
+        char byte;
+        while (read(pipe_fds[0], &byte, 1) < 0 && errno == EINTR) {
+        }
       },
-      mode);
+      [&] {
+        const pid_t sender = static_cast<pid_t>(syscall(SYS_gettid));
+        for (int i = 0; i < options.placement_probes; ++i) {
+          g_probe_tid.store(0, std::memory_order_relaxed);
+          const int64_t t0 = NowNs();
+          SendToSelf(SIGUSR1);
+          pid_t tid;
+          while ((tid = g_probe_tid.load(std::memory_order_acquire)) == 0 &&
+                 NowNs() - t0 < TimeoutNs(options)) {
+            CpuRelax();
+          }
+          if (tid == 0) {
+            ++timeouts;
+          } else if (tid == receiver) {
+            ++on_receiver;
+          } else if (tid == sender) {
+            ++on_sender;
+          } else {
+            ++elsewhere;
+          }
+          // Let the receiver go back to sleep.
+          const int64_t t1 = NowNs();
+          while (NowNs() - t1 < 20000) CpuRelax();
+        }
+      },
+      [&] {
+        if (write(pipe_fds[1], "x", 1) != 1) perror("write");
+      });
+  close(pipe_fds[0]);
+  close(pipe_fds[1]);
+  sigaction(SIGUSR1, &saved_action, nullptr);
+  Line(reporter, "placement", placement)
+      .Add("probes", static_cast<int64_t>(options.placement_probes))
+      .Add("on_receiver", on_receiver)
+      .Add("on_sender", on_sender)
+      .Add("elsewhere", elsewhere)
+      .Add("timeouts", timeouts);
 }
 
 MemorySnapshot TakeMemorySnapshot() {

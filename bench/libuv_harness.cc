@@ -1,8 +1,8 @@
 // libuv (Debian's libuv1-dev) under the bench/ protocol (harness.h).
-// Consumers are uv_signal_t handles on one loop, run by one thread; the
-// callback bumps the sink. libuv's API is not thread-safe, so handles are
-// started before the loop thread runs and closed by it (through a
-// uv_async_t) at the end; churn runs with the loop idle on the main thread.
+// Consumers are uv_signal_t handles on one loop, run by the main thread;
+// the callback bumps the sink. libuv's API is not thread-safe, so handles
+// are started before the loop runs and closed by it (through a uv_async_t
+// the sender thread signals) at the end; churn runs with the loop idle.
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +11,6 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "bench/harness.h"
@@ -31,7 +30,7 @@ void OnSignal(uv_signal_t* handle, int) {
   static_cast<Sink*>(handle->data)->Bump();
 }
 
-// A loop with `handles` uv_signal_t, run by its own thread once Start()ed.
+// A loop with uv_signal_t handles, run by the thread that calls Run().
 class Loop {
  public:
   Loop() {
@@ -39,10 +38,7 @@ class Loop {
     Check(uv_async_init(&loop_, &stop_, &Loop::OnStop), "uv_async_init");
   }
   ~Loop() {
-    if (thread_.joinable()) {
-      uv_async_send(&stop_);
-      thread_.join();
-    } else {
+    if (!ran_) {
       OnStop(&stop_);
       uv_run(&loop_, UV_RUN_DEFAULT);
     }
@@ -61,9 +57,12 @@ class Loop {
             "uv_signal_start");
     }
   }
-  void Start() {
-    thread_ = std::thread([this] { uv_run(&loop_, UV_RUN_DEFAULT); });
+  // Returns once Stop() has closed every handle.
+  void Run() {
+    ran_ = true;
+    uv_run(&loop_, UV_RUN_DEFAULT);
   }
+  void Stop() { uv_async_send(&stop_); }
   std::function<void()> ChurnPair() {
     handles_.push_back(std::make_unique<uv_signal_t>());
     uv_signal_t* h = handles_.back().get();
@@ -89,7 +88,7 @@ class Loop {
   uv_loop_t loop_;
   uv_async_t stop_;
   std::vector<std::unique_ptr<uv_signal_t>> handles_;
-  std::thread thread_;
+  bool ran_ = false;
 };
 
 int Main(int argc, char** argv) {

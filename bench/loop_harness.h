@@ -1,15 +1,17 @@
 // The modes of harness.h for a system whose consumers live on one event
-// loop run by one thread (libuv, Asio). A Loop type provides:
+// loop (libuv, Asio), run by the main thread: the receiving thread of the
+// protocol. A Loop type provides:
 //   Loop();                            // a loop, not running yet
-//   ~Loop();                           // stops it (and its thread) and
-//                                      // frees every consumer
+//   ~Loop();                           // frees every consumer
 //   void Add(int n, int signo, Sink*); // n consumers of signo, each bumping
 //                                      // the sink (null: they only wait);
-//                                      // only before Start()
-//   void Start();                      // runs the loop on its own thread
+//                                      // only before Run()
+//   void Run();                        // runs the loop on the calling
+//                                      // thread until Stop(); once
+//   void Stop();                       // from any thread: Run() returns
 //   std::function<void()> ChurnPair(); // one subscribe+unsubscribe of a
 //                                      // consumer of SIGUSR1, for churn;
-//                                      // run with the loop not started
+//                                      // with the loop not running
 #ifndef PORTSIG_BENCH_LOOP_HARNESS_H_
 #define PORTSIG_BENCH_LOOP_HARNESS_H_
 
@@ -21,10 +23,20 @@
 
 namespace portsig_bench {
 
+// Runs `loop` on the main thread in `placement` while `send` runs on the
+// sender thread.
+template <typename Loop>
+void RunLoopPlaced(Loop& loop, Placement placement,
+                   const std::function<void()>& send) {
+  RunPlaced(
+      placement, [&] { loop.Run(); }, send, [&] { loop.Stop(); });
+}
+
 template <typename Loop>
 int RunLoopHarness(const Options& options, const Reporter& reporter,
                    const MemorySnapshot& at_start) {
-  CheckMode(options, "latency,storm,churn,fanout,fanout_other,memory");
+  CheckMode(options,
+            "latency,sparse,storm,churn,fanout_loop,fanout_other,memory");
   if (Wants(options, "memory")) {
     Loop loop;
     loop.Add(1, SIGUSR1, nullptr);
@@ -34,19 +46,39 @@ int RunLoopHarness(const Options& options, const Reporter& reporter,
     ReportMemory(reporter, options.memory_channels, at_start, before, after);
   }
   if (Wants(options, "latency")) {
-    Sink sink;
-    Loop loop;
-    loop.Add(1, SIGUSR1, &sink);
-    loop.Start();
-    RunLatency(options, reporter, sink, "latency", SIGUSR1,
-               options.latency_iters, options.latency_warmup, /*dump=*/true);
+    LatencySpec spec;
+    spec.iters = options.latency_iters;
+    spec.warmup = options.latency_warmup;
+    spec.dump = true;
+    for (Placement p : options.placements) {
+      Sink sink;
+      Loop loop;
+      loop.Add(1, SIGUSR1, &sink);
+      RunLoopPlaced(loop, p,
+                    [&] { RunLatency(options, reporter, p, sink, spec); });
+    }
+  }
+  if (Wants(options, "sparse")) {
+    LatencySpec spec;
+    spec.mode = "sparse";
+    spec.iters = options.sparse_iters;
+    spec.warmup = options.sparse_iters / 10;
+    spec.gap_us = options.sparse_gap_us;
+    for (Placement p : options.placements) {
+      Sink sink;
+      Loop loop;
+      loop.Add(1, SIGUSR1, &sink);
+      RunLoopPlaced(loop, p,
+                    [&] { RunLatency(options, reporter, p, sink, spec); });
+    }
   }
   if (Wants(options, "storm")) {
-    Sink sink;
-    Loop loop;
-    loop.Add(1, SIGUSR1, &sink);
-    loop.Start();
-    RunStorm(options, reporter, sink);
+    for (Placement p : options.placements) {
+      Sink sink;
+      Loop loop;
+      loop.Add(1, SIGUSR1, &sink);
+      RunLoopPlaced(loop, p, [&] { RunStorm(options, reporter, p, sink); });
+    }
   }
   if (Wants(options, "churn")) {
     for (int others : {0, options.churn_others}) {
@@ -55,25 +87,35 @@ int RunLoopHarness(const Options& options, const Reporter& reporter,
       RunChurn(options, reporter, others, loop.ChurnPair());
     }
   }
-  if (Wants(options, "fanout")) {
-    for (int n : options.fanout_sizes) {
-      Sink sink;
-      Loop loop;
-      loop.Add(n, SIGUSR1, &sink);
-      loop.Start();
-      RunFanoutCounted(options, reporter, n, sink);
+  if (Wants(options, "fanout_loop")) {
+    for (Placement p : options.placements) {
+      for (int n : options.fanout_sizes) {
+        Sink sink;
+        Loop loop;
+        loop.Add(n, SIGUSR1, &sink);
+        RunLoopPlaced(loop, p, [&] {
+          RunFanout(options, reporter, p, n, sink, "fanout_loop");
+        });
+      }
     }
   }
   if (Wants(options, "fanout_other")) {
-    for (int waiters : {0, options.other_waiters}) {
-      Sink sink;
-      Loop loop;
-      loop.Add(waiters, SIGUSR1, nullptr);
-      loop.Add(1, SIGUSR2, &sink);
-      loop.Start();
-      RunLatency(options, reporter, sink, "fanout_other", SIGUSR2,
-                 options.other_iters, options.other_warmup, /*dump=*/false,
-                 "waiters", waiters);
+    LatencySpec spec;
+    spec.mode = "fanout_other";
+    spec.signo = SIGUSR2;
+    spec.iters = options.other_iters;
+    spec.warmup = options.other_warmup;
+    spec.extra_key = "waiters";
+    for (Placement p : options.placements) {
+      for (int waiters : {0, options.other_waiters}) {
+        spec.extra_value = waiters;
+        Sink sink;
+        Loop loop;
+        loop.Add(waiters, SIGUSR1, nullptr);
+        loop.Add(1, SIGUSR2, &sink);
+        RunLoopPlaced(loop, p,
+                      [&] { RunLatency(options, reporter, p, sink, spec); });
+      }
     }
   }
   return 0;

@@ -1,12 +1,12 @@
 // portsig under the bench/ protocol (harness.h). The backend is the one the
-// library picks: PORTSIG_SIGQUEUE=posix|note, else the build default.
+// library picks: PORTSIG_SIGQUEUE=posix|note, else the build default; a
+// spin budget (PORTSIG_SPIN_BEFORE_SLEEP) is named in the backend label.
 //
-// Consumers: a thread blocked in SignalChannel::Receive (latency, storm,
-// fanout_other); one epoll loop over ReadyFds (fanout_epoll, the peers'
-// model). Plain fanout has no consumer at all: a channel "holds the
-// signal" once its delivered() counter moves, which the sending thread polls:
-// whole passes until some channel holds it (so first_* has the resolution of
-// one pass, a few ns per channel), then channel by channel until all do.
+// Consumers, all on the main thread: SignalChannel::Receive in a loop
+// (latency, sparse, storm, fanout_other); one epoll loop over every
+// channel's ReadyFd, taking with TryReceive (fanout_loop, the peers'
+// model); Receive on the first channel while a thread per other channel
+// does the same (fanout_threads).
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -40,33 +41,6 @@ void MustNotify(SignalChannel& ch, int signo) {
   }
 }
 
-// A thread blocked in Receive on its own channel, bumping `sink`.
-class Consumer {
- public:
-  Consumer(int signo, Sink* sink) : signo_(signo) {
-    MustNotify(ch_, signo);
-    thread_ = std::thread([this, sink] {
-      for (;;) {
-        ch_.Receive();
-        if (stop_.load(std::memory_order_acquire)) return;
-        sink->Bump();
-      }
-    });
-  }
-  ~Consumer() {
-    stop_.store(true, std::memory_order_release);
-    SendToSelf(signo_);
-    thread_.join();
-    portsig::Stop(ch_);
-  }
-
- private:
-  const int signo_;
-  SignalChannel ch_{1};
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-};
-
 Channels Subscribe(int n, int signo) {
   Channels channels;
   for (int i = 0; i < n; ++i) {
@@ -81,55 +55,65 @@ void Unsubscribe(Channels& channels) {
   channels.clear();
 }
 
-void Fanout(const Options& options, const Reporter& reporter, int n) {
-  Channels channels = Subscribe(n, SIGUSR1);
-  // The delivered() count that says channel i holds this rep's signal.
-  std::vector<uint64_t> target(n);
-  bool seen_first = false;
-  int next = 0;  // After the first: channels before `next` hold it.
-  RunFanout(
-      options, reporter, n,
+// Receives on `ch` on the calling (main) thread, bumping `sink` each time
+// Receive returns, while `send` runs on the sender thread.
+void ReceiveWhile(Placement placement, SignalChannel& ch, int signo, Sink& sink,
+                  const std::function<void()>& send) {
+  std::atomic<bool> stop{false};
+  RunPlaced(
+      placement,
       [&] {
-        for (int i = 0; i < n; ++i) {
-          channels[i]->TryReceive();  // Empty it for this rep (untimed).
-          target[i] = channels[i]->delivered() + 1;
+        for (;;) {
+          ch.Receive();
+          if (stop.load(std::memory_order_acquire)) return;
+          sink.Bump();
         }
-        seen_first = false;
-        next = 0;
       },
-      [&]() -> int64_t {
-        if (!seen_first) {
-          // Passes over all channels until one holds it.
-          for (int i = 0; i < n; ++i) {
-            if (channels[i]->delivered() >= target[i]) {
-              seen_first = true;
-              return 1;
-            }
-          }
-          return 0;
-        }
-        // Then one channel at a time, so the poller reads one cache line
-        // the dispatcher is about to write, not all of them.
-        while (next < n && channels[next]->delivered() >= target[next]) {
-          ++next;
-        }
-        return next == 0 ? 1 : next;  // At least the first.
+      send,
+      [&] {
+        stop.store(true, std::memory_order_release);
+        SendToSelf(signo);
       });
-  Unsubscribe(channels);
 }
 
-// Fan-out to n channels whose consumers share one epoll loop, as libuv's
-// and Asio's do: each channel's ReadyFd is in one epoll set, and a loop
-// thread takes what is ready with TryReceive and bumps the sink. Needs a
-// descriptor per channel, so the soft RLIMIT_NOFILE is raised to the hard
-// one; a size that does not fit is skipped (on stderr).
-void FanoutEpoll(const Options& options, const Reporter& reporter, int n) {
+// latency, sparse and fanout_other: one channel received on the main
+// thread, with `background` other channels waiting on SIGUSR1.
+void Latency(const Options& options, const Reporter& reporter,
+             Placement placement, const LatencySpec& spec, int background) {
+  Channels others = Subscribe(background, SIGUSR1);
+  const int signo = spec.signo != 0 ? spec.signo : SIGUSR1;
+  SignalChannel ch(1);
+  MustNotify(ch, signo);
+  Sink sink;
+  ReceiveWhile(placement, ch, signo, sink,
+               [&] { RunLatency(options, reporter, placement, sink, spec); });
+  portsig::Stop(ch);
+  Unsubscribe(others);
+}
+
+void Storm(const Options& options, const Reporter& reporter,
+           Placement placement) {
+  SignalChannel ch(1);
+  MustNotify(ch, SIGUSR1);
+  Sink sink;
+  ReceiveWhile(placement, ch, SIGUSR1, sink,
+               [&] { RunStorm(options, reporter, placement, sink); });
+  portsig::Stop(ch);
+}
+
+// Fan-out to n channels whose consumers share one event loop on the main
+// thread, as libuv's and Asio's do: each channel's ReadyFd is in one epoll
+// set, and the loop takes what is ready with TryReceive and bumps the sink.
+// Needs a descriptor per channel, so the soft RLIMIT_NOFILE is raised to
+// the hard one; a size that does not fit is skipped (on stderr).
+void FanoutLoop(const Options& options, const Reporter& reporter,
+                Placement placement, int n) {
   rlimit limit;
   getrlimit(RLIMIT_NOFILE, &limit);
   limit.rlim_cur = limit.rlim_max;
   setrlimit(RLIMIT_NOFILE, &limit);
   if (static_cast<rlim_t>(n) + 64 > limit.rlim_cur) {
-    fprintf(stderr, "fanout_epoll channels=%d: skipped, fd limit %llu\n", n,
+    fprintf(stderr, "fanout_loop channels=%d: skipped, fd limit %llu\n", n,
             static_cast<unsigned long long>(limit.rlim_cur));
     return;
   }
@@ -150,23 +134,67 @@ void FanoutEpoll(const Options& options, const Reporter& reporter, int n) {
     epoll_ctl(epoll, EPOLL_CTL_ADD, *fd, &event);
   }
   Sink sink;
-  std::thread loop([&] {
-    epoll_event ready[256];
-    for (;;) {
-      int got = epoll_wait(epoll, ready, 256, -1);
-      for (int i = 0; i < got; ++i) {
-        auto* ch = static_cast<SignalChannel*>(ready[i].data.ptr);
-        if (ch == nullptr) return;
-        while (ch->TryReceive()) sink.Bump();
-      }
-    }
-  });
-  RunFanoutCounted(options, reporter, n, sink, "fanout_epoll");
-  uint64_t one = 1;
-  if (write(stop, &one, sizeof(one)) != sizeof(one)) perror("write");
-  loop.join();
+  RunPlaced(
+      placement,
+      [&] {
+        epoll_event ready[256];
+        for (;;) {
+          const int got = epoll_wait(epoll, ready, 256, -1);
+          for (int i = 0; i < got; ++i) {
+            auto* ch = static_cast<SignalChannel*>(ready[i].data.ptr);
+            if (ch == nullptr) return;
+            while (ch->TryReceive()) sink.Bump();
+          }
+        }
+      },
+      [&] { RunFanout(options, reporter, placement, n, sink, "fanout_loop"); },
+      [&] {
+        uint64_t one = 1;
+        if (write(stop, &one, sizeof(one)) != sizeof(one)) perror("write");
+      });
   close(stop);
   close(epoll);
+  Unsubscribe(channels);
+}
+
+// Fan-out to n channels, each with its own thread blocked in Receive: the
+// main thread takes the first, n - 1 threads it starts (inheriting its
+// signal mask) the others.
+void FanoutThreads(const Options& options, const Reporter& reporter,
+                   Placement placement, int n) {
+  Channels channels = Subscribe(n, SIGUSR1);
+  Sink sink;
+  std::atomic<bool> stop{false};
+  std::atomic<bool> started{false};
+  auto consume = [&](SignalChannel* ch) {
+    for (;;) {
+      ch->Receive();
+      if (stop.load(std::memory_order_acquire)) return;
+      sink.Bump();
+    }
+  };
+  RunPlaced(
+      placement,
+      [&] {
+        std::vector<std::thread> threads;
+        threads.reserve(n - 1);
+        for (int i = 1; i < n; ++i) {
+          threads.emplace_back(consume, channels[i].get());
+        }
+        started.store(true, std::memory_order_release);
+        consume(channels[0].get());
+        for (std::thread& t : threads) t.join();
+      },
+      [&] {
+        while (!started.load(std::memory_order_acquire)) {
+          std::this_thread::yield();
+        }
+        RunFanout(options, reporter, placement, n, sink, "fanout_threads");
+      },
+      [&] {
+        stop.store(true, std::memory_order_release);
+        SendToSelf(SIGUSR1);  // Every channel gets it: every thread leaves.
+      });
   Unsubscribe(channels);
 }
 
@@ -187,7 +215,14 @@ int Main(int argc, char** argv) {
   const MemorySnapshot at_start = TakeMemorySnapshot();
   const Options options = ParseOptions(argc, argv);
   CheckMode(options,
-            "latency,storm,churn,fanout,fanout_epoll,fanout_other,memory");
+            "placement,latency,sparse,storm,churn,fanout_loop,fanout_threads,"
+            "fanout_other,memory");
+  // Before portsig's first use: the probe installs a handler of its own.
+  if (Wants(options, "placement")) {
+    for (Placement p : options.placements) {
+      RunPlacementProbe(options, Reporter("probe", "plain_handler"), p);
+    }
+  }
   auto backend = portsig::Backend();
   if (!backend.ok()) {
     fprintf(stderr, "%s\n", backend.status().ToString().c_str());
@@ -203,15 +238,26 @@ int Main(int argc, char** argv) {
 
   if (Wants(options, "memory")) Memory(options, reporter, at_start);
   if (Wants(options, "latency")) {
-    Sink sink;
-    Consumer consumer(SIGUSR1, &sink);
-    RunLatency(options, reporter, sink, "latency", SIGUSR1,
-               options.latency_iters, options.latency_warmup, /*dump=*/true);
+    LatencySpec spec;
+    spec.iters = options.latency_iters;
+    spec.warmup = options.latency_warmup;
+    spec.dump = true;
+    for (Placement p : options.placements) {
+      Latency(options, reporter, p, spec, /*background=*/0);
+    }
+  }
+  if (Wants(options, "sparse")) {
+    LatencySpec spec;
+    spec.mode = "sparse";
+    spec.iters = options.sparse_iters;
+    spec.warmup = options.sparse_iters / 10;
+    spec.gap_us = options.sparse_gap_us;
+    for (Placement p : options.placements) {
+      Latency(options, reporter, p, spec, /*background=*/0);
+    }
   }
   if (Wants(options, "storm")) {
-    Sink sink;
-    Consumer consumer(SIGUSR1, &sink);
-    RunStorm(options, reporter, sink);
+    for (Placement p : options.placements) Storm(options, reporter, p);
   }
   if (Wants(options, "churn")) {
     for (int others : {0, options.churn_others}) {
@@ -224,21 +270,30 @@ int Main(int argc, char** argv) {
       Unsubscribe(background);
     }
   }
-  if (Wants(options, "fanout")) {
-    for (int n : options.fanout_sizes) Fanout(options, reporter, n);
+  if (Wants(options, "fanout_loop")) {
+    for (Placement p : options.placements) {
+      for (int n : options.fanout_sizes) FanoutLoop(options, reporter, p, n);
+    }
   }
-  if (Wants(options, "fanout_epoll")) {
-    for (int n : options.fanout_sizes) FanoutEpoll(options, reporter, n);
+  if (Wants(options, "fanout_threads")) {
+    for (Placement p : options.placements) {
+      for (int n : options.fanout_sizes) {
+        FanoutThreads(options, reporter, p, n);
+      }
+    }
   }
   if (Wants(options, "fanout_other")) {
-    for (int waiters : {0, options.other_waiters}) {
-      Channels background = Subscribe(waiters, SIGUSR1);
-      Sink sink;
-      Consumer consumer(SIGUSR2, &sink);
-      RunLatency(options, reporter, sink, "fanout_other", SIGUSR2,
-                 options.other_iters, options.other_warmup, /*dump=*/false,
-                 "waiters", waiters);
-      Unsubscribe(background);
+    LatencySpec spec;
+    spec.mode = "fanout_other";
+    spec.signo = SIGUSR2;
+    spec.iters = options.other_iters;
+    spec.warmup = options.other_warmup;
+    spec.extra_key = "waiters";
+    for (Placement p : options.placements) {
+      for (int waiters : {0, options.other_waiters}) {
+        spec.extra_value = waiters;
+        Latency(options, reporter, p, spec, waiters);
+      }
     }
   }
   return 0;

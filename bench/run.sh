@@ -1,24 +1,30 @@
 #!/usr/bin/env bash
-# Issue 7's comparison: builds every harness in bench/ (C++ with Bazel -c opt,
-# Go with Debian's go), runs the suite several times, and prints a table of
-# medians with each system's ratio to portsig/posix, plus machine facts and
-# load averages. Draws the latency CDF with gnuplot.
+# Issue 14's comparison: builds every harness in bench/ (C++ with Bazel -c
+# opt, Go with Debian's go), runs the suite several times under the protocol
+# of bench/harness.h (a delivery counts when consuming code has it; the main
+# thread receives and does not block the signal; another thread sends; both
+# placements of the handler), and prints the headline table, issue 14's
+# targets (met / NOT met) and every figure: medians over runs, with machine
+# facts and load averages. Draws the latency CDF with gnuplot; a text CDF is
+# always in the tables.
 #
-#   bench/run.sh            # full: 3 runs, ~20,000 latency samples each
-#   bench/run.sh --quick    # smoke run of the runner: 1 run, fewer samples
+#   bench/run.sh            # full: 3 runs, 20,000 latency samples each
+#   bench/run.sh --quick    # 1 run, fewer samples, into bench/results-quick
 #
-# Options: --runs=N, --modes=latency,storm,... (default: memory, latency,
-# storm, churn, fanout, fanout_epoll (portsig only), fanout_other),
-# --systems=portsig-posix,portsig-note,portsig-spin,sigwaitinfo,signalfd,go,
-# libuv,asio (default all; portsig-spin is posix with PORTSIG_SPIN_BEFORE_SLEEP=50us),
-# --out=DIR (default bench/results, or bench/results-quick
-# with --quick), --no-install (fail instead of installing packages).
+# Options: --runs=N, --modes=latency,storm,... (default: placement, latency,
+# sparse, storm, churn, fanout_loop, fanout_threads, fanout_other, memory),
+# --placements=kernel,forced (default both), --systems=portsig-posix,
+# portsig-note,portsig-spin,sigwaitinfo,signalfd,go,libuv,asio (default
+# all; portsig-spin is posix with PORTSIG_SPIN_BEFORE_SLEEP=50us),
+# --out=DIR (default bench/results, or bench/results-quick with --quick),
+# --no-install (fail instead of installing packages).
 #
 # Installs what is missing from Debian's archive (golang-go, libuv1-dev,
 # libasio-dev, gnuplot-nox; ./bazelw installs its own), running apt-get
 # update first only when something is missing. Every mode of every system
-# runs in a fresh process; systems are interleaved within each mode so that
-# load drifting over the run hits all of them alike.
+# runs in a fresh process, once per placement; systems are interleaved
+# within each mode and placement, so that load drifting over the run hits
+# all of them alike.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -28,7 +34,8 @@ quick=0
 runs=""
 out=""
 install=1
-modes_csv="memory,latency,storm,churn,fanout,fanout_epoll,fanout_other"
+modes_csv="placement,latency,sparse,storm,churn,fanout_loop,fanout_threads,fanout_other,memory"
+placements_csv="kernel,forced"
 systems_csv="portsig-posix,portsig-note,portsig-spin,sigwaitinfo,signalfd,go,libuv,asio"
 for arg in "$@"; do
   case "$arg" in
@@ -36,6 +43,7 @@ for arg in "$@"; do
     --runs=*) runs="${arg#*=}" ;;
     --out=*) out="${arg#*=}" ;;
     --modes=*) modes_csv="${arg#*=}" ;;
+    --placements=*) placements_csv="${arg#*=}" ;;
     --systems=*) systems_csv="${arg#*=}" ;;
     --no-install) install=0 ;;
     -h | --help)
@@ -59,6 +67,7 @@ else
 fi
 IFS=, read -ra modes <<<"$modes_csv"
 IFS=, read -ra systems <<<"$systems_csv"
+IFS=, read -ra placements <<<"$placements_csv"
 
 log() { echo "run.sh: $*" >&2; }
 
@@ -71,6 +80,7 @@ ensure_packages() {
     fi
   done
   if ! command -v gnuplot >/dev/null; then missing+=(gnuplot-nox); fi
+  if ! command -v python3 >/dev/null; then missing+=(python3); fi
   ((${#missing[@]})) || return 0
   if ((!install)); then
     log "missing packages: ${missing[*]} (and --no-install given)"
@@ -88,8 +98,8 @@ ensure_packages
 # --- Build ------------------------------------------------------------------
 bin="$out/bin"
 mkdir -p "$bin" "$out/samples"
-bin="$(cd "$bin" && pwd)"  # Absolute: the Go build runs from bench/go.
-rm -f "$out"/samples/*.ns
+bin="$(cd "$bin" && pwd)" # Absolute: the Go build runs from bench/go.
+rm -f "$out"/samples/*.ns "$out"/samples/*.cdf
 log "building the C++ harnesses (bazel -c opt)"
 ./bazelw build -c opt //bench:cc_harnesses >&2
 for h in portsig sigwaitinfo signalfd libuv asio; do
@@ -112,6 +122,7 @@ machine="$out/machine.md"
   echo "- kernel: $(uname -sr)"
   echo "- compiler: $(g++ --version | head -n 1)"
   echo "- peers: $(go version | awk '{print $3}'), libuv $(dpkg-query -W -f='${Version}' libuv1-dev), Asio $(dpkg-query -W -f='${Version}' libasio-dev)"
+  echo "- portsig: $(git log -1 --format='%h %cd' --date=format:'%Y-%m-%d %H:%M' 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- 2>/dev/null || echo ' (with local changes)')"
   echo "- command: \`bench/run.sh${*:+ $*}\`"
 } >"$machine"
 
@@ -122,17 +133,34 @@ system_cmd() {
     portsig-posix) echo "env PORTSIG_SIGQUEUE=posix $bin/portsig_harness" ;;
     portsig-note) echo "env PORTSIG_SIGQUEUE=note $bin/portsig_harness" ;;
     portsig-spin) echo "env PORTSIG_SIGQUEUE=posix PORTSIG_SPIN_BEFORE_SLEEP=50us $bin/portsig_harness" ;;
+    probe) echo "$bin/portsig_harness" ;;
     go) echo "$bin/go_harness" ;;
     *) echo "$bin/${1}_harness" ;;
   esac
 }
-# supports SYSTEM MODE
-supports() {
-  case "$1" in
-    sigwaitinfo) [[ $2 == latency || $2 == storm || $2 == churn ]] ;;
-    signalfd) [[ $2 == latency || $2 == storm ]] ;;
-    portsig-*) true ;;
-    *) [[ $2 != fanout_epoll ]] ;;
+# harness_mode SYSTEM MODE: the harness's name for MODE, or nothing if
+# SYSTEM does not have it. The placement probe (a plain handler, no
+# library) runs as a system of its own.
+harness_mode() {
+  case "$1:$2" in
+    probe:placement) echo placement ;;
+    *:placement | probe:*) ;;
+    sigwaitinfo:latency | sigwaitinfo:sparse | sigwaitinfo:storm | sigwaitinfo:churn) echo "$2" ;;
+    signalfd:latency | signalfd:sparse | signalfd:storm) echo "$2" ;;
+    sigwaitinfo:* | signalfd:*) ;;
+    go:fanout_threads) echo fanout_goroutines ;;
+    go:fanout_loop) ;;
+    libuv:fanout_threads | asio:fanout_threads) ;;
+    *) echo "$2" ;;
+  esac
+}
+# placements_of SYSTEM MODE: the --placement values to run, one process
+# each; "-" for none (modes that send no signal, and the floors, where every
+# thread blocks the signal and no handler runs).
+placements_of() {
+  case "$1:$2" in
+    *:churn | *:memory | sigwaitinfo:* | signalfd:*) echo - ;;
+    *) echo "${placements[@]}" ;;
   esac
 }
 
@@ -145,27 +173,35 @@ for ((run = 1; run <= runs; run++)); do
   start_load="$(load_average)"
   echo "# run=$run start $(date -u +%H:%M:%S) load: $start_load" >>"$raw"
   for mode in "${modes[@]}"; do
-    for system in "${systems[@]}"; do
-      supports "$system" "$mode" || continue
-      log "run $run/$runs: $system $mode"
-      flags=("${harness_flags[@]}" "--mode=$mode")
-      if [[ $mode == latency ]]; then
-        flags+=("--samples=$out/samples/$system.run$run.ns")
-      fi
-      limit=()
-      if [[ $mode == memory ]]; then
-        # Issue 7: 10,000 channels must fit under the common 1,024 fd limit.
-        limit=(prlimit --nofile=1024 --)
-      fi
-      rc=0
-      # shellcheck disable=SC2046
-      timeout 600 "${limit[@]}" $(system_cmd "$system") "${flags[@]}" \
-        >"$out/last.txt" || rc=$?
-      sed "s/^/run=$run /" "$out/last.txt" >>"$raw"
-      if ((rc != 0)); then
-        log "FAILED: $system $mode (exit $rc)"
-        echo "# run=$run FAILED system=$system mode=$mode exit=$rc" >>"$raw"
-      fi
+    for placement in "${placements[@]}" -; do
+      for system in probe "${systems[@]}"; do
+        hmode="$(harness_mode "$system" "$mode")"
+        [[ -n $hmode ]] || continue
+        wanted=" $(placements_of "$system" "$mode") "
+        [[ $wanted == *" $placement "* ]] || continue
+        log "run $run/$runs: $system $mode ${placement#-}"
+        flags=("${harness_flags[@]}" "--mode=$hmode")
+        [[ $placement == - ]] || flags+=("--placement=$placement")
+        if [[ $mode == latency ]]; then
+          flags+=("--samples=$out/samples/$system.run$run")
+        fi
+        limit=()
+        if [[ $mode == memory ]]; then
+          # Issue 7: 10,000 channels must fit under the common 1,024 fd limit.
+          limit=(prlimit --nofile=1024 --)
+        fi
+        rc=0
+        # shellcheck disable=SC2046
+        timeout 600 "${limit[@]}" $(system_cmd "$system") "${flags[@]}" \
+          >"$out/last.txt" || rc=$?
+        # The column is named by run.sh's system (portsig-spin's lines say
+        # backend=posix+spin50us), so the summary needs no guessing.
+        sed "s/^/run=$run column=$system /" "$out/last.txt" >>"$raw"
+        if ((rc != 0)); then
+          log "FAILED: $system $mode $placement (exit $rc)"
+          echo "# run=$run FAILED system=$system mode=$mode placement=$placement exit=$rc" >>"$raw"
+        fi
+      done
     done
   done
   end_load="$(load_average)"
@@ -173,14 +209,14 @@ for ((run = 1; run <= runs; run++)); do
   loads+=("run $run: $start_load → $end_load")
 done
 rm -f "$out/last.txt"
-
-# --- Table ------------------------------------------------------------------
-table="$out/table.md"
-awk -f bench/summarize.awk "$raw" >"$table"
 {
   echo "- load average (1, 5, 15 min) at start → end of each run:"
   for l in "${loads[@]}"; do echo "  - $l"; done
 } >>"$machine"
+
+# --- Tables -----------------------------------------------------------------
+table="$out/table.md"
+python3 bench/summarize.py "$raw" "$out/samples" >"$table"
 
 # --- Latency CDF ------------------------------------------------------------
 if ((quick)) || [[ $out != bench/results ]]; then
@@ -188,25 +224,45 @@ if ((quick)) || [[ $out != bench/results ]]; then
 else
   chart="bench/latency_cdf.png"
 fi
-plot=()
-for system in "${systems[@]}"; do
-  files=("$out"/samples/"$system".run*.ns)
-  [[ -e ${files[0]} ]] || continue
-  # Every sample of every run, as (µs, fraction below): thinned to ~2,000
-  # points, all of the top 1% kept so the tail shows.
-  sort -n "${files[@]}" | awk -v total="$(cat "${files[@]}" | wc -l)" '
-    { i = NR; step = int(total / 2000); if (step < 1) step = 1
-      if (i % step == 0 || i > total * 0.99 || i == 1)
-        printf "%.3f %.6f\n", $1 / 1000, i / total }' \
-    >"$out/samples/$system.cdf"
-  plot+=("'$out/samples/$system.cdf' using 1:2 with lines lw 2 title '$system'")
-done
-if ((${#plot[@]})); then
+# cdf_plot PLACEMENT: gnuplot's plot clause for that placement's samples
+# (the floors, placement "blocked", are drawn in every panel).
+cdf_plot() {
+  local placement="$1" system f files plot=()
+  for system in "${systems[@]}"; do
+    files=()
+    for f in "$out"/samples/"$system".run*."$placement".ns \
+      "$out"/samples/"$system".run*.blocked.ns; do
+      if [[ -s $f ]]; then files+=("$f"); fi
+    done
+    ((${#files[@]})) || continue
+    # Every sample of every run, as (µs, fraction below): thinned to ~2,000
+    # points, all of the top 1% kept so the tail shows.
+    sort -n "${files[@]}" | awk -v total="$(cat "${files[@]}" | wc -l)" '
+      { i = NR; step = int(total / 2000); if (step < 1) step = 1
+        if (i % step == 0 || i > total * 0.99 || i == 1)
+          printf "%.3f %.6f\n", $1 / 1000, i / total }' \
+      >"$out/samples/$system.$placement.cdf"
+    plot+=("'$out/samples/$system.$placement.cdf' using 1:2 with lines lw 2 title '$system'")
+  done
+  ((${#plot[@]})) || return 0
+  local joined
   joined="$(printf '%s, ' "${plot[@]}")"
-  gnuplot <<EOF
-set terminal pngcairo size 1000,620 font ",11"
+  echo "${joined%, }"
+}
+if command -v gnuplot >/dev/null && [[ " ${modes[*]} " == *" latency "* ]]; then
+  panels=()
+  for placement in "${placements[@]}"; do
+    clause="$(cdf_plot "$placement")"
+    if [[ -n $clause ]]; then
+      panels+=("set title 'handler placement: $placement'" "plot $clause")
+    fi
+  done
+  if ((${#panels[@]})); then
+    count=$((${#panels[@]} / 2))
+    gnuplot <<GNUPLOT
+set terminal pngcairo size 1000,$((420 * count + 60)) font ",11"
 set output '$chart'
-set title "kill(getpid(), SIGUSR1) to consumer: latency CDF ($(nproc) cores, load $(load_average | cut -d, -f1))"
+set multiplot layout $count,1 title "kill(getpid(), SIGUSR1) from another thread until the consumer has it ($(nproc) cores, load $(load_average | cut -d, -f1))"
 set xlabel "latency (µs, log scale)"
 set ylabel "fraction of signals"
 set logscale x
@@ -214,9 +270,11 @@ set xrange [1:10000]
 set yrange [0:1]
 set grid xtics mxtics ytics
 set key bottom right
-plot ${joined%, }
-EOF
-  log "chart: $chart"
+$(printf '%s\n' "${panels[@]}")
+unset multiplot
+GNUPLOT
+    log "chart: $chart"
+  fi
 fi
 
 echo
@@ -224,8 +282,6 @@ echo "## Machine"
 echo
 cat "$machine"
 echo
-echo "## Medians of $runs run(s); (×r) = system ÷ portsig/posix"
-echo
 cat "$table"
 echo
-log "raw lines: $raw; table: $table"
+log "raw lines: $raw; tables: $table"

@@ -1,7 +1,10 @@
-// The storm mode's ceiling for any library that catches the signal with a
-// sigaction handler: the harness's sender thread does not block SIGUSR1, so
-// Linux runs the handler on that thread for each kill(getpid()) before
-// kill returns. This program times kill in the storm's loop three ways:
+// The storm mode's ceiling, in the forced placement (harness.h), for any
+// library that catches the signal with a sigaction handler: the receiving
+// thread blocks SIGUSR1 and the sender does not, so Linux runs the handler
+// on the sender for each kill(getpid()) before kill returns. (In the
+// kernel placement the handler runs on the receiving thread instead, and
+// this ceiling does not apply.) This program, single-threaded, times kill
+// in the storm's loop three ways:
 // with an empty handler (the least any such library can cost the sender),
 // with the signal blocked (what the sigwaitinfo and signalfd floors see),
 // and prints kills/s for each. A library's deliveries/s cannot exceed its
