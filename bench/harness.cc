@@ -12,8 +12,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstring>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 namespace portsig_bench {
@@ -476,20 +478,19 @@ void RunPlacementProbe(const Options& options, const Reporter& reporter,
   action.sa_flags = SA_SIGINFO | SA_RESTART;
   sigemptyset(&action.sa_mask);
   sigaction(SIGUSR1, &action, &saved_action);
-  int pipe_fds[2];
-  if (pipe(pipe_fds) != 0) {
-    perror("pipe");
-    exit(1);
-  }
+  // Asleep in a condition variable wait (a futex), as a receiver blocked in
+  // its library is. (Not read(): TSan runs a handler that interrupts a
+  // read() it does not treat as blocking only once read returns.)
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
   const pid_t receiver = getpid();
   int64_t on_receiver = 0, on_sender = 0, elsewhere = 0, timeouts = 0;
   RunPlaced(
       placement,
       [&] {
-        // Asleep in a system call, as a receiver blocked in its library is.
-        char byte;
-        while (read(pipe_fds[0], &byte, 1) < 0 && errno == EINTR) {
-        }
+        std::unique_lock<std::mutex> lock(mu);
+        cv.wait(lock, [&] { return done; });
       },
       [&] {
         const pid_t sender = static_cast<pid_t>(syscall(SYS_gettid));
@@ -517,10 +518,10 @@ void RunPlacementProbe(const Options& options, const Reporter& reporter,
         }
       },
       [&] {
-        if (write(pipe_fds[1], "x", 1) != 1) perror("write");
+        std::lock_guard<std::mutex> lock(mu);
+        done = true;
+        cv.notify_one();
       });
-  close(pipe_fds[0]);
-  close(pipe_fds[1]);
   sigaction(SIGUSR1, &saved_action, nullptr);
   Line(reporter, "placement", placement)
       .Add("probes", static_cast<int64_t>(options.placement_probes))

@@ -197,9 +197,10 @@ void RunFanout(const Options& options, const Reporter& reporter,
 void RunChurn(const Options& options, const Reporter& reporter, int others,
               const std::function<void()>& pair);
 
-// Placement probe, no library: a plain SA_SIGINFO handler on a real-time
-// signal records the thread it runs on while the main thread sleeps in
-// read() and another thread sends placement_probes signals, one at a time.
+// Placement probe, no library: a plain SA_SIGINFO handler on SIGUSR1
+// records the thread it runs on while the main thread sleeps in a
+// condition variable wait and another thread sends placement_probes
+// signals, one at a time.
 // Prints mode=placement with how many ran on the receiving (main) thread,
 // on the sender, elsewhere. Says what "kernel" placement means on this
 // kernel for the thread layout of every harness.

@@ -325,7 +325,8 @@ def issue7_targets(f):
 def placement_probe(f):
   out = ["### Where a plain handler ran (placement probe)\n"]
   out.append("A `SA_SIGINFO` handler on SIGUSR1 records its thread while the "
-             "main thread sleeps in `read()` and another thread sends, one "
+             "main thread sleeps in a condition variable wait and another "
+             "thread sends, one "
              "signal at a time (`portsig_harness --mode=placement`, no "
              "library involved); totals over the runs.\n")
   out.append("| placement | probes | on the receiving thread | on the sender "
