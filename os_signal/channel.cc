@@ -51,7 +51,8 @@ SignalChannel::~SignalChannel() {
   if (ready_fd_ >= 0) close(ready_fd_);
 }
 
-bool SignalChannel::Deliver(const Delivery& delivery) {
+bool SignalChannel::Deliver(const Delivery& delivery,
+                            os_signal_internal::BeforePublish* before_publish) {
   MutexLock lock(&mu_);
   ForgetParentsReceiversLocked();
   if (buffer_.size() >= capacity_ + blocked_receivers_) {
@@ -60,6 +61,8 @@ bool SignalChannel::Deliver(const Delivery& delivery) {
                                    std::memory_order_relaxed);
     return false;
   }
+  // Taken: no receiver can see it before the lock is released.
+  if (before_publish != nullptr) before_publish->Run();
   buffer_.push_back(delivery);
   buffered_.store(buffer_.size(), std::memory_order_release);
   delivered_.fetch_add(1, std::memory_order_relaxed);

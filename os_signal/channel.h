@@ -66,7 +66,8 @@ class SignalChannel final : private os_signal_internal::Subscriber {
 
  private:
   friend class HandlerMapAccess;
-  bool Deliver(const Delivery& delivery) override;
+  bool Deliver(const Delivery& delivery,
+               os_signal_internal::BeforePublish* before_publish) override;
   std::optional<Delivery> ReceiveUntil(absl::Time deadline);
   // The rest of ReceiveUntil, for a receiver already counted in
   // blocked_receivers_.

@@ -266,25 +266,26 @@ void HandlerMap::SetOnceLocked(Subscriber* subscriber,
   if (relayed_once.empty()) once_.erase(subscriber);
 }
 
-void HandlerMap::ReleaseOnceLocked(const std::vector<Subscriber*>& fired,
-                                   const platform::QueuedSignal& received) {
-  absl::flat_hash_map<Subscriber*, Wanted> losses;
-  for (Subscriber* subscriber : fired) {
-    Wanted* parked = &losses[subscriber];
-    if (once_releases_all_.contains(subscriber)) {
-      TakeAllLocked(subscriber, parked);
-    } else if (received.signo != 0) {
-      DropSignalLocked(subscriber, received.signo, parked);
-    } else if (once_[subscriber].all_notes) {
-      DropAllNotesLocked(subscriber, parked);
-    } else {
-      DropNoteLocked(subscriber, std::string(received.note_text()), parked);
-    }
-    ForgetIfEmptyLocked(subscriber);
+void HandlerMap::ReleaseOnceLocked(Subscriber* subscriber,
+                                   const platform::QueuedSignal& received,
+                                   Wanted* lost) {
+  if (once_releases_all_.contains(subscriber)) {
+    TakeAllLocked(subscriber, lost);
+  } else if (received.signo != 0) {
+    DropSignalLocked(subscriber, received.signo, lost);
+  } else if (auto once = once_.find(subscriber);
+             once != once_.end() && once->second.all_notes) {
+    DropAllNotesLocked(subscriber, lost);
+  } else {
+    DropNoteLocked(subscriber, std::string(received.note_text()), lost);
   }
+  ForgetIfEmptyLocked(subscriber);
   UpdateNotesWantedLocked();
+}
+
+void HandlerMap::ParkReleasedLocked(Released* released) {
   WaitList ids;
-  for (auto& [subscriber, lost] : losses) {
+  for (auto& [subscriber, lost] : *released) {
     ParkLocked(subscriber, std::move(lost), &ids);
   }
   CoverEarlierLocked(nullptr, &ids);
@@ -560,33 +561,82 @@ bool HandlerMap::WantsNote(absl::string_view note) {
   return !all_notes_.empty() || by_note_.contains(note);
 }
 
+// The once release, run by the subscriber that takes the delivery while it
+// holds its own lock: by the time a receiver has the first signal, the
+// subscription is gone and the disposition from before portsig is back (or
+// lingers unwanted, which does the same: deferred_restore.h), so a second
+// signal sent then takes it. Releasing after the fan-out instead left a
+// window in which a receiver had returned and the signal was still wanted.
+class HandlerMap::OnceRelease final : public BeforePublish {
+ public:
+  OnceRelease(HandlerMap* map, const platform::QueuedSignal& received,
+              Released* released)
+      : map_(map), received_(received), released_(released) {}
+
+  void set_subscriber(Subscriber* subscriber) { subscriber_ = subscriber; }
+
+  // Called back from the subscriber's Deliver, on the thread that holds
+  // map_->mu_ across the whole fan-out (HandlerMap::Deliver), which the
+  // analysis cannot follow through the virtual call.
+  void Run() override ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    map_->ReleaseOnceLocked(subscriber_, received_, &(*released_)[subscriber_]);
+  }
+
+ private:
+  HandlerMap* const map_;
+  const platform::QueuedSignal& received_;
+  Released* const released_;
+  Subscriber* subscriber_ = nullptr;
+};
+
+template <typename F>
+void HandlerMap::ForEachCurrentLocked(const platform::QueuedSignal& received,
+                                      F f) {
+  if (received.signo != 0) {
+    for (Subscriber* s : by_signal_[received.signo]) f(s);
+    return;
+  }
+  for (Subscriber* s : all_notes_) f(s);
+  auto it = by_note_.find(received.note_text());
+  if (it == by_note_.end()) return;
+  for (Subscriber* s : it->second) {
+    if (!all_notes_.contains(s)) f(s);
+  }
+}
+
 void HandlerMap::Deliver(const platform::QueuedSignal& received) {
   const Delivery delivery = ToDelivery(received);
   MutexLock lock(&mu_);
-  std::vector<Subscriber*> fired_once;
-  auto deliver = [&](Subscriber* s) {
-    // Once means the first occurrence the subscriber took: a full channel
-    // that dropped this one keeps waiting for the next.
-    if (!s->Deliver(delivery) || once_.empty()) return;
-    auto once = once_.find(s);
-    if (once != once_.end() && once->second.Wants(received)) {
-      fired_once.push_back(s);
-    }
-  };
-  if (received.signo != 0) {
-    for (Subscriber* s : by_signal_[received.signo]) deliver(s);
+  Released released;
+  if (once_.empty()) {
+    ForEachCurrentLocked(received,
+                         [&](Subscriber* s) { s->Deliver(delivery, nullptr); });
   } else {
-    for (Subscriber* s : all_notes_) deliver(s);
-    auto it = by_note_.find(received.note_text());
-    if (it != by_note_.end()) {
-      for (Subscriber* s : it->second) {
-        if (!all_notes_.contains(s)) deliver(s);
+    // A release edits the indexes: walk a copy of them.
+    absl::InlinedVector<Subscriber*, 8> current;
+    ForEachCurrentLocked(received,
+                         [&](Subscriber* s) { current.push_back(s); });
+    OnceRelease release(this, received, &released);
+    for (Subscriber* s : current) {
+      // Once means the first occurrence the subscriber took: a full channel
+      // that dropped this one keeps waiting for the next, and runs no
+      // release.
+      auto once = once_.find(s);
+      if (once == once_.end() || !once->second.Wants(received)) {
+        s->Deliver(delivery, nullptr);
+        continue;
       }
+      release.set_subscriber(s);
+      s->Deliver(delivery, &release);
     }
   }
+  PORTSIG_TEST_HOOK(after_fan_out, received.signo);
   // A subscriber can be parked more than once (a once release and a Stop,
-  // say); it gets the signal once.
+  // say); it gets the signal once. One released just now got it above.
   absl::InlinedVector<Subscriber*, 4> parked_delivered;
+  for (const auto& [subscriber, unused] : released) {
+    parked_delivered.push_back(subscriber);
+  }
   for (const Stopping& stopping : stopping_) {
     if (!stopping.wanted.Wants(received)) continue;
     // Re-subscribed meanwhile: it got the signal above already.
@@ -594,9 +644,9 @@ void HandlerMap::Deliver(const platform::QueuedSignal& received) {
     if (current != nullptr && current->Wants(received)) continue;
     if (absl::c_linear_search(parked_delivered, stopping.subscriber)) continue;
     parked_delivered.push_back(stopping.subscriber);
-    stopping.subscriber->Deliver(delivery);
+    stopping.subscriber->Deliver(delivery, nullptr);
   }
-  if (!fired_once.empty()) ReleaseOnceLocked(fired_once, received);
+  if (!released.empty()) ParkReleasedLocked(&released);
 }
 
 }  // namespace os_signal_internal

@@ -124,11 +124,22 @@ class HandlerMap {
   // Marks what `signals` names as relayed once (or no longer once).
   void SetOnceLocked(Subscriber* subscriber, absl::Span<const Signal> signals,
                      bool once) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // After a delivery: removes what was relayed once from the subscribers
-  // that got it, parks it like Stop does, and finishes the removal on
-  // another thread.
-  void ReleaseOnceLocked(const std::vector<Subscriber*>& fired,
-                         const platform::QueuedSignal& received)
+  // What a delivery's once releases took from each subscriber.
+  using Released = absl::flat_hash_map<Subscriber*, Wanted>;
+  class OnceRelease;
+  // Removes what `received` ends of `subscriber`'s once subscription (all
+  // of it for a context), adding it to `*lost`. Runs while the subscriber
+  // takes the delivery, before its receivers can see it (OnceRelease).
+  void ReleaseOnceLocked(Subscriber* subscriber,
+                         const platform::QueuedSignal& received, Wanted* lost)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // After the delivery: parks what the releases took, like Stop does, and
+  // finishes the removal on another thread.
+  void ParkReleasedLocked(Released* released)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Calls f(subscriber) for each current subscriber of `received`.
+  template <typename F>
+  void ForEachCurrentLocked(const platform::QueuedSignal& received, F f)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // What `subscriber` wants, made empty on first use.
   Wanted& WantedLocked(Subscriber* subscriber)

@@ -15,18 +15,22 @@ class ContextState final : public Subscriber,
                            public std::enable_shared_from_this<ContextState> {
  public:
   // Always taken: a context that is already done absorbs the signal.
-  bool Deliver(const Delivery& delivery) override {
+  bool Deliver(const Delivery& delivery,
+               BeforePublish* before_publish) override {
     Finish(absl::CancelledError(
                absl::StrCat(delivery.signal.ToString(), " signal received")),
-           delivery.signal);
+           delivery.signal, before_publish);
     return true;
   }
 
-  // Marks done (first reason wins) and passes it on to children.
-  void Finish(absl::Status why, std::optional<Signal> signal) {
+  // Marks done (first reason wins) and passes it on to children. Runs
+  // `before_publish` (if any) first, before a waiter can see it done.
+  void Finish(absl::Status why, std::optional<Signal> signal,
+              BeforePublish* before_publish = nullptr) {
     std::vector<std::weak_ptr<ContextState>> children;
     {
       MutexLock lock(&mu_);
+      if (before_publish != nullptr) before_publish->Run();
       if (!status_.ok()) return;
       status_ = std::move(why);
       signal_ = std::move(signal);

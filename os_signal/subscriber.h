@@ -18,11 +18,25 @@ struct WantedDeleter {
   void operator()(Wanted* wanted) const;
 };
 
+// Work the handler map needs done when a subscriber takes a delivery and
+// before any of its receivers can see it: the release of a subscription
+// relayed once, so that a signal sent after a receiver has the first one
+// finds the disposition from before portsig, not the once subscriber.
+class BeforePublish {
+ public:
+  virtual void Run() = 0;
+
+ protected:
+  ~BeforePublish() = default;
+};
+
 class Subscriber {
  public:
   // Returns whether the subscriber took it (false: a full channel dropped
-  // it).
-  virtual bool Deliver(const Delivery& delivery) = 0;
+  // it). If it takes it and `before_publish` is not null, it runs it first,
+  // holding the lock its receivers need to see the delivery.
+  virtual bool Deliver(const Delivery& delivery,
+                       BeforePublish* before_publish) = 0;
 
  protected:
   ~Subscriber() = default;

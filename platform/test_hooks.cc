@@ -9,6 +9,7 @@ std::atomic<int> fail_install_signo{0};
 std::atomic<bool> hold_deferred_restores{false};
 std::atomic<Hook> handler_entered{nullptr};
 std::atomic<Hook> before_fan_out{nullptr};
+std::atomic<Hook> after_fan_out{nullptr};
 std::atomic<Hook> note_push_locked{nullptr};
 std::atomic<Hook> note_push_unlocked{nullptr};
 std::atomic<Hook> stop_between_phases{nullptr};

@@ -26,6 +26,10 @@ extern std::atomic<Hook> note_push_locked;
 extern std::atomic<Hook> note_push_unlocked;
 // In the dispatcher, after receiving a signal and before fanning it out.
 extern std::atomic<Hook> before_fan_out;
+// In os_signal's fan-out, after the current subscribers of a signal (0 for
+// a text note) were given it and before the stopping list is: a receiver
+// may already hold the delivery.
+extern std::atomic<Hook> after_fan_out;
 // In os_signal's Stop, between parking the channel on the stopping list and
 // waiting for the runtime to go idle.
 extern std::atomic<Hook> stop_between_phases;

@@ -1,6 +1,7 @@
 // NotifyOptions::once ("once, then default") on the backend PORTSIG_SIGQUEUE
 // names. Every test runs in a forked child, since the point is that a
 // second signal takes its default action.
+#include <poll.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -236,6 +237,91 @@ TEST(OnceTest, ForkedChildDropsReleasesItCannotFinish) {
     g_release_finisher.store(true);
   });
   EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+// Issue 13, class 7: the release of a once subscription is complete before
+// any receiver can see its first delivery. The hook keeps the thread that
+// fans out from going on past the current subscribers until the test
+// thread, which already holds the first delivery, has sent the second
+// signal: a release that came after the fan-out would still find the
+// second one wanted, and it would land, unread, in the once subscriber.
+std::atomic<int> g_held_signo{0};
+std::atomic<bool> g_second_sent{false};
+void HoldAfterFanOut(int signo) {
+  if (signo != g_held_signo.load()) return;
+  while (!g_second_sent.load()) sched_yield();
+}
+
+void HoldFanOutOf(int signo) {
+  g_held_signo.store(signo);
+  test_hooks::after_fan_out.store(&HoldAfterFanOut);
+}
+
+TEST(OnceTest, SecondCtrlCRightAfterReceiveTakesTheDefaultAction) {
+  auto status = RunInChild([] {
+    HoldFanOutOf(SIGINT);
+    SignalChannel ch(1);
+    ASSERT_TRUE(Notify(ch, {SIGINT}, Once()).ok());
+    raise(SIGINT);
+    EXPECT_EQ(ch.Receive(), Signal(SIGINT));
+    raise(SIGINT);  // No wait for the restore: it must have happened.
+    g_second_sent.store(true);
+    std::_Exit(3);  // Not reached: the second SIGINT kills.
+  });
+  EXPECT_TRUE(status.killed_by(SIGINT)) << status.ToString();
+}
+
+TEST(OnceTest, SecondCtrlCRightAfterReadyFdTakesTheDefaultAction) {
+  auto status = RunInChild([] {
+    HoldFanOutOf(SIGINT);
+    SignalChannel ch(1);
+    absl::StatusOr<int> fd = ch.ReadyFd();
+    ASSERT_TRUE(fd.ok()) << fd.status();
+    ASSERT_TRUE(Notify(ch, {SIGINT}, Once()).ok());
+    raise(SIGINT);
+    struct pollfd ready = {*fd, POLLIN, 0};
+    ASSERT_EQ(poll(&ready, 1, -1), 1);
+    raise(SIGINT);
+    g_second_sent.store(true);
+    std::_Exit(3);  // Not reached.
+  });
+  EXPECT_TRUE(status.killed_by(SIGINT)) << status.ToString();
+}
+
+TEST(OnceTest, SecondSignalRightAfterReceiveGoesToTheHostHandler) {
+  auto status = RunInChild([] {
+    HoldFanOutOf(SIGUSR1);
+    ASSERT_TRUE(testing::SetPlainHandler(SIGUSR1, &HostHandler));
+    SignalChannel ch(4);
+    ASSERT_TRUE(Notify(ch, {SIGUSR1}, Once()).ok());
+    raise(SIGUSR1);
+    EXPECT_EQ(ch.Receive(), Signal(SIGUSR1));
+    // A host handler is put back at once, not after the restore delay.
+    const struct sigaction now = CurrentAction(SIGUSR1);
+    EXPECT_TRUE(!(now.sa_flags & SA_SIGINFO) && now.sa_handler == &HostHandler)
+        << "portsig's handler still in place after the first delivery";
+    raise(SIGUSR1);
+    g_second_sent.store(true);
+    EXPECT_EQ(g_host_calls.load(), 1);
+    Stop(ch);
+    EXPECT_FALSE(ch.TryReceive().has_value())
+        << "the second SIGUSR1 reached the once channel";
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+TEST(OnceTest, ContextSecondSignalRightAfterWaitTakesTheDefaultAction) {
+  auto status = RunInChild([] {
+    HoldFanOutOf(SIGINT);
+    auto context = NotifyContext({SIGINT, SIGTERM}, Once());
+    ASSERT_TRUE(context.ok()) << context.status();
+    raise(SIGINT);
+    (*context)->Wait();
+    raise(SIGTERM);  // Released with SIGINT, at once.
+    g_second_sent.store(true);
+    std::_Exit(3);  // Not reached.
+  });
+  EXPECT_TRUE(status.killed_by(SIGTERM)) << status.ToString();
 }
 
 TEST(OnceTest, ADroppedFirstOccurrenceDoesNotCount) {
