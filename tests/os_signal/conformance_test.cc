@@ -495,23 +495,6 @@ TEST(ForkTest, ChildGetsItsOwnReadyFdAndLeavesTheParentsAlone) {
   EXPECT_TRUE(status.exited_ok()) << status.ToString();
 }
 
-// Returns once thread `tid` of this process sleeps in futex(2), as a thread
-// blocked in Receive does (Linux: /proc/self/task/TID/syscall starts with
-// the system call's number).
-void WaitUntilInFutex(pid_t tid) {
-  const std::string path =
-      "/proc/self/task/" + std::to_string(tid) + "/syscall";
-  for (;;) {
-    char text[32] = {};
-    if (FILE* f = std::fopen(path.c_str(), "r")) {
-      std::fgets(text, sizeof(text), f);
-      std::fclose(f);
-    }
-    if (std::atoi(text) == SYS_futex) return;
-    usleep(100);
-  }
-}
-
 // A parent thread blocked in Receive when the process forks does not exist
 // in the child, but the child's copy of the channel counted it. The child's
 // own receiver must get signal after signal: the copied condition variable
@@ -528,7 +511,7 @@ TEST(ForkTest, ChildReceivesOnAChannelAParentThreadWaitedOn) {
       ch.Receive();
     }).detach();
     while (parent_receiver.load() == 0) usleep(100);
-    WaitUntilInFutex(parent_receiver.load());
+    testing::WaitUntilInFutex(parent_receiver.load());
     auto child = RunInChild([] {
       static std::atomic<pid_t> receiver{0};
       static std::atomic<int> received{0};
@@ -541,7 +524,7 @@ TEST(ForkTest, ChildReceivesOnAChannelAParentThreadWaitedOn) {
       }).detach();
       while (receiver.load() == 0) usleep(100);
       for (int round = 1; round <= 3; ++round) {
-        WaitUntilInFutex(receiver.load());
+        testing::WaitUntilInFutex(receiver.load());
         raise(SIGUSR1);
         while (received.load() < round) usleep(100);
       }

@@ -14,6 +14,7 @@
 #include "platform/test_hooks.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/dispositions.h"
+#include "tests/testing/proc_tasks.h"
 
 namespace portsig {
 namespace {
@@ -67,15 +68,18 @@ TEST(HarnessRegressionTest, SignalRacingStopTakesTheRestoredDisposition) {
 // child, and the next contended Lock there never returns. The fork storm
 // harness finds such hung children; here an atfork prepare handler (registered
 // before portsig's, so it runs after portsig has taken its locks) makes a
-// thread queue on the handler map's lock before the fork proceeds.
+// thread queue on the handler map's lock, and lets the fork proceed only once
+// that thread sleeps in futex(2).
 
 std::atomic<bool> g_make_waiter{false};
 std::atomic<bool> g_waiter_started{false};
+std::atomic<pid_t> g_waiter_tid{0};
 SignalChannel* g_waiter_channel = nullptr;
 void PrepareWithWaiter() {
   if (!g_make_waiter.load()) return;
   g_waiter_started = true;  // The waiter thread now calls Notify and blocks.
-  usleep(200 * 1000);
+  // The fork goes on only once it sleeps on the lock portsig holds.
+  testing::WaitUntilInFutex(g_waiter_tid.load());
 }
 
 TEST(HarnessRegressionTest, ChildForkedWhileAThreadWaitsOnTheLockDoesNotHang) {
@@ -89,10 +93,12 @@ TEST(HarnessRegressionTest, ChildForkedWhileAThreadWaitsOnTheLockDoesNotHang) {
     // a joinable thread the parent had at fork; detached ones it forgets.
     static std::atomic<bool> waiter_done{false};
     std::thread([] {
+      g_waiter_tid = gettid();
       while (!g_waiter_started.load()) usleep(100);
       (void)Notify(*g_waiter_channel, {SIGUSR2});
       waiter_done = true;
     }).detach();
+    while (g_waiter_tid.load() == 0) usleep(100);
     g_make_waiter = true;
     auto child = testing::RunInChild([&] {
       alarm(20);  // A hang dies of SIGALRM.

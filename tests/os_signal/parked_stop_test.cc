@@ -7,8 +7,16 @@
 // runs on another thread; when it returns we record c.delivered(), release
 // the sender, let everything finish, and require that nothing reached c
 // after Stop returned.
+//
+// The order is forced through stop_between_phases, which fires in every
+// Stop, Reset and Ignore once it has parked what it took and before it
+// waits: Stop starts only after Ignore's has fired (so c is parked by
+// Ignore, never by Stop itself), and the sender is released only once Stop
+// has returned or its own has fired (it is waiting then). A Stop that does
+// not cover the earlier parking finds nothing of its own to wait for and
+// returns with the signal still to come.
+#include <sched.h>
 #include <signal.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <thread>
@@ -23,6 +31,10 @@ namespace {
 
 std::atomic<bool> g_sender_paused{false};
 std::atomic<bool> g_release_sender{false};
+// Calls of stop_between_phases: Ignore's, then (if it waits) Stop's.
+std::atomic<int> g_waits_begun{0};
+
+void CountWait(int) { g_waits_begun.fetch_add(1); }
 
 // Runs inside the signal handler: only atomics.
 void PauseSender(int) {
@@ -42,23 +54,24 @@ TEST(ParkedStopTest, StopWaitsForAnotherThreadsParkedDelivery) {
     test_hooks::after_wanted_check.store(nullptr);
 
     // Parks c and waits for the paused sender.
+    test_hooks::stop_between_phases.store(&CountWait);
     std::thread ignorer([] { ASSERT_TRUE(Ignore({SIGUSR1}).ok()); });
+    while (g_waits_begun.load() < 1) sched_yield();
 
     std::atomic<bool> stop_returned{false};
     std::atomic<uint64_t> delivered_at_return{0};
     std::thread stopper([&] {
-      // Let Ignore park c first: it holds the map lock while it does.
-      usleep(50 * 1000);
       Stop(c);
       delivered_at_return.store(c.delivered());
       stop_returned.store(true);
     });
-    // A broken Stop returns at once; a correct one waits for the sender.
-    for (int i = 0; i < 200 && !stop_returned.load(); ++i) usleep(1000);
+    // A broken Stop returns; a correct one waits for the sender.
+    while (!stop_returned.load() && g_waits_begun.load() < 2) sched_yield();
     g_release_sender.store(true);
     sender.join();
     ignorer.join();
     stopper.join();
+    test_hooks::stop_between_phases.store(nullptr);
     EXPECT_EQ(c.delivered(), delivered_at_return.load())
         << "a signal reached the channel after Stop returned";
     EXPECT_EQ(c.delivered(), 1u);

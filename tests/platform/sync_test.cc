@@ -45,21 +45,34 @@ TEST(ForkSafeCondVarTest, ADeadlineWithNoSignalTimesOut) {
   EXPECT_GE(absl::Now(), deadline);
 }
 
+// Both waiters are inside Wait (each counted itself waiting under the lock,
+// and Wait released it) before SignalAll. One Wait each, no loop: a
+// SignalAll that woke only one would leave the other asleep, and the
+// child's watchdog (RunInChild) turns that into a failure.
 TEST(ForkSafeCondVarTest, SignalAllWakesEveryWaiter) {
-  Flag flag;
-  std::atomic<int> woken{0};
-  std::thread a([&] {
-    flag.Await();
-    woken++;
+  auto status = RunInChild([] {
+    Flag flag;
+    int waiting = 0;  // Guarded by flag.mu.
+    std::atomic<int> woken{0};
+    auto wait_once = [&] {
+      MutexLock lock(&flag.mu);
+      ++waiting;
+      flag.cv.Wait(&flag.mu);
+      woken++;
+    };
+    std::thread a(wait_once);
+    std::thread b(wait_once);
+    for (;;) {
+      MutexLock lock(&flag.mu);  // Held: both are inside Wait if counted.
+      if (waiting == 2) break;
+    }
+    flag.Set();
+    a.join();
+    b.join();
+    EXPECT_EQ(woken.load(), 2);
   });
-  std::thread b([&] {
-    flag.Await();
-    woken++;
-  });
-  flag.Set();
-  a.join();
-  b.join();
-  EXPECT_EQ(woken.load(), 2);
+  EXPECT_TRUE(status.exited_ok())
+      << status.ToString() << " (SIGALRM: a waiter was never woken)";
 }
 
 // A parent thread is parked on the condition variable when the process

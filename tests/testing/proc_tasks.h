@@ -1,12 +1,17 @@
 // This process's threads as Linux's /proc/self/task shows them: their ids,
-// a file of one (comm, stat, status), and whether one is asleep. Header-only
-// and gtest-free, for tests that look at portsig's threads from outside.
+// a file of one (comm, stat, status), whether one is asleep, and waiting
+// until one blocks in futex(2). Header-only and gtest-free, for tests that
+// look at threads from outside.
 #ifndef PORTSIG_TESTS_TESTING_PROC_TASKS_H_
 #define PORTSIG_TESTS_TESTING_PROC_TASKS_H_
 
 #include <dirent.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -45,6 +50,18 @@ inline bool TaskSleeps(const std::string& tid) {
   const size_t close_paren = stat.rfind(')');
   return close_paren != std::string::npos && close_paren + 2 < stat.size() &&
          stat[close_paren + 1] == ' ' && stat[close_paren + 2] == 'S';
+}
+
+// Returns once thread `tid` of this process sleeps in futex(2), as a thread
+// blocked on a contended lock or in a condition variable's wait does
+// (/proc/self/task/TID/syscall starts with the number of the system call
+// the thread is blocked in, or reads "running"). A thread that never blocks
+// is the caller's watchdog's business.
+inline void WaitUntilInFutex(pid_t tid) {
+  const std::string id = std::to_string(tid);
+  while (std::atoi(ReadTaskFile(id, "syscall").c_str()) != SYS_futex) {
+    usleep(100);
+  }
 }
 
 }  // namespace testing
