@@ -1,7 +1,9 @@
 #include "os_signal/notify_context.h"
 
-#include <vector>
+#include <memory>
+#include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "os_signal/delivery.h"
 #include "os_signal/handler_map.h"
@@ -23,11 +25,13 @@ class ContextState final : public Subscriber,
     return true;
   }
 
-  // Marks done (first reason wins) and passes it on to children. Runs
-  // `before_publish` (if any) first, before a waiter can see it done.
+  // Marks done (first reason wins), leaves its parent and passes it on to
+  // children. Runs `before_publish` (if any) first, before a waiter can see
+  // it done.
   void Finish(absl::Status why, std::optional<Signal> signal,
               BeforePublish* before_publish = nullptr) {
-    std::vector<std::weak_ptr<ContextState>> children;
+    Children children;
+    std::weak_ptr<ContextState> parent;
     {
       MutexLock lock(&mu_);
       if (before_publish != nullptr) before_publish->Run();
@@ -35,9 +39,13 @@ class ContextState final : public Subscriber,
       status_ = std::move(why);
       signal_ = std::move(signal);
       children.swap(children_);
+      parent.swap(parent_);
       done_.SignalAll();
     }
-    for (auto& weak : children) {
+    // Not under this context's lock: a parent finishing its children calls
+    // here without its own, and nothing takes the two the other way round.
+    if (auto p = parent.lock()) p->ForgetChild(this);
+    for (auto& [unused, weak] : children) {
       if (auto child = weak.lock()) {
         child->Finish(absl::CancelledError("parent context done"),
                       std::nullopt);
@@ -45,16 +53,31 @@ class ContextState final : public Subscriber,
     }
   }
 
-  // Adds a child, or finishes it at once if this is already done.
+  // Makes `child` finish when this does, or finishes it at once if this is
+  // done already. Before anything else can finish the child.
   void Adopt(const std::shared_ptr<ContextState>& child) {
+    {
+      MutexLock lock(&child->mu_);
+      child->parent_ = weak_from_this();
+    }
     {
       MutexLock lock(&mu_);
       if (status_.ok()) {
-        children_.push_back(child);
+        children_.emplace(child.get(), child);
         return;
       }
     }
     child->Finish(absl::CancelledError("parent context done"), std::nullopt);
+  }
+
+  // A child that finished (or was never registered) leaves: a long-lived
+  // parent holds only the children still running, as Go's context removes
+  // a cancelled child from its parent. A weak_ptr alone would still pin
+  // the child's whole allocation (make_shared's control block) until the
+  // parent ended.
+  void ForgetChild(ContextState* child) {
+    MutexLock lock(&mu_);
+    children_.erase(child);
   }
 
   bool WaitUntil(absl::Time deadline) {
@@ -83,7 +106,11 @@ class ContextState final : public Subscriber,
   ForkSafeCondVar done_;
   absl::Status status_ ABSL_GUARDED_BY(mu_);
   std::optional<Signal> signal_ ABSL_GUARDED_BY(mu_);
-  std::vector<std::weak_ptr<ContextState>> children_ ABSL_GUARDED_BY(mu_);
+  using Children =
+      absl::flat_hash_map<ContextState*, std::weak_ptr<ContextState>>;
+  Children children_ ABSL_GUARDED_BY(mu_);
+  // Until this finishes; then it has left the parent's children_.
+  std::weak_ptr<ContextState> parent_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace os_signal_internal
@@ -125,10 +152,15 @@ absl::StatusOr<std::unique_ptr<SignalContext>> NotifyContext(
                      " has no use for a context, which keeps one signal"));
   }
   auto state = std::make_shared<os_signal_internal::ContextState>();
+  // Adopted before it is registered, so that no signal can finish it before
+  // it knows its parent (which it must leave when it finishes).
+  if (parent != nullptr) parent->state_->Adopt(state);
   absl::Status added = os_signal_internal::HandlerMap::Get().Add(
       state.get(), signals, options, /*once_releases_all=*/true);
-  if (!added.ok()) return added;
-  if (parent != nullptr) parent->state_->Adopt(state);
+  if (!added.ok()) {
+    if (parent != nullptr) parent->state_->ForgetChild(state.get());
+    return added;
+  }
   return std::unique_ptr<SignalContext>(new SignalContext(std::move(state)));
 }
 
