@@ -55,7 +55,10 @@ bool SignalChannel::Deliver(const Delivery& delivery,
                             os_signal_internal::BeforePublish* before_publish) {
   MutexLock lock(&mu_);
   ForgetParentsReceiversLocked();
-  if (buffer_.size() >= capacity_ + blocked_receivers_) {
+  // Room for capacity_ signals plus one per blocked receiver, compared
+  // without adding them: capacity_ may be SIZE_MAX.
+  if (buffer_.size() >= capacity_ &&
+      buffer_.size() - capacity_ >= blocked_receivers_) {
     dropped_.fetch_add(1, std::memory_order_relaxed);
     dropped_occurrences_.fetch_add(delivery.occurrences,
                                    std::memory_order_relaxed);

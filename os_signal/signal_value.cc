@@ -1,6 +1,8 @@
 #include "os_signal/signal_value.h"
 
+#include <algorithm>
 #include <csignal>
+#include <string>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
@@ -11,6 +13,26 @@
 #include "platform/signal_names.h"
 
 namespace portsig {
+namespace {
+
+// An optional sign and at least one digit, nothing else.
+bool IsInteger(absl::string_view text) {
+  if (!absl::ConsumePrefix(&text, "-")) absl::ConsumePrefix(&text, "+");
+  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+    return absl::ascii_isdigit(c);
+  });
+}
+
+// "RTMIN..." or "SIGRTMAX...", any case: a name in the real-time family,
+// valid or not.
+bool IsRealTimeName(absl::string_view text) {
+  std::string upper = absl::AsciiStrToUpper(text);
+  absl::string_view bare = upper;
+  absl::ConsumePrefix(&bare, "SIG");
+  return absl::StartsWith(bare, "RTMIN") || absl::StartsWith(bare, "RTMAX");
+}
+
+}  // namespace
 
 Signal Signal::Note(absl::string_view text) {
   if (int signo = platform::SignalFromNoteName(text); signo != 0) {
@@ -32,8 +54,23 @@ absl::StatusOr<Signal> Signal::Parse(absl::string_view text) {
     if (absl::Status valid = signal.Validate(); !valid.ok()) return valid;
     return signal;
   }
+  if (IsInteger(input)) {
+    // Too large for an int: out of range whatever its value.
+    return absl::InvalidArgumentError(absl::StrCat("signal number \"", input,
+                                                   "\" is out of range 1..",
+                                                   platform::kMaxSignal));
+  }
   int signo = platform::SignalFromNoteName(input);
   if (signo == 0) signo = platform::SignalFromName(input);
+#ifdef SIGRTMIN
+  if (signo == 0 && IsRealTimeName(input)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "\"", input,
+        "\" is not a real-time signal here: SIGRTMIN+N or SIGRTMAX-N with N "
+        "in 0..",
+        SIGRTMAX - SIGRTMIN));
+  }
+#endif
   if (signo == 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("unknown signal name \"", text, "\""));

@@ -26,7 +26,10 @@ class Signal {
   static Signal Note(absl::string_view text);
 
   // Parses user input: "SIGINT", "INT", "int", "2", "interrupt",
-  // "SIGRTMIN+3", or "note:TEXT" for a text note.
+  // "SIGRTMIN+3", or "note:TEXT" for a text note. Any text is safe to
+  // parse: what is not a valid signal (an unknown name, a number of any size
+  // outside 1..NSIG-1, a real-time offset beyond SIGRTMAX) gets
+  // InvalidArgument quoting it.
   static absl::StatusOr<Signal> Parse(absl::string_view text);
 
   bool is_note() const { return is_note_; }

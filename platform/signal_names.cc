@@ -109,8 +109,9 @@ int RealTimeFromName(absl::string_view name) {
       return 0;
     }
   }
-  int signo = base + sign * offset;
-  return signo >= SIGRTMIN && signo <= SIGRTMAX ? signo : 0;
+  // Checked before the arithmetic: "RTMIN+2147483647" would overflow int.
+  if (offset > SIGRTMAX - SIGRTMIN) return 0;
+  return base + sign * offset;
 #else
   (void)name;
   return 0;

@@ -12,7 +12,8 @@
 //   sigwatch: watching SIGHUP,SIGINT,... pid=1234 backend=posix
 //
 // Exit status: 2 for bad input (unknown or uncatchable signal, bad --format
-// or --backend, missing command), with one line on stderr; otherwise as
+// or --backend, a negative --buffer, --count, --timeout or --grace, missing
+// command), with one line on stderr naming the value; otherwise as
 // described in watch.h and relay.h. Flags that Abseil itself rejects
 // (unknown flags, unparsable numbers or durations) exit 1, as Abseil does.
 #include <signal.h>
@@ -31,6 +32,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "os_signal/signal.h"
+#include "tools/flag_checks.h"
 #include "tools/relay.h"
 #include "tools/reporter.h"
 #include "tools/signal_list.h"
@@ -75,16 +77,10 @@ int UsageError(absl::string_view message) {
 // Must run before any portsig call that starts the runtime: the backend is
 // fixed at first use.
 absl::Status SelectBackend(const std::string& backend) {
+  if (absl::Status valid = CheckBackend(backend); !valid.ok()) return valid;
   if (backend.empty()) return absl::OkStatus();
   Options options;
-  if (backend == "posix") {
-    options.sigqueue = SigQueue::kPosix;
-  } else if (backend == "note") {
-    options.sigqueue = SigQueue::kNote;
-  } else {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--backend=\"", backend, "\" is not posix or note"));
-  }
+  options.sigqueue = backend == "note" ? SigQueue::kNote : SigQueue::kPosix;
   return Configure(options);
 }
 
@@ -108,8 +104,8 @@ int Main(int argc, char** argv) {
   absl::StatusOr<std::vector<Signal>> signals =
       ParseSignalList(absl::GetFlag(FLAGS_signals));
   if (!signals.ok()) return UsageError(signals.status().message());
-  const int64_t buffer = absl::GetFlag(FLAGS_buffer);
-  if (buffer < 0) return UsageError("--buffer must not be negative");
+  absl::StatusOr<size_t> buffer = CheckBuffer(absl::GetFlag(FLAGS_buffer));
+  if (!buffer.ok()) return UsageError(buffer.status().message());
 
   // A malformed PORTSIG_* variable is ignored by the library; say so, and
   // run on the backend it chose.
@@ -130,9 +126,14 @@ int Main(int argc, char** argv) {
     options.signals = *signals;
     options.count = absl::GetFlag(FLAGS_count);
     options.timeout = absl::GetFlag(FLAGS_timeout);
-    options.buffer = static_cast<size_t>(buffer);
+    options.buffer = *buffer;
     options.backend = *backend;
-    if (options.count < 0) return UsageError("--count must not be negative");
+    if (absl::Status s = CheckCount(options.count); !s.ok()) {
+      return UsageError(s.message());
+    }
+    if (absl::Status s = CheckDuration("timeout", options.timeout); !s.ok()) {
+      return UsageError(s.message());
+    }
     Reporter reporter(*format, *backend, options.signals, start, stdout);
     return RunWatch(options, reporter);
   }
@@ -158,10 +159,10 @@ int Main(int argc, char** argv) {
   }
   options.grace = absl::GetFlag(FLAGS_grace);
   options.command = command;
-  options.buffer = static_cast<size_t>(buffer);
+  options.buffer = *buffer;
   options.backend = *backend;
-  if (options.grace < absl::ZeroDuration()) {
-    return UsageError("--grace must not be negative");
+  if (absl::Status s = CheckDuration("grace", options.grace); !s.ok()) {
+    return UsageError(s.message());
   }
   Reporter reporter(*format, *backend, options.signals, start, stderr);
   return RunRelay(options, reporter);

@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "os_signal/signal.h"
@@ -76,6 +77,43 @@ TEST(SignalTest, ParseAcceptsNamesNumbersAndNotes) {
   }
   EXPECT_THAT(std::string(Signal::Parse("SIGFOO").status().message()),
               HasSubstr("SIGFOO"));
+}
+
+// Offsets and numbers at the edges of int: each is refused with its own
+// text in the message, and none overflows (the UBSan build aborts on signed
+// overflow, which "SIGRTMIN+2147483647" used to be).
+TEST(SignalTest, ParseRefusesOutOfRangeOffsetsAndNumbersByValue) {
+  const int span = SIGRTMAX - SIGRTMIN;
+  EXPECT_EQ(Signal::Parse(absl::StrCat("SIGRTMIN+", span))->number(), SIGRTMAX);
+  EXPECT_EQ(Signal::Parse(absl::StrCat("RTMAX-", span))->number(), SIGRTMIN);
+  EXPECT_EQ(Signal::Parse("SIGRTMAX-0")->number(), SIGRTMAX);
+  EXPECT_EQ(Signal::Parse("+2")->number(), SIGINT);
+  struct Case {
+    std::string text;
+    std::string names;
+  };
+  const std::vector<Case> cases = {
+      {"SIGRTMIN+2147483647", "SIGRTMIN+2147483647\" is not a real-time"},
+      {"rtmin+2147483647", "rtmin+2147483647"},
+      {absl::StrCat("SIGRTMIN+", span + 1), "N in 0.."},
+      {"SIGRTMAX-2147483647", "SIGRTMAX-2147483647"},
+      {"SIGRTMAX-2147483648", "SIGRTMAX-2147483648"},
+      {"SIGRTMIN+-1", "SIGRTMIN+-1"},
+      {"RTMAX+1", "RTMAX+1"},
+      {"2147483647", "signal 2147483647 is out of range"},
+      {"2147483648", "signal number \"2147483648\" is out of range"},
+      {"-2147483648", "signal -2147483648 is out of range"},
+      {"-2147483649", "\"-2147483649\" is out of range"},
+      {"99999999999999999999999", "99999999999999999999999"},
+  };
+  for (const Case& c : cases) {
+    absl::StatusOr<Signal> parsed = Signal::Parse(c.text);
+    ASSERT_FALSE(parsed.ok()) << c.text << " parsed as " << parsed->ToString();
+    EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument)
+        << c.text;
+    EXPECT_THAT(std::string(parsed.status().message()), HasSubstr(c.names))
+        << c.text;
+  }
 }
 
 TEST(SignalTest, BadInputIsRejectedByNameAndChangesNothing) {

@@ -20,6 +20,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -349,6 +350,11 @@ TEST(SigwatchBadInputTest, ExitsTwoWithOneLine) {
       {"--format=xml"},
       {"--backend=sysv"},
       {"--count=-1"},
+      {"--buffer=-1"},
+      {"--timeout=-1s"},
+      {"--relay", "--grace=-1s", "--", "true"},
+      {"--signals=SIGRTMIN+2147483647"},
+      {"--signals=99999999999"},
       {"stray-argument"},
   };
   for (const auto& args : cases) {
@@ -373,6 +379,25 @@ TEST(SigwatchBadInputTest, ErrorNamesTheValue) {
   EXPECT_EQ(ExitCodeOf(*sigwatch), 2);
   EXPECT_THAT(sigwatch->lines(Subprocess::kStderr),
               ElementsAre(HasSubstr("SIGFOO")));
+}
+
+// Numbers a user typed come back in the message, whatever their size.
+TEST(SigwatchBadInputTest, NumbersAreNamedInTheError) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"--count=-7", "--count=-7"},
+      {"--buffer=-9223372036854775808", "--buffer=-9223372036854775808"},
+      {"--timeout=-2s", "--timeout=-2s"},
+      {"--signals=SIGRTMIN+2147483647", "SIGRTMIN+2147483647"},
+      {"--signals=INT,4294967296", "4294967296"},
+  };
+  for (const auto& [flag, named] : cases) {
+    auto sigwatch = StartSigwatch({flag});
+    ASSERT_NE(sigwatch, nullptr);
+    EXPECT_EQ(ExitCodeOf(*sigwatch), 2) << flag;
+    EXPECT_THAT(sigwatch->lines(Subprocess::kStderr),
+                ElementsAre(HasSubstr(named)))
+        << flag;
+  }
 }
 
 // A child that reports on stdout once its traps are set, so the test never
