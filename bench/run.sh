@@ -122,7 +122,8 @@ machine="$out/machine.md"
   echo "- kernel: $(uname -sr)"
   echo "- compiler: $(g++ --version | head -n 1)"
   echo "- peers: $(go version | awk '{print $3}'), libuv $(dpkg-query -W -f='${Version}' libuv1-dev), Asio $(dpkg-query -W -f='${Version}' libasio-dev)"
-  echo "- portsig: $(git log -1 --format='%h %cd' --date=format:'%Y-%m-%d %H:%M' 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- 2>/dev/null || echo ' (with local changes)')"
+  # Local changes outside what this script writes (results, the chart).
+  echo "- portsig: $(git log -1 --format='%h %cd' --date=format:'%Y-%m-%d %H:%M' 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- . ':!bench/results' ':!bench/results-quick' ':!bench/latency_cdf.png' 2>/dev/null || echo ' (with local changes)')"
   echo "- command: \`bench/run.sh${*:+ $*}\`"
 } >"$machine"
 
