@@ -22,9 +22,17 @@ void DeliverFromRuntime(const platform::QueuedSignal& received) {
   HandlerMap::Get().Deliver(received);
 }
 
-void PrepareFork() { HandlerMap::Get().LockForFork(); }
-void ParentAfterFork() { HandlerMap::Get().UnlockAfterFork(); }
-void ChildAfterFork() { HandlerMap::Get().ResetInForkedChild(); }
+// The lock is taken in one function and released in another (around
+// fork()), which the thread-safety analysis cannot follow.
+void PrepareFork() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  HandlerMap::Get().LockForFork();
+}
+void ParentAfterFork() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  HandlerMap::Get().UnlockAfterFork();
+}
+void ChildAfterFork() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  HandlerMap::Get().ResetInForkedChild();
+}
 
 Delivery ToDelivery(const platform::QueuedSignal& received) {
   Delivery delivery;
@@ -72,8 +80,13 @@ absl::Status ValidateOptions(absl::Span<const Signal> signals,
 // slots at a time and jumps from one set bit to the next, rather than
 // testing every slot, and stops when no bit is left (usually after the
 // first word, with no shift of the whole set).
+// f runs synchronously on the caller's thread, under whatever locks the
+// caller holds; callers annotate f with the locks it needs, and the analysis
+// is off here only because it cannot carry the caller's locks into a
+// template's call of f.
 template <typename F>
-void ForEachSignal(const std::bitset<platform::kMaxSignal + 1>& set, F f) {
+void ForEachSignal(const std::bitset<platform::kMaxSignal + 1>& set,
+                   F f) ABSL_NO_THREAD_SAFETY_ANALYSIS {
   using Set = std::bitset<platform::kMaxSignal + 1>;
   constexpr int kWordBits = 64;
   constexpr Set kWordMask(~uint64_t{0});
@@ -164,7 +177,8 @@ absl::Status HandlerMap::Add(Subscriber* subscriber,
   // What this call added or changed, so a failure can take all of it back.
   Wanted added;
   absl::InlinedVector<std::pair<int, uint32_t>, 1> replaced_requests;
-  auto add_signal = [&](int signo) -> absl::Status {
+  auto add_signal = [&](int signo)
+                        ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
     // Nobody uses queue mode on this signal and this call does not either:
     // nothing to record or change (the usual Notify).
     if (const auto& requests = queue_requests_[signo];
@@ -342,7 +356,8 @@ absl::Status HandlerMap::Cancel(absl::Span<const Signal> signals,
     absl::flat_hash_map<Subscriber*, Wanted> losses;
     MutexLock lock(&mu_);
     if (absl::Status ready = EnsureRuntimeLocked(); !ready.ok()) return ready;
-    auto cancel_signal = [&](int signo) -> absl::Status {
+    auto cancel_signal =
+        [&](int signo) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
       // Copy: DropSignalLocked edits the index.
       std::vector<Subscriber*> subscribers(by_signal_[signo].begin(),
                                            by_signal_[signo].end());
@@ -354,13 +369,15 @@ absl::Status HandlerMap::Cancel(absl::Span<const Signal> signals,
       runtime::Reset(signo);
       return absl::OkStatus();
     };
-    auto cancel_note = [&](const std::string& note) {
-      auto it = by_note_.find(note);
-      if (it == by_note_.end()) return;
-      std::vector<Subscriber*> subscribers(it->second.begin(),
-                                           it->second.end());
-      for (Subscriber* s : subscribers) DropNoteLocked(s, note, &losses[s]);
-    };
+    auto cancel_note = [&](const std::string& note)
+                           ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+                             auto it = by_note_.find(note);
+                             if (it == by_note_.end()) return;
+                             std::vector<Subscriber*> subscribers(
+                                 it->second.begin(), it->second.end());
+                             for (Subscriber* s : subscribers)
+                               DropNoteLocked(s, note, &losses[s]);
+                           };
     absl::Status status;
     if (signals.empty()) {
       const auto& all = CatchableSignals();
@@ -455,8 +472,9 @@ void HandlerMap::DropAllNotesLocked(Subscriber* subscriber, Wanted* parked) {
 
 void HandlerMap::DropLocked(Subscriber* subscriber, const Wanted& what,
                             Wanted* parked) {
-  ForEachSignal(what.signals,
-                [&](int s) { DropSignalLocked(subscriber, s, parked); });
+  ForEachSignal(what.signals, [&](int s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    DropSignalLocked(subscriber, s, parked);
+  });
   if (what.all_notes) DropAllNotesLocked(subscriber, parked);
   if (what.notes == nullptr) return;
   for (const std::string& note : *what.notes) {
@@ -469,7 +487,7 @@ bool HandlerMap::TakeAllLocked(Subscriber* subscriber, Wanted* lost) {
   if (wanted == nullptr || wanted->empty()) return false;
   *lost = std::exchange(*wanted, Wanted());
   ForgetOnceLocked(subscriber);
-  ForEachSignal(lost->signals, [&](int s) {
+  ForEachSignal(lost->signals, [&](int s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     UnindexSignalLocked(subscriber, s, /*disable_when_last=*/true);
   });
   if (lost->all_notes) all_notes_.erase(subscriber);

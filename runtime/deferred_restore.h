@@ -23,6 +23,7 @@
 
 #include <cstdint>
 
+#include "absl/base/internal/raw_logging.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "platform/signal_names.h"
@@ -66,6 +67,13 @@ class DeferredRestore {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Duration delay() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return delay_;
+  }
+  // Tells the thread-safety analysis that the caller, holding `held` (the
+  // runtime's lock, which this borrows), holds mu_: clang cannot see that
+  // the two names are one mutex. Checks that they are.
+  void AssertHeld(const ForkSafeMutex* held) const
+      ABSL_ASSERT_EXCLUSIVE_LOCK(mu_) {
+    ABSL_RAW_CHECK(held == mu_, "DeferredRestore: not the lock it borrows");
   }
   // In a forked child, whose copy of the restoring thread does not exist:
   // restores everything that lingers now.

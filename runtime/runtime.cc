@@ -77,17 +77,19 @@ void StartDispatcherLocked(Runtime* rt) ABSL_EXCLUSIVE_LOCKS_REQUIRED(rt->mu) {
 sigset_t g_mask_before_fork;
 std::atomic<uint64_t> g_fork_generation{0};
 
-void PrepareFork() {
+// Each of these takes or releases the lock the other ends (around fork()),
+// which the thread-safety analysis cannot follow.
+void PrepareFork() ABSL_NO_THREAD_SAFETY_ANALYSIS {
   g_runtime->mu.Lock();
   sigset_t all;
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, &g_mask_before_fork);
 }
-void ParentAfterFork() {
+void ParentAfterFork() ABSL_NO_THREAD_SAFETY_ANALYSIS {
   pthread_sigmask(SIG_SETMASK, &g_mask_before_fork, nullptr);
   g_runtime->mu.Unlock();
 }
-void ChildAfterFork() {
+void ChildAfterFork() ABSL_NO_THREAD_SAFETY_ANALYSIS {
   g_runtime->is_init = getpid() == 1;
   g_runtime->deferred.RestoreAllInChild();
   g_runtime->queue->ResetAfterFork();
@@ -135,9 +137,10 @@ Runtime* Get() {
     // Both names are known to the factory; anything else is a bug here.
     ABSL_RAW_CHECK(queue.ok(), "portsig: no factory for a known backend");
     r->queue = *std::move(queue);
-    r->is_init = getpid() == 1;
     {
       MutexLock lock(&r->mu);
+      r->deferred.AssertHeld(&r->mu);
+      r->is_init = getpid() == 1;
       (void)r->deferred.SetDelay(config.restore_delay);
     }
     SetHandlerQueue(r->queue.get());
@@ -164,6 +167,7 @@ absl::string_view BackendName() { return Get()->queue->name(); }
 absl::Status Enable(int signo) {
   Runtime* rt = Get();
   MutexLock lock(&rt->mu);
+  rt->deferred.AssertHeld(&rt->mu);
   StartDispatcherLocked(rt);
   // Wanted before installed: the first signal after install is relayed.
   rt->queue->Enable(signo);
@@ -179,6 +183,7 @@ absl::Status Enable(int signo) {
 void Disable(int signo) {
   Runtime* rt = Get();
   MutexLock lock(&rt->mu);
+  rt->deferred.AssertHeld(&rt->mu);
   rt->queue->Disable(signo);
   if (!HandlerInstalled(signo)) return;
   if (!rt->is_init && RestoreCanWait(signo) && rt->deferred.Defer(signo)) {
@@ -190,12 +195,14 @@ void Disable(int signo) {
 void RestoreIfLingering(int signo) {
   Runtime* rt = Get();
   MutexLock lock(&rt->mu);
+  rt->deferred.AssertHeld(&rt->mu);
   if (rt->deferred.Cancel(signo)) RestoreSaved(signo);
 }
 
 absl::Status Ignore(int signo) {
   Runtime* rt = Get();
   MutexLock lock(&rt->mu);
+  rt->deferred.AssertHeld(&rt->mu);
   rt->deferred.Cancel(signo);
   rt->queue->Ignore(signo);
   return InstallIgnore(signo);
@@ -204,6 +211,7 @@ absl::Status Ignore(int signo) {
 void Reset(int signo) {
   Runtime* rt = Get();
   MutexLock lock(&rt->mu);
+  rt->deferred.AssertHeld(&rt->mu);
   rt->deferred.Cancel(signo);
   rt->queue->Disable(signo);
   rt->queue->Unignore(signo);
@@ -213,6 +221,7 @@ void Reset(int signo) {
 bool Ignored(int signo) {
   Runtime* rt = Get();
   MutexLock lock(&rt->mu);
+  rt->deferred.AssertHeld(&rt->mu);
   if (rt->queue->Ignored(signo)) return true;
   // A lingering handler is not the program's choice; a host may have set
   // SIG_IGN over it since Stop.
@@ -290,6 +299,7 @@ absl::Status Configure(const SettingsUpdate& update) {
     config.env.restore_delay_problem.clear();
     if (Runtime* rt = config.started) {
       MutexLock lock(&rt->mu);
+      rt->deferred.AssertHeld(&rt->mu);
       (void)rt->deferred.SetDelay(*update.restore_delay);
     }
   }

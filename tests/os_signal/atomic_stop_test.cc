@@ -31,7 +31,7 @@ namespace {
 int Iterations() {
   int n = 1000;
   if (const char* env = std::getenv("PORTSIG_ATOMIC_STOP_ITERATIONS")) {
-    absl::SimpleAtoi(env, &n);
+    if (!absl::SimpleAtoi(env, &n)) n = 1000;
   }
   return n;
 }

@@ -68,6 +68,7 @@ TEST(DeferredRestoreTest, AZeroDelayLeavesTheRestoreToTheCaller) {
   auto status = RunInChild([] {
     DeferredRestore* deferred = NewDeferredRestore();
     MutexLock lock(&g_mu);
+    deferred->AssertHeld(&g_mu);
     ASSERT_TRUE(deferred->SetDelay(absl::ZeroDuration()).ok());
     EXPECT_FALSE(deferred->Defer(SIGUSR1));
     EXPECT_FALSE(deferred->Lingering(SIGUSR1));
@@ -80,6 +81,7 @@ TEST(DeferredRestoreTest, RestoresOnceNoSoonerThanTheDelay) {
   auto status = RunInChild([] {
     DeferredRestore* deferred = NewDeferredRestore();
     MutexLock lock(&g_mu);
+    deferred->AssertHeld(&g_mu);
     const absl::Duration delay = absl::Milliseconds(20);
     ASSERT_TRUE(deferred->SetDelay(delay).ok());
     EXPECT_EQ(deferred->delay(), delay);
@@ -113,11 +115,13 @@ TEST(DeferredRestoreTest, ASignalDeferredMidPeriodWaitsAWholePeriodMore) {
     test_hooks::hold_deferred_restores.store(true);
     {
       MutexLock lock(&g_mu);
+      deferred->AssertHeld(&g_mu);
       ASSERT_TRUE(deferred->SetDelay(delay).ok());
       ASSERT_TRUE(deferred->Defer(SIGUSR1));
     }
     AwaitRestorerWaiting();  // Periods are under way (and restore nothing).
     MutexLock lock(&g_mu);
+    deferred->AssertHeld(&g_mu);
     ASSERT_TRUE(deferred->Defer(SIGUSR2));
     test_hooks::hold_deferred_restores.store(false);
     AwaitRestore(SIGUSR2);
@@ -132,6 +136,7 @@ TEST(DeferredRestoreTest, ACancelledSignalIsNeverRestored) {
   auto status = RunInChild([] {
     DeferredRestore* deferred = NewDeferredRestore();
     MutexLock lock(&g_mu);
+    deferred->AssertHeld(&g_mu);
     ASSERT_TRUE(deferred->SetDelay(absl::Milliseconds(10)).ok());
     EXPECT_FALSE(deferred->Cancel(SIGUSR1));  // Nothing was due.
     ASSERT_TRUE(deferred->Defer(SIGUSR1));
@@ -151,6 +156,7 @@ TEST(DeferredRestoreTest, ABadDelayIsRefusedByValueAndChangesNothing) {
   auto status = RunInChild([] {
     DeferredRestore* deferred = NewDeferredRestore();
     MutexLock lock(&g_mu);
+    deferred->AssertHeld(&g_mu);
     EXPECT_EQ(deferred->delay(), kDefaultRestoreDelay);
     for (absl::Duration bad :
          {absl::Milliseconds(-1), kMaxRestoreDelay + absl::Nanoseconds(1),
@@ -179,6 +185,7 @@ TEST(DeferredRestoreTest, RestoreAllInChildRestoresWhatLingersAndStartsOver) {
     test_hooks::hold_deferred_restores.store(true);
     {
       MutexLock lock(&g_mu);
+      deferred->AssertHeld(&g_mu);
       ASSERT_TRUE(deferred->SetDelay(kMaxRestoreDelay).ok());
       ASSERT_TRUE(deferred->Defer(SIGUSR1));
       ASSERT_TRUE(deferred->Defer(SIGHUP));
@@ -187,6 +194,7 @@ TEST(DeferredRestoreTest, RestoreAllInChildRestoresWhatLingersAndStartsOver) {
     auto child = RunInChild([] {
       test_hooks::hold_deferred_restores.store(false);
       MutexLock lock(&g_mu);
+      deferred->AssertHeld(&g_mu);
       deferred->RestoreAllInChild();
       EXPECT_EQ(g_restores[SIGUSR1], 1);
       EXPECT_EQ(g_restores[SIGHUP], 1);
