@@ -1,20 +1,26 @@
 #include "tools/relay.h"
 
-#include <fcntl.h>
-#include <pthread.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <bitset>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <optional>
 
+#include "absl/strings/string_view.h"
+#include "tools/escalation.h"
 #include "tools/finish.h"
+#include "tools/reaper.h"
+#include "tools/relay_signals.h"
 #include "tools/signal_list.h"
+#include "tools/spawn.h"
 
 namespace portsig {
 namespace sigwatch {
@@ -22,55 +28,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// What the child gets for each signal portsig handles in sigwatch: exec
-// resets caught signals to SIG_DFL but keeps SIG_IGN, so the choice must be
-// made from the disposition sigwatch itself started with.
-struct StartDispositions {
-  bool ignored[NSIG] = {};
-};
-
-StartDispositions RecordStartDispositions(const std::vector<int>& signals) {
-  StartDispositions start;
-  for (int signo : signals) {
-    struct sigaction action;
-    if (sigaction(signo, nullptr, &action) == 0) {
-      start.ignored[signo] =
-          !(action.sa_flags & SA_SIGINFO) && action.sa_handler == SIG_IGN;
-    }
-  }
-  return start;
-}
-
-// Runs in the forked child of a threaded process: async-signal-safe calls
-// only. Reports an exec failure's errno through `error_fd`.
-[[noreturn]] void ExecChild(char* const argv[], const std::vector<int>& signals,
-                            const StartDispositions& start,
-                            const sigset_t& mask, int error_fd) {
-  setpgid(0, 0);
-  for (int signo : signals) {
-    struct sigaction action;
-    std::memset(&action, 0, sizeof(action));
-    action.sa_handler = start.ignored[signo] ? SIG_IGN : SIG_DFL;
-    sigemptyset(&action.sa_mask);
-    sigaction(signo, &action, nullptr);
-  }
-  sigprocmask(SIG_SETMASK, &mask, nullptr);
-  execvp(argv[0], argv);
-  int error = errno;
-  ssize_t ignored = write(error_fd, &error, sizeof(error));
-  (void)ignored;
-  _exit(127);
-}
-
-// Waits for the exec-or-errno report: 0 once the command runs.
-int ReadExecError(int fd) {
-  int error = 0;
-  ssize_t n;
-  do {
-    n = read(fd, &error, sizeof(error));
-  } while (n < 0 && errno == EINTR);
-  return n == sizeof(error) ? error : 0;
-}
+// SIGCHLD wakes the loop; this is a backstop in case a full channel dropped
+// it.
+constexpr absl::Duration kBackstop = absl::Seconds(1);
 
 int ExitStatusOf(int status) {
   if (WIFEXITED(status)) return WEXITSTATUS(status);
@@ -78,115 +38,161 @@ int ExitStatusOf(int status) {
   return 1;
 }
 
-bool IsInterrupt(const Signal& signal) {
-  return signal.number() == SIGINT || signal.number() == SIGTERM;
+// One relay run, from the command's start to its exit.
+class Relay {
+ public:
+  Relay(const RelayOptions& options, Reporter* reporter, SignalChannel& channel,
+        pid_t child)
+      : reporter_(reporter),
+        channel_(channel),
+        child_(child),
+        reaper_(child, options.subreaper || getpid() == 1),
+        escalation_(options.grace, options.kill_after) {
+    for (const Signal& signal : options.forwarded) {
+      forwarded_.set(signal.number());
+    }
+  }
+
+  // Relays until the command exits; returns its wait status, or nullopt if
+  // it could not be waited for.
+  std::optional<int> Run();
+
+  // After Run: signals what is left of the command's group; reaps what has
+  // already ended.
+  void CleanUp();
+
+ private:
+  void Handle(const Delivery& delivery);
+  void HandleInterrupt(const Delivery& delivery);
+  void SendToGroup(int signo) { kill(-child_, signo); }
+  void Report(const Delivery& delivery, absl::string_view action) {
+    if (reporter_ != nullptr) reporter_->Report(delivery, action);
+  }
+  // How long the loop may wait for a signal.
+  absl::Duration NextWait() const;
+
+  Reporter* const reporter_;
+  SignalChannel& channel_;
+  const pid_t child_;
+  Reaper reaper_;
+  Escalation escalation_;
+  std::bitset<NSIG> forwarded_;
+};
+
+std::optional<int> Relay::Run() {
+  for (;;) {
+    reaper_.Poll();
+    if (reaper_.exit_status()) return reaper_.exit_status();
+    if (reaper_.lost()) return std::nullopt;
+    if (escalation_.KillAfterDue(Clock::now())) {
+      SendToGroup(SIGKILL);
+      if (reporter_ != nullptr) {
+        std::fprintf(stderr, "sigwatch: --kill-after elapsed: SIGKILL\n");
+      }
+    }
+    std::optional<Delivery> received = channel_.ReceiveDeliveryFor(NextWait());
+    if (received) Handle(*received);
+  }
+}
+
+absl::Duration Relay::NextWait() const {
+  std::optional<Clock::time_point> deadline = escalation_.kill_deadline();
+  if (!deadline) return kBackstop;
+  absl::Duration left = absl::FromChrono(*deadline - Clock::now());
+  return std::clamp(left, absl::ZeroDuration(), kBackstop);
+}
+
+void Relay::Handle(const Delivery& delivery) {
+  const int signo = delivery.signal.number();
+  // The loop's next Poll reaps.
+  if (signo == SIGCHLD) return;
+  if (delivery.has_sender() && delivery.sender_pid == getpid()) {
+    Report(delivery, "ignore");
+    return;
+  }
+  if (!forwarded_[signo]) {
+    Report(delivery, "ignore");
+    return;
+  }
+  if (IsInterrupt(signo)) {
+    HandleInterrupt(delivery);
+    return;
+  }
+  // The kernel queues every occurrence of a real-time signal (a standard
+  // one is pending or not): as many are forwarded as were counted.
+  const uint64_t copies = signo >= SIGRTMIN ? delivery.occurrences : 1;
+  for (uint64_t i = 0; i < copies; ++i) SendToGroup(signo);
+  Report(delivery, "forward");
+}
+
+void Relay::HandleInterrupt(const Delivery& delivery) {
+  const int signo = delivery.signal.number();
+  Escalation::Decision decision =
+      escalation_.OnSignal(signo, delivery.occurrences, Clock::now());
+  if (decision.forward) SendToGroup(signo);
+  if (decision.kill) SendToGroup(SIGKILL);
+  Report(delivery, decision.kill ? "kill" : "forward");
+}
+
+void Relay::CleanUp() {
+  // A stopped process would only see the SIGTERM once continued.
+  SendToGroup(SIGTERM);
+  SendToGroup(SIGCONT);
+  reaper_.Poll();
 }
 
 }  // namespace
 
-int RunRelay(const RelayOptions& options, Reporter& reporter) {
-  std::vector<Signal> subscribed = options.signals;
-  subscribed.push_back(SIGCHLD);
+int RunRelay(const RelayOptions& options, Reporter* reporter) {
+  const std::vector<Signal> caught = RelayCaughtSignals();
   std::vector<int> numbers;
-  for (const Signal& signal : subscribed) numbers.push_back(signal.number());
+  for (const Signal& signal : caught) numbers.push_back(signal.number());
   // Before Notify, which replaces them.
-  const StartDispositions start = RecordStartDispositions(numbers);
+  const IgnoredSet ignored = RecordIgnored(numbers);
 
-  // SIGCHLD is subscribed before fork so a child that exits at once still
-  // wakes the loop.
+  if (options.subreaper && prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) {
+    std::fprintf(stderr, "sigwatch: --subreaper: %s\n", std::strerror(errno));
+    return 1;
+  }
+  // Subscribed before fork, so a child that exits at once still wakes the
+  // loop and no signal meanwhile can end sigwatch.
   SignalChannel channel(options.buffer);
-  if (absl::Status status = Notify(channel, subscribed); !status.ok()) {
+  if (absl::Status status = Notify(channel, caught); !status.ok()) {
     std::fprintf(stderr, "sigwatch: %s\n", status.ToString().c_str());
     return 1;
   }
-
-  std::vector<char*> argv;
-  for (const std::string& arg : options.command) {
-    argv.push_back(const_cast<char*>(arg.c_str()));
-  }
-  argv.push_back(nullptr);
-
-  int error_pipe[2];
-  if (pipe2(error_pipe, O_CLOEXEC) != 0) {
-    std::fprintf(stderr, "sigwatch: pipe: %s\n", std::strerror(errno));
+  absl::StatusOr<Spawned> spawned =
+      SpawnInOwnGroup(options.command, numbers, ignored);
+  if (!spawned.ok()) {
+    std::fprintf(stderr, "sigwatch: %s\n", spawned.status().ToString().c_str());
     return 1;
   }
-  // Blocked across fork, so a signal for the child's group that comes
-  // before its dispositions are set waits instead of reaching portsig's
-  // handler in the child, where nobody would read it.
-  sigset_t all, old_mask;
-  sigfillset(&all);
-  pthread_sigmask(SIG_BLOCK, &all, &old_mask);
-  pid_t child = fork();
-  if (child == 0) {
-    ExecChild(argv.data(), numbers, start, old_mask, error_pipe[1]);
+  if (spawned->exec_error != 0) {
+    std::fprintf(stderr, "sigwatch: cannot run \"%s\": %s\n",
+                 options.command[0].c_str(),
+                 std::strerror(spawned->exec_error));
+    return spawned->exec_error == ENOENT ? 127 : 126;
   }
-  int fork_errno = errno;
-  pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
-  close(error_pipe[1]);
-  if (child < 0) {
-    close(error_pipe[0]);
-    std::fprintf(stderr, "sigwatch: fork: %s\n", std::strerror(fork_errno));
-    return 1;
-  }
-  // Also here, so the group exists before the first forward whichever
-  // process runs first.
-  setpgid(child, child);
-  int exec_error = ReadExecError(error_pipe[0]);
-  close(error_pipe[0]);
-  if (exec_error != 0) {
-    waitpid(child, nullptr, 0);
-    std::fprintf(stderr, "sigwatch: cannot run \"%s\": %s\n", argv[0],
-                 std::strerror(exec_error));
-    return exec_error == ENOENT ? 127 : 126;
+  if (reporter != nullptr) {
+    const bool all = options.forwarded == DefaultForwardedSignals();
+    std::fprintf(stderr, "sigwatch: relaying %s pid=%d child=%d backend=%s\n",
+                 all ? "all" : JoinSignalNames(options.forwarded).c_str(),
+                 static_cast<int>(getpid()), static_cast<int>(spawned->pid),
+                 options.backend.c_str());
+    std::fflush(stderr);
   }
 
-  std::fprintf(stderr, "sigwatch: relaying %s pid=%d child=%d backend=%s\n",
-               JoinSignalNames(options.signals).c_str(),
-               static_cast<int>(getpid()), static_cast<int>(child),
-               options.backend.c_str());
-  std::fflush(stderr);
-
-  std::optional<Clock::time_point> last_interrupt;
-  int status = 0;
-  for (;;) {
-    pid_t reaped;
-    do {
-      reaped = waitpid(child, &status, WNOHANG);
-    } while (reaped < 0 && errno == EINTR);
-    if (reaped == child) break;
-    if (reaped < 0) {
-      std::fprintf(stderr, "sigwatch: waitpid: %s\n", std::strerror(errno));
-      status = 1 << 8;  // As if exited 1.
-      break;
-    }
-    // SIGCHLD wakes this; the timeout is a backstop in case a full channel
-    // dropped it.
-    std::optional<Delivery> received =
-        channel.ReceiveDeliveryFor(absl::Seconds(1));
-    if (!received || received->signal.number() == SIGCHLD) continue;
-
-    int send = received->signal.number();
-    const char* action = "forward";
-    if (IsInterrupt(received->signal)) {
-      Clock::time_point now = Clock::now();
-      if (last_interrupt && options.grace > absl::ZeroDuration() &&
-          now - *last_interrupt < absl::ToChronoNanoseconds(options.grace)) {
-        send = SIGKILL;
-        action = "kill";
-      }
-      last_interrupt = now;
-    }
-    // ESRCH: the group is gone; the child's exit is about to be reaped.
-    kill(-child, send);
-    reporter.Report(*received, action);
+  Relay relay(options, reporter, channel, spawned->pid);
+  std::optional<int> status = relay.Run();
+  relay.CleanUp();
+  if (!status) {
+    std::fprintf(stderr, "sigwatch: waitpid: %s\n", std::strerror(ECHILD));
   }
-
-  Summary summary =
-      FinishWatching(channel, options.signals,
-                     WIFSIGNALED(status) ? "child-signaled" : "child-exited");
-  summary.exit_code = ExitStatusOf(status);
-  reporter.PrintSummary(summary);
+  Summary summary = FinishWatching(
+      channel, caught,
+      status && WIFSIGNALED(*status) ? "child-signaled" : "child-exited");
+  summary.exit_code = status ? ExitStatusOf(*status) : 1;
+  if (reporter != nullptr) reporter->PrintSummary(summary);
   return *summary.exit_code;
 }
 

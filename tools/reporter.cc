@@ -100,7 +100,8 @@ void Reporter::PrintSummary(const Summary& summary) {
   if (format_ == Format::kJson) {
     std::string signals = "[";
     for (size_t i = 0; i < watched_.size(); ++i) {
-      if (i > 0) signals += ",";
+      if (omit_undelivered_ && per_signal_[i] == 0) continue;
+      if (signals.size() > 1) signals += ",";
       signals += JsonLine()
                      .Add("signal", watched_[i].ToString())
                      .Add("number", watched_[i].number())
@@ -125,6 +126,7 @@ void Reporter::PrintSummary(const Summary& summary) {
     std::fprintf(out_, "%s\n", json.Build().c_str());
   } else {
     for (size_t i = 0; i < watched_.size(); ++i) {
+      if (omit_undelivered_ && per_signal_[i] == 0) continue;
       std::fprintf(out_, "summary %s (%d) delivered=%llu occurrences=%llu\n",
                    watched_[i].ToString().c_str(), watched_[i].number(),
                    static_cast<unsigned long long>(per_signal_[i]),

@@ -78,6 +78,10 @@ class Reporter {
 
   void PrintSummary(const Summary& summary);
 
+  // The summary lists only the watched signals that were delivered (relay
+  // mode watches every signal; a line for each would bury the few seen).
+  void OmitUndeliveredFromSummary() { omit_undelivered_ = true; }
+
  private:
   double Elapsed() const;
 
@@ -88,6 +92,7 @@ class Reporter {
   FILE* const out_;
   uint64_t count_ = 0;
   uint64_t occurrences_ = 0;
+  bool omit_undelivered_ = false;
   // Parallel to watched_.
   std::vector<uint64_t> per_signal_;
   std::vector<uint64_t> per_signal_occurrences_;

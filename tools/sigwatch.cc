@@ -1,27 +1,30 @@
-// sigwatch: shows which signals reach a process, through portsig.
+// sigwatch: shows which signals reach a process, through portsig, or
+// relays them to a command as a container's init would.
 //
 //   sigwatch [--signals=HUP,INT,...] [--format=text|json] [--count=N]
 //            [--timeout=10s] [--backend=posix|note] [--buffer=64]
-//   sigwatch --relay [--signals=...] [--grace=5s] -- CMD ARGS...
+//   sigwatch --relay [--signals=...] [--grace=5s] [--kill-after=D]
+//            [--subreaper] [--verbose] -- CMD ARGS...
 //
 // Watch mode prints one line per delivery on stdout and a summary at exit
-// (see watch.h, reporter.h). Relay mode runs CMD in its own process group,
-// forwards the watched signals to it and exits with its status; its lines go
-// to stderr so CMD's stdout stays the command's own (see relay.h). Both
-// print a ready line on stderr once signals are being caught:
+// (see watch.h, reporter.h), after a ready line on stderr once signals are
+// being caught:
 //   sigwatch: watching SIGHUP,SIGINT,... pid=1234 backend=posix
+// Relay mode runs CMD in its own process group, forwards signals to it and
+// exits with its status (see relay.h). It prints nothing but errors unless
+// --verbose, which adds the ready line, one line per signal and the summary,
+// all on stderr so CMD's stdout stays the command's own.
 //
-// Exit status: 2 for bad input (unknown or uncatchable signal, bad --format
-// or --backend, a negative --buffer, --count, --timeout or --grace, missing
-// command), with one line on stderr naming the value; otherwise as
-// described in watch.h and relay.h. Flags that Abseil itself rejects
-// (unknown flags, unparsable numbers or durations) exit 1, as Abseil does.
+// Exit status: see kExitStatusHelp below (also in --help). Bad input exits
+// 2 with one line on stderr naming the value.
 #include <signal.h>
 #include <stdlib.h>
 
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,18 +32,23 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "os_signal/signal.h"
 #include "tools/flag_checks.h"
 #include "tools/relay.h"
+#include "tools/relay_signals.h"
 #include "tools/reporter.h"
 #include "tools/signal_list.h"
 #include "tools/watch.h"
 
-ABSL_FLAG(std::string, signals, "HUP,INT,QUIT,USR1,USR2,TERM,WINCH",
-          "Comma-separated signals to watch: names (SIGINT, INT, int), "
-          "numbers (2), note names (interrupt), SIGRTMIN+N.");
+ABSL_FLAG(std::string, signals, "",
+          "Comma-separated signals: names (SIGINT, INT, int), numbers (2), "
+          "note names (interrupt), SIGRTMIN+N. Watch mode: the signals to "
+          "watch (default HUP,INT,QUIT,USR1,USR2,TERM,WINCH). Relay mode: "
+          "the signals to forward (default: every signal but CHLD); others "
+          "are caught and dropped.");
 ABSL_FLAG(std::string, format, "text",
           "Output format: text (one line per delivery) or json (one JSON "
           "object per line).");
@@ -52,21 +60,47 @@ ABSL_FLAG(absl::Duration, timeout, absl::InfiniteDuration(),
 ABSL_FLAG(std::string, backend, "",
           "Signal-queue backend for this run: posix or note. Default: "
           "$PORTSIG_SIGQUEUE, else the build default.");
-ABSL_FLAG(int64_t, buffer, 64,
+ABSL_FLAG(std::optional<int64_t>, buffer, std::nullopt,
           "Capacity of the channel; deliveries that find it full are "
-          "dropped and counted in the summary.");
+          "dropped and counted in the summary. Default: 64 in watch mode, "
+          "4096 in relay mode.");
 ABSL_FLAG(bool, relay, false,
-          "Run the command after -- in its own process group and forward "
-          "the watched signals (plus INT and TERM) to it.");
+          "Run the command after -- in its own process group, forward "
+          "signals to it and exit with its status.");
 ABSL_FLAG(absl::Duration, grace, absl::Seconds(5),
-          "Relay mode: a second INT/TERM within this long of the previous "
-          "one sends SIGKILL to the command's group (0: never).");
+          "Relay mode: the same INT or TERM received twice within this long "
+          "sends SIGKILL to the command's group instead (0: never).");
+ABSL_FLAG(absl::Duration, kill_after, absl::ZeroDuration(),
+          "Relay mode: send SIGKILL to the command's group this long after "
+          "the first INT or TERM was forwarded, if it still runs, like "
+          "timeout -k (0: never).");
+ABSL_FLAG(bool, subreaper, false,
+          "Relay mode: become a child subreaper (PR_SET_CHILD_SUBREAPER), so "
+          "orphans of the command are reaped by sigwatch. Always so as PID "
+          "1.");
+ABSL_FLAG(bool, verbose, false,
+          "Relay mode: print a ready line, one line per signal received and "
+          "a summary on stderr (default: errors only).");
 
 namespace portsig {
 namespace sigwatch {
 namespace {
 
 constexpr int kUsageError = 2;
+constexpr int kWatchBuffer = 64;
+constexpr int kRelayBuffer = 4096;
+
+constexpr char kWatchDefaultSignals[] = "HUP,INT,QUIT,USR1,USR2,TERM,WINCH";
+
+constexpr char kExitStatusHelp[] =
+    "Exit status, relay mode: the command's own; 128+N if signal N ended it "
+    "(137 after SIGKILL from --grace or --kill-after); 127 if the command "
+    "was not found, 126 if it could not be run; 1 if sigwatch itself "
+    "failed; 2 for bad usage (one line on stderr).\n"
+    "Exit status, watch mode: 0; 1 if --count was given and not reached, "
+    "or signals could not be caught; 2 for bad usage.\n"
+    "Flags Abseil rejects (unknown flags, unparsable numbers or durations) "
+    "exit 1.";
 
 int UsageError(absl::string_view message) {
   std::fprintf(stderr, "sigwatch: %.*s\n", static_cast<int>(message.size()),
@@ -84,14 +118,138 @@ absl::Status SelectBackend(const std::string& backend) {
   return Configure(options);
 }
 
+// Flags both modes use, checked.
+struct Common {
+  Format format;
+  size_t buffer;
+  std::string backend;
+  std::chrono::steady_clock::time_point start;
+};
+
+absl::StatusOr<size_t> BufferFor(bool relay) {
+  const std::optional<int64_t> buffer = absl::GetFlag(FLAGS_buffer);
+  if (!buffer) return relay ? kRelayBuffer : kWatchBuffer;
+  return CheckBuffer(*buffer);
+}
+
+// Relay-only flags given in watch mode, or the reverse: the first one.
+std::optional<std::string> MisplacedFlag(bool relay) {
+  if (relay) {
+    if (absl::GetFlag(FLAGS_count) != 0) return "--count";
+    if (absl::GetFlag(FLAGS_timeout) != absl::InfiniteDuration()) {
+      return "--timeout";
+    }
+    return std::nullopt;
+  }
+  if (absl::GetFlag(FLAGS_grace) != absl::Seconds(5)) return "--grace";
+  if (absl::GetFlag(FLAGS_kill_after) != absl::ZeroDuration()) {
+    return "--kill-after";
+  }
+  if (absl::GetFlag(FLAGS_subreaper)) return "--subreaper";
+  if (absl::GetFlag(FLAGS_verbose)) return "--verbose";
+  return std::nullopt;
+}
+
+int WatchMode(const Common& common, const std::vector<std::string>& command) {
+  if (!command.empty()) {
+    return UsageError(absl::StrCat("unexpected argument \"", command[0],
+                                   "\" (a command needs --relay)"));
+  }
+  if (std::optional<std::string> flag = MisplacedFlag(false)) {
+    return UsageError(*flag + " applies to relay mode (--relay)");
+  }
+  std::string list = absl::GetFlag(FLAGS_signals);
+  absl::StatusOr<std::vector<Signal>> signals =
+      ParseSignalList(list.empty() ? kWatchDefaultSignals : list);
+  if (!signals.ok()) return UsageError(signals.status().message());
+  WatchOptions options;
+  options.signals = *signals;
+  options.count = absl::GetFlag(FLAGS_count);
+  options.timeout = absl::GetFlag(FLAGS_timeout);
+  options.buffer = common.buffer;
+  options.backend = common.backend;
+  if (absl::Status s = CheckCount(options.count); !s.ok()) {
+    return UsageError(s.message());
+  }
+  if (absl::Status s = CheckDuration("timeout", options.timeout); !s.ok()) {
+    return UsageError(s.message());
+  }
+  Reporter reporter(common.format, common.backend, options.signals,
+                    common.start, stdout);
+  return RunWatch(options, reporter);
+}
+
+int RelayMode(const Common& common, const std::vector<std::string>& command) {
+  if (command.empty()) {
+    return UsageError("--relay needs a command: sigwatch --relay -- CMD ARGS");
+  }
+  if (std::optional<std::string> flag = MisplacedFlag(true)) {
+    return UsageError(*flag +
+                      " applies to watch mode; in relay mode sigwatch exits "
+                      "when the command does");
+  }
+  RelayOptions options;
+  const std::string list = absl::GetFlag(FLAGS_signals);
+  if (list.empty()) {
+    options.forwarded = DefaultForwardedSignals();
+  } else {
+    absl::StatusOr<std::vector<Signal>> signals = ParseSignalList(list);
+    if (!signals.ok()) return UsageError(signals.status().message());
+    if (Contains(*signals, SIGCHLD)) {
+      return UsageError(
+          "--signals: SIGCHLD cannot be relayed; relay mode uses it to reap "
+          "the command");
+    }
+    options.forwarded = *signals;
+  }
+  options.grace = absl::GetFlag(FLAGS_grace);
+  options.kill_after = absl::GetFlag(FLAGS_kill_after);
+  options.subreaper = absl::GetFlag(FLAGS_subreaper);
+  options.command = command;
+  options.buffer = common.buffer;
+  options.backend = common.backend;
+  if (absl::Status s = CheckDuration("grace", options.grace); !s.ok()) {
+    return UsageError(s.message());
+  }
+  if (absl::Status s = CheckDuration("kill-after", options.kill_after);
+      !s.ok()) {
+    return UsageError(s.message());
+  }
+  if (!absl::GetFlag(FLAGS_verbose)) return RunRelay(options, nullptr);
+  Reporter reporter(common.format, common.backend, options.forwarded,
+                    common.start, stderr);
+  reporter.OmitUndeliveredFromSummary();
+  return RunRelay(options, &reporter);
+}
+
+// Abseil flag names are identifiers; this lets --kill-after stand for
+// --kill_after. Rewrites the names of the flags before a bare "--" (the
+// command's own arguments after it are left alone).
+void AcceptDashedFlagNames(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    char* arg = argv[i];
+    if (std::strcmp(arg, "--") == 0) return;
+    if (std::strncmp(arg, "--", 2) != 0) continue;
+    for (char* c = arg + 2; *c != '\0' && *c != '='; ++c) {
+      if (*c == '-') *c = '_';
+    }
+  }
+}
+
 int Main(int argc, char** argv) {
   const auto start = std::chrono::steady_clock::now();
-  absl::SetProgramUsageMessage(
+  absl::SetProgramUsageMessage(absl::StrCat(
       "shows which signals reach this process, or relays them to a "
       "command.\n"
       "  sigwatch [--signals=HUP,INT] [--format=text|json] [--count=N] "
       "[--timeout=10s]\n"
-      "  sigwatch --relay [--signals=...] [--grace=5s] -- CMD ARGS...");
+      "  sigwatch --relay [--signals=...] [--grace=5s] [--kill-after=D] "
+      "[--subreaper] [--verbose] -- CMD ARGS...\n"
+      "Relay mode is meant for a container's PID 1: ENTRYPOINT "
+      "[\"sigwatch\", \"--relay\", \"--\"]. It reaps orphans (as PID 1 or "
+      "with --subreaper).\n",
+      kExitStatusHelp));
+  AcceptDashedFlagNames(argc, argv);
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   std::vector<std::string> command(positional.begin() + 1, positional.end());
   const bool relay = absl::GetFlag(FLAGS_relay);
@@ -101,12 +259,8 @@ int Main(int argc, char** argv) {
   }
   absl::StatusOr<Format> format = ParseFormat(absl::GetFlag(FLAGS_format));
   if (!format.ok()) return UsageError(format.status().message());
-  absl::StatusOr<std::vector<Signal>> signals =
-      ParseSignalList(absl::GetFlag(FLAGS_signals));
-  if (!signals.ok()) return UsageError(signals.status().message());
-  absl::StatusOr<size_t> buffer = CheckBuffer(absl::GetFlag(FLAGS_buffer));
+  absl::StatusOr<size_t> buffer = BufferFor(relay);
   if (!buffer.ok()) return UsageError(buffer.status().message());
-
   // A malformed PORTSIG_* variable is ignored by the library; say so, and
   // run on the backend it chose.
   absl::StatusOr<std::string> backend = Backend();
@@ -116,56 +270,8 @@ int Main(int argc, char** argv) {
     backend = std::string(
         CurrentOptions().sigqueue == SigQueue::kNote ? "note" : "posix");
   }
-
-  if (!relay) {
-    if (!command.empty()) {
-      return UsageError(absl::StrCat("unexpected argument \"", command[0],
-                                     "\" (a command needs --relay)"));
-    }
-    WatchOptions options;
-    options.signals = *signals;
-    options.count = absl::GetFlag(FLAGS_count);
-    options.timeout = absl::GetFlag(FLAGS_timeout);
-    options.buffer = *buffer;
-    options.backend = *backend;
-    if (absl::Status s = CheckCount(options.count); !s.ok()) {
-      return UsageError(s.message());
-    }
-    if (absl::Status s = CheckDuration("timeout", options.timeout); !s.ok()) {
-      return UsageError(s.message());
-    }
-    Reporter reporter(*format, *backend, options.signals, start, stdout);
-    return RunWatch(options, reporter);
-  }
-
-  if (command.empty()) {
-    return UsageError("--relay needs a command: sigwatch --relay -- CMD ARGS");
-  }
-  if (Contains(*signals, SIGCHLD)) {
-    return UsageError(
-        "--signals: SIGCHLD cannot be relayed; relay mode uses it to reap "
-        "the command");
-  }
-  if (absl::GetFlag(FLAGS_count) != 0 ||
-      absl::GetFlag(FLAGS_timeout) != absl::InfiniteDuration()) {
-    return UsageError(
-        "--count and --timeout apply to watch mode; in relay mode sigwatch "
-        "exits when the command does");
-  }
-  RelayOptions options;
-  options.signals = *signals;
-  for (int signo : {SIGINT, SIGTERM}) {
-    if (!Contains(options.signals, signo)) options.signals.push_back(signo);
-  }
-  options.grace = absl::GetFlag(FLAGS_grace);
-  options.command = command;
-  options.buffer = *buffer;
-  options.backend = *backend;
-  if (absl::Status s = CheckDuration("grace", options.grace); !s.ok()) {
-    return UsageError(s.message());
-  }
-  Reporter reporter(*format, *backend, options.signals, start, stderr);
-  return RunRelay(options, reporter);
+  Common common{*format, *buffer, *backend, start};
+  return relay ? RelayMode(common, command) : WatchMode(common, command);
 }
 
 }  // namespace

@@ -347,6 +347,14 @@ TEST(SigwatchBadInputTest, ExitsTwoWithOneLine) {
       {"--relay", "--"},
       {"--relay", "--signals=CHLD", "--", "true"},
       {"--relay", "--count=1", "--", "true"},
+      {"--relay", "--timeout=1s", "--", "true"},
+      {"--relay", "--kill-after=-1s", "--", "true"},
+      {"--relay", "--grace=-1s", "--", "true"},
+      {"--kill-after=1s"},
+      {"--subreaper"},
+      {"--verbose"},
+      {"--grace=1s"},
+      {"--buffer=-2"},
       {"--format=xml"},
       {"--backend=sysv"},
       {"--count=-1"},
@@ -401,10 +409,11 @@ TEST(SigwatchBadInputTest, NumbersAreNamedInTheError) {
 }
 
 // A child that reports on stdout once its traps are set, so the test never
-// signals a shell that would still take the default action.
+// signals a shell that would still take the default action. --verbose: the
+// ready line, deliveries and summary that these tests read.
 std::vector<std::string> Relay(std::vector<std::string> flags,
                                const std::string& script) {
-  flags.insert(flags.begin(), "--relay");
+  flags.insert(flags.begin(), {"--relay", "--verbose"});
   flags.insert(flags.end(), {"--", "/bin/sh", "-c",
                              script + "; echo child-ready; "
                                       "while :; do sleep 0.05; done"});

@@ -1,0 +1,99 @@
+// Unit tests of tools/escalation.h: which interrupts SIGKILL the command's
+// group (--grace) and when --kill-after falls due, on a made-up clock.
+#include "tools/escalation.h"
+
+#include <signal.h>
+
+#include <chrono>
+
+#include "absl/time/time.h"
+#include "gtest/gtest.h"
+
+namespace portsig {
+namespace sigwatch {
+namespace {
+
+using Clock = Escalation::Clock;
+
+Clock::time_point At(int millis) {
+  return Clock::time_point(std::chrono::milliseconds(millis));
+}
+
+bool Forwards(Escalation::Decision d) { return d.forward && !d.kill; }
+bool Kills(Escalation::Decision d) { return d.kill && !d.forward; }
+
+TEST(EscalationTest, SameInterruptTwiceWithinGraceKills) {
+  for (int signo : {SIGINT, SIGTERM}) {
+    Escalation escalation(absl::Seconds(5), absl::ZeroDuration());
+    EXPECT_TRUE(Forwards(escalation.OnSignal(signo, 1, At(0))));
+    EXPECT_TRUE(Kills(escalation.OnSignal(signo, 1, At(4999))));
+  }
+}
+
+TEST(EscalationTest, DifferentInterruptsDoNotEscalate) {
+  Escalation escalation(absl::Seconds(5), absl::ZeroDuration());
+  EXPECT_TRUE(Forwards(escalation.OnSignal(SIGTERM, 1, At(0))));
+  EXPECT_TRUE(Forwards(escalation.OnSignal(SIGINT, 1, At(1))));
+  // A second TERM within grace of the first still escalates.
+  EXPECT_TRUE(Kills(escalation.OnSignal(SIGTERM, 1, At(2))));
+}
+
+TEST(EscalationTest, RepeatAfterGraceForwards) {
+  Escalation escalation(absl::Seconds(5), absl::ZeroDuration());
+  EXPECT_TRUE(Forwards(escalation.OnSignal(SIGTERM, 1, At(0))));
+  EXPECT_TRUE(Forwards(escalation.OnSignal(SIGTERM, 1, At(5000))));
+  // Measured from the previous one, not the first.
+  EXPECT_TRUE(Kills(escalation.OnSignal(SIGTERM, 1, At(9000))));
+}
+
+TEST(EscalationTest, ZeroGraceNeverKills) {
+  Escalation escalation(absl::ZeroDuration(), absl::ZeroDuration());
+  EXPECT_TRUE(Forwards(escalation.OnSignal(SIGINT, 1, At(0))));
+  EXPECT_TRUE(Forwards(escalation.OnSignal(SIGINT, 1, At(0))));
+  EXPECT_TRUE(Forwards(escalation.OnSignal(SIGINT, 3, At(0))));
+}
+
+TEST(EscalationTest, CoalescedRepeatForwardsThenKills) {
+  Escalation escalation(absl::Seconds(5), absl::ZeroDuration());
+  Escalation::Decision d = escalation.OnSignal(SIGINT, 2, At(0));
+  EXPECT_TRUE(d.forward);
+  EXPECT_TRUE(d.kill);
+}
+
+TEST(EscalationTest, OtherSignalsNeverEscalate) {
+  Escalation escalation(absl::Seconds(5), absl::Seconds(1));
+  for (int signo : {SIGHUP, SIGUSR1, SIGQUIT, SIGALRM}) {
+    EXPECT_TRUE(Forwards(escalation.OnSignal(signo, 1, At(0))));
+    EXPECT_TRUE(Forwards(escalation.OnSignal(signo, 5, At(1))));
+  }
+  EXPECT_FALSE(escalation.kill_deadline().has_value());
+}
+
+TEST(EscalationTest, KillAfterArmsAtTheFirstForwardedInterruptAndFiresOnce) {
+  Escalation escalation(absl::Seconds(5), absl::Seconds(2));
+  EXPECT_FALSE(escalation.kill_deadline().has_value());
+  EXPECT_FALSE(escalation.KillAfterDue(At(100000)));
+  escalation.OnSignal(SIGTERM, 1, At(1000));
+  ASSERT_TRUE(escalation.kill_deadline().has_value());
+  EXPECT_EQ(*escalation.kill_deadline(), At(3000));
+  // A later interrupt does not move it.
+  escalation.OnSignal(SIGINT, 1, At(2000));
+  EXPECT_EQ(*escalation.kill_deadline(), At(3000));
+  EXPECT_FALSE(escalation.KillAfterDue(At(2999)));
+  EXPECT_TRUE(escalation.KillAfterDue(At(3000)));
+  EXPECT_FALSE(escalation.KillAfterDue(At(4000)));
+  EXPECT_FALSE(escalation.kill_deadline().has_value());
+  // Nor does it arm again.
+  escalation.OnSignal(SIGTERM, 1, At(10000));
+  EXPECT_FALSE(escalation.kill_deadline().has_value());
+}
+
+TEST(EscalationTest, ZeroKillAfterNeverArms) {
+  Escalation escalation(absl::Seconds(5), absl::ZeroDuration());
+  escalation.OnSignal(SIGTERM, 1, At(0));
+  EXPECT_FALSE(escalation.kill_deadline().has_value());
+}
+
+}  // namespace
+}  // namespace sigwatch
+}  // namespace portsig
