@@ -1,6 +1,5 @@
 #include "os_signal/channel.h"
 
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -14,18 +13,6 @@
 
 namespace portsig {
 namespace {
-
-void SetReady(int fd) {
-  uint64_t one = 1;
-  while (write(fd, &one, sizeof(one)) < 0 && errno == EINTR) {
-  }
-}
-
-void ClearReady(int fd) {
-  uint64_t value;
-  while (read(fd, &value, sizeof(value)) < 0 && errno == EINTR) {
-  }
-}
 
 std::optional<Signal> SignalOf(std::optional<Delivery> delivery) {
   if (!delivery.has_value()) return std::nullopt;
@@ -48,7 +35,7 @@ void SignalChannel::ForgetParentsReceiversLocked() {
 SignalChannel::~SignalChannel() {
   os_signal_internal::HandlerMap::Get().Remove(AsSubscriber());
   MutexLock lock(&mu_);
-  if (ready_fd_ >= 0) close(ready_fd_);
+  ready_.Close();
 }
 
 bool SignalChannel::Deliver(const Delivery& delivery,
@@ -69,7 +56,7 @@ bool SignalChannel::Deliver(const Delivery& delivery,
   buffer_.push_back(delivery);
   buffered_.store(buffer_.size(), std::memory_order_release);
   delivered_.fetch_add(1, std::memory_order_relaxed);
-  if (int fd = ReadyFdLocked(); buffer_.size() == 1 && fd >= 0) SetReady(fd);
+  if (ReadyFdLocked() >= 0 && buffer_.size() == 1) ready_.Set();
   // Every blocked receiver looks; those that find nothing wait again.
   nonempty_.SignalAll();
   return true;
@@ -79,7 +66,7 @@ Delivery SignalChannel::TakeLocked() {
   Delivery delivery = std::move(buffer_.front());
   buffer_.erase(buffer_.begin());
   buffered_.store(buffer_.size(), std::memory_order_relaxed);
-  if (int fd = ReadyFdLocked(); buffer_.empty() && fd >= 0) ClearReady(fd);
+  if (ReadyFdLocked() >= 0 && buffer_.empty()) ready_.Clear();
   return delivery;
 }
 
@@ -156,27 +143,26 @@ std::optional<Signal> SignalChannel::TryReceive() {
 }
 
 int SignalChannel::MakeReadyFdLocked() {
-  ready_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  const int fd = ready_.Open();
   ready_fd_generation_ = runtime::ForkGeneration();
-  if (ready_fd_ >= 0 && !buffer_.empty()) SetReady(ready_fd_);
-  return ready_fd_;
+  if (fd >= 0 && !buffer_.empty()) ready_.Set();
+  return fd;
 }
 
 int SignalChannel::ReadyFdLocked() {
-  if (ready_fd_ < 0) return -1;
+  if (ready_.fd() < 0) return -1;
   if (runtime::ForkGeneration() != ready_fd_generation_) {
-    // Closing our copy leaves the parent's descriptor alone.
-    close(ready_fd_);
+    // Open closes our copy, which leaves the parent's descriptor alone.
     return MakeReadyFdLocked();
   }
-  return ready_fd_;
+  return ready_.fd();
 }
 
 absl::StatusOr<int> SignalChannel::ReadyFd() {
   runtime::EnsureDispatcher();
   MutexLock lock(&mu_);
-  int fd = ready_fd_ < 0 ? MakeReadyFdLocked() : ReadyFdLocked();
-  if (fd < 0) return absl::ErrnoToStatus(errno, "eventfd");
+  int fd = ready_.fd() < 0 ? MakeReadyFdLocked() : ReadyFdLocked();
+  if (fd < 0) return absl::ErrnoToStatus(errno, "SignalChannel::ReadyFd");
   return fd;
 }
 

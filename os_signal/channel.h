@@ -23,6 +23,7 @@
 #include "os_signal/delivery.h"
 #include "os_signal/signal_value.h"
 #include "os_signal/subscriber.h"
+#include "platform/readiness_fd.h"
 #include "platform/sync.h"
 
 namespace portsig {
@@ -96,7 +97,7 @@ class SignalChannel final : private os_signal_internal::Subscriber {
   size_t blocked_receivers_ ABSL_GUARDED_BY(mu_) = 0;
   // buffer_.size(), for a spinning receiver to watch without the lock.
   std::atomic<size_t> buffered_{0};
-  int ready_fd_ ABSL_GUARDED_BY(mu_) = -1;
+  platform::ReadinessFd ready_ ABSL_GUARDED_BY(mu_);
   uint64_t ready_fd_generation_ ABSL_GUARDED_BY(mu_) = 0;
   // The runtime's fork generation whose threads blocked_receivers_ counts.
   uint64_t receivers_generation_ ABSL_GUARDED_BY(mu_);

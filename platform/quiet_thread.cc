@@ -8,6 +8,7 @@
 
 #include "platform/scoped_signal_block.h"
 #include "platform/signal_names.h"
+#include "platform/this_thread.h"
 
 namespace portsig {
 namespace platform {
@@ -25,7 +26,7 @@ void StartQuietThread(const char* name, std::function<void()> body) {
   ScopedSignalMask masked(quiet);
   std::thread thread(std::move(body));
   // Named by its creator, so it has its name from the moment Start returns.
-  pthread_setname_np(thread.native_handle(), name);
+  NameThread(thread.native_handle(), name);
   thread.detach();
 }
 

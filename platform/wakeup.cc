@@ -4,41 +4,18 @@
 
 #include <chrono>
 
-#include "platform/futex.h"
 #include "platform/spin.h"
 #include "platform/test_hooks.h"
 
 namespace portsig {
 namespace platform {
 
-OneShotWakeup::OneShotWakeup() {
-#ifndef __linux__
-  sem_init(&sem_, 0, 0);
-#endif
-}
-
-OneShotWakeup::~OneShotWakeup() {
-#ifndef __linux__
-  sem_destroy(&sem_);
-#endif
-}
-
-void OneShotWakeup::Clear() {
-  state_.store(kClear, std::memory_order_release);
-#ifndef __linux__
-  while (sem_trywait(&sem_) == 0) {
-  }
-#endif
-}
+void OneShotWakeup::Clear() { state_.store(kClear, std::memory_order_release); }
 
 bool OneShotWakeup::Wake() {
   uint32_t previous = state_.exchange(kWoken, std::memory_order_acq_rel);
   if (previous != kSleeping) return false;
-#ifdef __linux__
-  FutexWake(&state_, 1);
-#else
-  sem_post(&sem_);
-#endif
+  parker_.Wake(&state_);
   return true;
 }
 
@@ -55,15 +32,9 @@ void OneShotWakeup::Sleep(bool spin) {
                                       std::memory_order_acq_rel)) {
     return;  // Already woken.
   }
-#ifdef __linux__
   while (state_.load(std::memory_order_acquire) == kSleeping) {
-    FutexWait(&state_, kSleeping);
+    parker_.Wait(&state_, kSleeping);
   }
-#else
-  while (state_.load(std::memory_order_acquire) == kSleeping) {
-    sem_wait(&sem_);
-  }
-#endif
 }
 
 bool OneShotWakeup::SleepFor(absl::Duration timeout) {
@@ -87,17 +58,10 @@ bool OneShotWakeup::SleepFor(absl::Duration timeout) {
       }
       break;
     }
-#ifdef __linux__
     const struct timespec relative = absl::ToTimespec(left);
-    FutexWait(&state_, kSleeping, &relative);
-#else
-    // sem_timedwait takes a wall-clock deadline; a step can only end this
-    // slice early or late, and the loop re-checks the monotonic time.
-    const struct timespec absolute = absl::ToTimespec(absl::Now() + left);
-    sem_timedwait(&sem_, &absolute);
-#endif
+    parker_.Wait(&state_, kSleeping, &relative);
   }
-  return true;  // Clear() takes a post the timed wait left behind.
+  return true;
 }
 
 bool OneShotWakeup::Woken() const {

@@ -3,9 +3,10 @@
 // Promise (Go's runtime "note"): after Clear(), one Wake() lets exactly the
 // current or next Sleep() return; further Wake() calls before the next
 // Clear() are harmless. Wake() is async-signal-safe: one atomic exchange and,
-// only when a sleeper is parked, one futex wake (sem_post off Linux). Sleep()
-// is for a single receiving thread; it spins for the spin budget
-// (platform/spin.h) before it parks.
+// only when a sleeper is parked, one wake system call (platform/parker.h: a
+// futex wake on Linux, a pipe write elsewhere). Sleep() is for a single
+// receiving thread; it spins for the spin budget (platform/spin.h) before
+// it parks.
 //
 // Written by hand because no library offers a wakeup that is legal inside a
 // signal handler.
@@ -16,18 +17,14 @@
 #include <cstdint>
 
 #include "absl/time/time.h"
-
-#ifndef __linux__
-#include <semaphore.h>
-#endif
+#include "platform/parker.h"
 
 namespace portsig {
 namespace platform {
 
 class OneShotWakeup {
  public:
-  OneShotWakeup();
-  ~OneShotWakeup();
+  OneShotWakeup() = default;
   OneShotWakeup(const OneShotWakeup&) = delete;
   OneShotWakeup& operator=(const OneShotWakeup&) = delete;
 
@@ -51,9 +48,7 @@ class OneShotWakeup {
   // kClear -> kWoken, or kClear -> kSleeping -> kWoken.
   enum : uint32_t { kClear = 0, kSleeping = 1, kWoken = 2 };
   std::atomic<uint32_t> state_{kClear};
-#ifndef __linux__
-  sem_t sem_;
-#endif
+  Parker parker_;
 };
 
 // Gives up the processor briefly while spinning on another thread's progress.

@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -12,6 +11,7 @@
 #include "platform/signal_names.h"
 #include "platform/signal_record.h"
 #include "platform/test_hooks.h"
+#include "platform/this_thread.h"
 
 namespace portsig {
 namespace runtime {
@@ -50,7 +50,7 @@ void TakeDefaultAction(int signo) {
   sigemptyset(&dfl.sa_mask);
   struct sigaction ours;
   sigaction(signo, &dfl, &ours);
-  syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), signo);
+  platform::SignalThisThread(signo);
   sigset_t just_this;
   sigemptyset(&just_this);
   sigaddset(&just_this, signo);

@@ -14,6 +14,7 @@
 #include "platform/test_hooks.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/dispositions.h"
+#include "tests/testing/linux_layer.h"
 #include "tests/testing/proc_tasks.h"
 
 namespace portsig {
@@ -83,6 +84,7 @@ void PrepareWithWaiter() {
 }
 
 TEST(HarnessRegressionTest, ChildForkedWhileAThreadWaitsOnTheLockDoesNotHang) {
+  PORTSIG_SKIP_UNLESS_LINUX_LAYER("/proc shows when the waiter sleeps");
   auto status = testing::RunInChild([] {
     ASSERT_EQ(pthread_atfork(&PrepareWithWaiter, nullptr, nullptr), 0);
     SignalChannel ch(1), other(1);

@@ -22,6 +22,7 @@
 #include "platform/sync.h"
 #include "platform/test_hooks.h"
 #include "platform/wakeup.h"
+#include "tests/testing/linux_layer.h"
 #include "tests/testing/proc_tasks.h"
 
 namespace portsig {
@@ -734,6 +735,7 @@ void SendNestedAfterUnlock(int) {
 }
 
 TEST(NoteSigQueueTest, SendNestedAfterTheLockIsReleasedStillWakesTheReceiver) {
+  PORTSIG_SKIP_UNLESS_LINUX_LAYER("/proc shows when the receiver sleeps");
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_EXIT(
       {
@@ -763,6 +765,7 @@ TEST(NoteSigQueueTest, SendNestedAfterTheLockIsReleasedStillWakesTheReceiver) {
 // are registered the dispatcher still looks now and then. The receiver is
 // asleep before the send, so on posix only that look can find the signal.
 TEST_P(SigQueueTest, AStalledPollerDoesNotStrandSignals) {
+  PORTSIG_SKIP_UNLESS_LINUX_LAYER("/proc shows when the receiver sleeps");
   queue_->Enable(SIGUSR1);
   Receiver receiver(queue_.get());
   while (receiver.tid() == 0) YieldProcessor();

@@ -15,6 +15,7 @@
 #include "platform/sync.h"
 #include "platform/test_hooks.h"
 #include "tests/testing/child_process.h"
+#include "tests/testing/linux_layer.h"
 #include "tests/testing/proc_tasks.h"
 
 namespace portsig {
@@ -109,6 +110,8 @@ TEST(DeferredRestoreTest, RestoresOnceNoSoonerThanTheDelay) {
 // the timing; once released, SIGUSR1 goes at the end of the next period
 // and SIGUSR2 a whole period after it.
 TEST(DeferredRestoreTest, ASignalDeferredMidPeriodWaitsAWholePeriodMore) {
+  PORTSIG_SKIP_UNLESS_LINUX_LAYER(
+      "the restorer found by its thread name and seen asleep in /proc");
   auto status = RunInChild([] {
     DeferredRestore* deferred = NewDeferredRestore();
     const absl::Duration delay = absl::Milliseconds(20);
@@ -180,6 +183,8 @@ TEST(DeferredRestoreTest, ABadDelayIsRefusedByValueAndChangesNothing) {
 // out one long period across the fork: a thread busy at fork can leave
 // sanitizer runtimes' locks held in the child.
 TEST(DeferredRestoreTest, RestoreAllInChildRestoresWhatLingersAndStartsOver) {
+  PORTSIG_SKIP_UNLESS_LINUX_LAYER(
+      "the restorer found by its thread name and seen asleep in /proc");
   auto status = RunInChild([] {
     static DeferredRestore* deferred = NewDeferredRestore();
     test_hooks::hold_deferred_restores.store(true);

@@ -43,6 +43,9 @@ struct ChildStatus {
 // up or allocating can inherit those locks held and hang. Stop no longer
 // waits for the dispatcher to park (it drains the queue itself), so tests
 // cannot count on that.
+// The generic POSIX layer names no threads, so there it finds none and
+// returns at once; CI's ASan stage, where the hang was seen, builds the
+// Linux layer.
 inline void WaitForPortsigThreadsAsleep() {
   const auto give_up =
       std::chrono::steady_clock::now() + std::chrono::seconds(2);

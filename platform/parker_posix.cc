@@ -1,0 +1,106 @@
+// Parker on any POSIX system: a self-pipe. See parker.h.
+//
+// The sleeper publishes the pipe, then re-checks the word, then polls; the
+// waker changes the word, then reads the pipe's write end and writes a
+// byte. A sequentially consistent fence on each side between the two steps
+// means either the waker sees the pipe and its byte ends the poll, or the
+// sleeper sees the new word and does not poll. A byte left over from an earlier
+// wake only makes a later Wait return early, which callers allow for.
+#include <fcntl.h>
+#include <poll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdint>
+
+#include "platform/parker.h"
+
+namespace portsig {
+namespace platform {
+namespace {
+
+bool SetFlags(int fd) {
+  const int status = fcntl(fd, F_GETFL);
+  const int descriptor = fcntl(fd, F_GETFD);
+  return status >= 0 && descriptor >= 0 &&
+         fcntl(fd, F_SETFL, status | O_NONBLOCK) == 0 &&
+         fcntl(fd, F_SETFD, descriptor | FD_CLOEXEC) == 0;
+}
+
+// Milliseconds for poll, rounded up so a short timeout does not spin.
+int TimeoutMillis(const struct timespec* timeout) {
+  if (timeout == nullptr) return -1;
+  constexpr int64_t kMaxMillis = 1 << 30;
+  int64_t ms = static_cast<int64_t>(timeout->tv_sec) * 1000 +
+               (timeout->tv_nsec + 999999) / 1000000;
+  return static_cast<int>(ms > kMaxMillis ? kMaxMillis : ms);
+}
+
+}  // namespace
+
+Parker::~Parker() {
+  // Our copies, inherited or not: closing them leaves other processes' open.
+  if (const int fd = read_fd_.load(); fd >= 0) close(fd);
+  if (const int fd = write_fd_.load(); fd >= 0) close(fd);
+}
+
+void Parker::Wait(std::atomic<uint32_t>* word, uint32_t expected,
+                  const struct timespec* timeout) {
+  // A forked child inherits the parent's pipe: a byte either process wrote
+  // could end the other's wait. The child closes its copies and makes its
+  // own (closing leaves the parent's open). A handler in the child that
+  // still wrote to the old pipe only woke a sleeper early.
+  const int pid = getpid();
+  if (pipe_pid_ != pid) {
+    const int old_read = read_fd_.exchange(-1);
+    const int old_write = write_fd_.exchange(-1);
+    if (old_read >= 0) close(old_read);
+    if (old_write >= 0) close(old_write);
+    int fds[2];
+    if (pipe(fds) == 0) {
+      if (SetFlags(fds[0]) && SetFlags(fds[1])) {
+        read_fd_.store(fds[0]);
+        write_fd_.store(fds[1]);
+        pipe_pid_ = pid;
+      } else {
+        close(fds[0]);
+        close(fds[1]);
+      }
+    }
+  }
+  const int fd = read_fd_.load();
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (word->load(std::memory_order_relaxed) != expected) return;
+  if (fd < 0) {
+    // No descriptor to spare (EMFILE): nothing can wake us, so look again
+    // every millisecond. Slower, never stuck; the next Wait tries again.
+    struct timespec slice = {0, 1000 * 1000};
+    if (timeout != nullptr && timeout->tv_sec == 0 &&
+        timeout->tv_nsec < slice.tv_nsec) {
+      slice = *timeout;
+    }
+    nanosleep(&slice, nullptr);
+    return;
+  }
+  struct pollfd readable = {fd, POLLIN, 0};
+  poll(&readable, 1, TimeoutMillis(timeout));
+  char drained[64];
+  while (read(fd, drained, sizeof(drained)) > 0) {
+  }
+}
+
+void Parker::Wake(std::atomic<uint32_t>* word) {
+  static_cast<void>(word);  // The pipe, not the word, is what sleeps.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  const int fd = write_fd_.load(std::memory_order_relaxed);
+  if (fd < 0) return;  // The sleeper has no pipe and polls the word.
+  const char byte = 1;
+  // Non-blocking: a full pipe already holds a wake-up.
+  while (write(fd, &byte, 1) < 0 && errno == EINTR) {
+  }
+}
+
+}  // namespace platform
+}  // namespace portsig

@@ -1,0 +1,28 @@
+// The calling thread, as the operating system knows it: signalling it from
+// its own signal handler, and naming threads for debuggers.
+//
+// Two implementations behind this header, chosen by --//platform:os (CMake:
+// PORTSIG_OS): linux (this_thread_linux.cc) uses tgkill(2) and
+// pthread_setname_np; posix (this_thread_posix.cc) uses pthread_kill and
+// names nothing, since POSIX has no call to name a thread (the
+// pthread_setname_np of glibc, macOS, FreeBSD and NetBSD take different
+// arguments).
+#ifndef PORTSIG_PLATFORM_THIS_THREAD_H_
+#define PORTSIG_PLATFORM_THIS_THREAD_H_
+
+#include <pthread.h>
+
+namespace portsig {
+namespace platform {
+
+// Sends `signo` to the calling thread only. Async-signal-safe.
+void SignalThisThread(int signo);
+
+// Gives `thread` a name (at most 15 characters) where the system can show
+// one; does nothing elsewhere.
+void NameThread(pthread_t thread, const char* name);
+
+}  // namespace platform
+}  // namespace portsig
+
+#endif  // PORTSIG_PLATFORM_THIS_THREAD_H_

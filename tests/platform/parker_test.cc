@@ -1,0 +1,107 @@
+// Parker (platform/parker.h), on whichever platform layer this build has:
+// a signal handler's Wake ends a Wait, and a forked child's sleeper is
+// woken by the child's own Wakes even while a thread the parent left
+// parked in the copied Parker sleeps on (with the self-pipe, a child that
+// kept the parent's pipe shared it: the parent's sleeper drained bytes
+// meant for the child, which then slept for good).
+#include "platform/parker.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdint>
+#include <thread>
+
+#include "gtest/gtest.h"
+#include "tests/testing/child_process.h"
+
+namespace portsig {
+namespace platform {
+namespace {
+
+using ::portsig::testing::RunInChild;
+
+Parker* g_parker = nullptr;
+std::atomic<uint32_t> g_word{0};
+
+void WakeFromHandler(int) {
+  const int saved = errno;
+  g_word.store(1);
+  g_parker->Wake(&g_word);
+  errno = saved;
+}
+
+TEST(ParkerTest, AWakeFromASignalHandlerEndsAWait) {
+  auto status = RunInChild([] {
+    static Parker parker;
+    g_parker = &parker;
+    struct sigaction action = {};
+    action.sa_handler = &WakeFromHandler;
+    sigemptyset(&action.sa_mask);
+    ASSERT_EQ(sigaction(SIGUSR1, &action, nullptr), 0);
+    // The sleeper blocks SIGUSR1, so the handler runs on this thread and
+    // only Wake can end the sleeper's Wait.
+    std::atomic<bool> started{false};
+    std::thread sleeper([&] {
+      sigset_t usr1;
+      sigemptyset(&usr1);
+      sigaddset(&usr1, SIGUSR1);
+      pthread_sigmask(SIG_BLOCK, &usr1, nullptr);
+      started.store(true);
+      while (g_word.load() == 0) parker.Wait(&g_word, 0);
+    });
+    while (!started.load()) std::this_thread::yield();
+    ASSERT_EQ(pthread_kill(pthread_self(), SIGUSR1), 0);
+    sleeper.join();  // A lost wake-up hangs here: RunInChild's watchdog.
+    EXPECT_EQ(g_word.load(), 1u);
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+TEST(ParkerTest, AForkedChildsWakesReachItsOwnSleeper) {
+  constexpr uint32_t kRounds = 2000;
+  auto status = RunInChild([] {
+    static Parker parker;
+    static std::atomic<uint32_t> parent_word{0};
+    // Parked in the parent for the whole test, sharing nothing with the
+    // child's sleeper but the Parker the child copies.
+    std::thread parent_sleeper([] {
+      while (parent_word.load() == 0) parker.Wait(&parent_word, 0);
+    });
+    std::fflush(nullptr);
+    const pid_t child = fork();
+    if (child == 0) {
+      alarm(60);  // A sleeper that misses a Wake dies of SIGALRM.
+      static std::atomic<uint32_t> word{0};
+      static std::atomic<uint32_t> acknowledged{0};
+      std::thread sleeper([] {
+        for (uint32_t round = 1; round <= kRounds; ++round) {
+          while (word.load() < round) parker.Wait(&word, round - 1);
+          acknowledged.store(round);
+        }
+      });
+      for (uint32_t round = 1; round <= kRounds; ++round) {
+        word.store(round);
+        parker.Wake(&word);
+        while (acknowledged.load() < round) std::this_thread::yield();
+      }
+      sleeper.join();
+      _exit(0);
+    }
+    ::portsig::testing::ChildStatus ended;
+    ASSERT_EQ(waitpid(child, &ended.raw, 0), child);
+    EXPECT_TRUE(ended.exited_ok()) << ended.ToString();
+    parent_word.store(1);
+    parker.Wake(&parent_word);
+    parent_sleeper.join();
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+}  // namespace
+}  // namespace platform
+}  // namespace portsig
