@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <optional>
@@ -13,6 +14,19 @@
 
 namespace portsig {
 namespace {
+
+// How often a receiver looks at the queue itself while no dispatcher runs
+// (a forked child in which no thread could be made).
+constexpr absl::Duration kNoDispatcherPoll = absl::Milliseconds(10);
+
+// Whether signals reach channels without the caller's help: the dispatcher
+// runs, or could be started now. Otherwise delivers what is queued on this
+// thread. Hold no channel's lock.
+bool DispatchedOrDeliveredHere() {
+  if (runtime::EnsureDispatcher().ok()) return true;
+  runtime::DeliverQueued();
+  return false;
+}
 
 std::optional<Signal> SignalOf(std::optional<Delivery> delivery) {
   if (!delivery.has_value()) return std::nullopt;
@@ -71,7 +85,8 @@ Delivery SignalChannel::TakeLocked() {
 }
 
 std::optional<Delivery> SignalChannel::ReceiveUntil(absl::Time deadline) {
-  runtime::EnsureDispatcher();
+  // Without a dispatcher, WaitLocked looks for signals itself.
+  (void)runtime::EnsureDispatcher();
   if (platform::SpinEnabled()) {
     {
       MutexLock lock(&mu_);
@@ -105,6 +120,24 @@ std::optional<Delivery> SignalChannel::ReceiveUntil(absl::Time deadline) {
 
 std::optional<Delivery> SignalChannel::WaitLocked(absl::Time deadline) {
   while (buffer_.empty()) {
+    if (!runtime::DispatcherRunning()) {
+      // No thread could be made for the dispatcher: deliver what is queued
+      // here, and look again every kNoDispatcherPoll (nothing wakes this
+      // thread when a signal is queued), trying to start it each time.
+      mu_.Unlock();
+      const bool dispatched = DispatchedOrDeliveredHere();
+      mu_.Lock();
+      if (!buffer_.empty()) break;
+      if (!dispatched) {
+        if (nonempty_.WaitWithDeadline(
+                &mu_, std::min(deadline, absl::Now() + kNoDispatcherPoll)) &&
+            absl::Now() >= deadline && buffer_.empty()) {
+          --blocked_receivers_;
+          return std::nullopt;
+        }
+        continue;
+      }
+    }
     if (deadline == absl::InfiniteFuture()) {
       nonempty_.Wait(&mu_);
     } else if (nonempty_.WaitWithDeadline(&mu_, deadline) && buffer_.empty()) {
@@ -126,7 +159,7 @@ std::optional<Delivery> SignalChannel::ReceiveDeliveryFor(
 }
 
 std::optional<Delivery> SignalChannel::TryReceiveDelivery() {
-  runtime::EnsureDispatcher();
+  (void)DispatchedOrDeliveredHere();
   MutexLock lock(&mu_);
   if (buffer_.empty()) return std::nullopt;
   return TakeLocked();
@@ -159,7 +192,11 @@ int SignalChannel::ReadyFdLocked() {
 }
 
 absl::StatusOr<int> SignalChannel::ReadyFd() {
-  runtime::EnsureDispatcher();
+  // The descriptor turns readable only when a signal is delivered, which
+  // without a dispatcher nobody would do while the host polls it.
+  if (absl::Status started = runtime::EnsureDispatcher(); !started.ok()) {
+    return started;
+  }
   MutexLock lock(&mu_);
   int fd = ready_.fd() < 0 ? MakeReadyFdLocked() : ReadyFdLocked();
   if (fd < 0) return absl::ErrnoToStatus(errno, "SignalChannel::ReadyFd");

@@ -3,7 +3,6 @@
 #include <pthread.h>
 
 #include <algorithm>
-#include <system_error>
 #include <utility>
 
 #include "absl/algorithm/container.h"
@@ -169,10 +168,13 @@ absl::Status HandlerMap::Add(Subscriber* subscriber,
   }
   MutexLock lock(&mu_);
   if (absl::Status ready = EnsureRuntimeLocked(); !ready.ok()) return ready;
-  // In a forked child whose parent already ran portsig, nothing else may
-  // restart the dispatcher before a context waits on it (a channel's
-  // Receive does so itself).
-  runtime::EnsureDispatcher();
+  // Started before anything changes, so a thread that cannot be made fails
+  // the call with nothing to take back. In a forked child whose parent
+  // already ran portsig, nothing else may restart the dispatcher before a
+  // context waits on it.
+  if (absl::Status started = runtime::EnsureDispatcher(); !started.ok()) {
+    return started;
+  }
   Wanted& wanted = WantedLocked(subscriber);
   // What this call added or changed, so a failure can take all of it back.
   Wanted added;
@@ -306,10 +308,9 @@ void HandlerMap::ParkReleasedLocked(Released* released) {
   // Stop's second half takes the queue's receive role, which this thread
   // holds while it delivers: hand it to a thread of its own. Without one, the
   // next Stop, Reset or Ignore finishes these too.
-  try {
-    platform::StartQuietThread("portsig-once",
-                               [ids] { HandlerMap::Get().WaitAndUnpark(ids); });
-  } catch (const std::system_error&) {
+  if (!platform::StartQuietThread("portsig-once", [ids] {
+         HandlerMap::Get().WaitAndUnpark(ids);
+       }).ok()) {
     unfinished_.insert(unfinished_.end(), ids.begin(), ids.end());
   }
 }
@@ -508,7 +509,9 @@ void HandlerMap::UpdateNotesWantedLocked() {
   if (wanted == notes_enabled_) return;
   notes_enabled_ = wanted;
   if (wanted) {
-    runtime::EnableNotes();
+    // Fails only without a dispatcher, which Add (the one caller that adds
+    // notes) has started before: then nothing is enabled, and says so.
+    if (!runtime::EnableNotes().ok()) notes_enabled_ = false;
   } else {
     runtime::DisableNotes();
   }

@@ -1,5 +1,6 @@
 #include "os_signal/notify_context.h"
 
+#include <algorithm>
 #include <memory>
 #include <utility>
 
@@ -9,9 +10,13 @@
 #include "os_signal/handler_map.h"
 #include "os_signal/subscriber.h"
 #include "platform/sync.h"
+#include "runtime/runtime.h"
 
 namespace portsig {
 namespace os_signal_internal {
+
+// How often a waiter looks at the queue itself while no dispatcher runs.
+constexpr absl::Duration kNoDispatcherPoll = absl::Milliseconds(10);
 
 class ContextState final : public Subscriber,
                            public std::enable_shared_from_this<ContextState> {
@@ -83,6 +88,23 @@ class ContextState final : public Subscriber,
   bool WaitUntil(absl::Time deadline) {
     MutexLock lock(&mu_);
     while (status_.ok()) {
+      if (!runtime::DispatcherRunning()) {
+        // No thread could be made for the dispatcher (a forked child): look
+        // for the signal here, and again every kNoDispatcherPoll.
+        mu_.Unlock();
+        const bool dispatched = runtime::EnsureDispatcher().ok();
+        if (!dispatched) runtime::DeliverQueued();
+        mu_.Lock();
+        if (!status_.ok()) break;
+        if (!dispatched) {
+          if (done_.WaitWithDeadline(
+                  &mu_, std::min(deadline, absl::Now() + kNoDispatcherPoll)) &&
+              absl::Now() >= deadline) {
+            return !status_.ok();
+          }
+          continue;
+        }
+      }
       if (deadline == absl::InfiniteFuture()) {
         done_.Wait(&mu_);
       } else if (done_.WaitWithDeadline(&mu_, deadline)) {
@@ -93,6 +115,10 @@ class ContextState final : public Subscriber,
   }
 
   absl::Status status() {
+    // Without a dispatcher a signal waits in the queue until someone looks.
+    if (!runtime::DispatcherRunning() && !runtime::EnsureDispatcher().ok()) {
+      runtime::DeliverQueued();
+    }
     MutexLock lock(&mu_);
     return status_;
   }

@@ -21,6 +21,16 @@
 //   signal (handler, flags and mask).
 // - Bad input (numbers outside 1..NSIG-1, SIGKILL, SIGSTOP, reserved numbers,
 //   bad notes) gets InvalidArgument naming the value, and nothing changes.
+// - No exception crosses this API. When portsig cannot make a thread it
+//   needs (no memory for a stack, a thread limit; at first use, or in a
+//   forked child), Notify, NotifyContext, SignalChannel::ReadyFd and
+//   PostNote of a text note return ResourceExhausted naming the thread, and
+//   change nothing. Stop, Reset, Ignore and destructors need no thread:
+//   they deliver what is queued themselves, so Stop keeps its promise. A
+//   receiver or context left without portsig's dispatcher thread looks for
+//   its signals itself, every 10ms while it waits. (Running out of heap
+//   memory, std::bad_alloc, is the one failure not turned into a status;
+//   see RELIABILITY.md.)
 //
 // Backends: "posix" (lock-free bitmask; repeats of one signal coalesce) or
 // "note" (bounded FIFO that also carries text notes; each arrival queued,

@@ -1,7 +1,5 @@
 #include "runtime/deferred_restore.h"
 
-#include <system_error>
-
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "platform/quiet_thread.h"
@@ -28,9 +26,9 @@ absl::Status DeferredRestore::SetDelay(absl::Duration delay) {
 bool DeferredRestore::Defer(int signo) {
   if (delay_ == absl::ZeroDuration()) return false;
   if (!thread_running_) {
-    try {
-      platform::StartQuietThread("portsig-restore", [this] { Run(); });
-    } catch (const std::system_error&) {
+    if (!platform::StartQuietThread("portsig-restore", [this] {
+           Run();
+         }).ok()) {
       return false;
     }
     thread_running_ = true;

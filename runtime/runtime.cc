@@ -62,10 +62,16 @@ void DispatchLoop(Runtime* rt) {
   }
 }
 
-void StartDispatcherLocked(Runtime* rt) ABSL_EXCLUSIVE_LOCKS_REQUIRED(rt->mu) {
-  if (rt->dispatcher_running.load(std::memory_order_acquire)) return;
-  platform::StartQuietThread("portsig-signals", [rt] { DispatchLoop(rt); });
+absl::Status StartDispatcherLocked(Runtime* rt)
+    ABSL_EXCLUSIVE_LOCKS_REQUIRED(rt->mu) {
+  if (rt->dispatcher_running.load(std::memory_order_acquire)) {
+    return absl::OkStatus();
+  }
+  absl::Status started =
+      platform::StartQuietThread("portsig-signals", [rt] { DispatchLoop(rt); });
+  if (!started.ok()) return started;
   rt->dispatcher_running.store(true, std::memory_order_release);
+  return absl::OkStatus();
 }
 
 // fork(): the child has no dispatcher thread and may have copied the queue
@@ -168,7 +174,9 @@ absl::Status Enable(int signo) {
   Runtime* rt = Get();
   MutexLock lock(&rt->mu);
   rt->deferred.AssertHeld(&rt->mu);
-  StartDispatcherLocked(rt);
+  if (absl::Status started = StartDispatcherLocked(rt); !started.ok()) {
+    return started;
+  }
   // Wanted before installed: the first signal after install is relayed.
   rt->queue->Enable(signo);
   absl::Status installed = InstallHandler(signo);
@@ -229,11 +237,14 @@ bool Ignored(int signo) {
   return KernelIgnores(signo);
 }
 
-void EnableNotes() {
+absl::Status EnableNotes() {
   Runtime* rt = Get();
   MutexLock lock(&rt->mu);
-  StartDispatcherLocked(rt);
+  if (absl::Status started = StartDispatcherLocked(rt); !started.ok()) {
+    return started;
+  }
   rt->queue->Enable(platform::kTextNoteSlot);
+  return absl::OkStatus();
 }
 
 void DisableNotes() {
@@ -243,7 +254,8 @@ void DisableNotes() {
 
 absl::Status QueueNote(absl::string_view text) {
   Runtime* rt = Get();
-  EnsureDispatcher();
+  // Queued with nobody to deliver it, the note would wait for ever.
+  if (absl::Status started = EnsureDispatcher(); !started.ok()) return started;
   // A note posted here comes from this process, as a kill() would.
   platform::SignalRecord from_us;
   from_us.code = SI_USER;
@@ -331,7 +343,9 @@ std::string EnvironmentProblems() {
 
 void WaitUntilIdle() {
   Runtime* rt = Get();
-  EnsureDispatcher();
+  // Best effort: WaitUntilIdle delivers what is queued itself, so Stop keeps
+  // its promise in a process where no thread can be made.
+  (void)EnsureDispatcher();
   rt->queue->WaitUntilIdle(&Deliver);
 }
 
@@ -349,11 +363,22 @@ void QueuePoller::Poll() {
   if (queue_ != nullptr) queue_->Poll(&Deliver);
 }
 
-void EnsureDispatcher() {
+absl::Status EnsureDispatcher() {
   Runtime* rt = Get();
-  if (rt->dispatcher_running.load(std::memory_order_acquire)) return;
+  if (rt->dispatcher_running.load(std::memory_order_acquire)) {
+    return absl::OkStatus();
+  }
   MutexLock lock(&rt->mu);
-  StartDispatcherLocked(rt);
+  return StartDispatcherLocked(rt);
+}
+
+bool DispatcherRunning() {
+  return Get()->dispatcher_running.load(std::memory_order_acquire);
+}
+
+void DeliverQueued() {
+  Runtime* rt = Get();
+  rt->queue->Drain(&Deliver, /*wait=*/false);
 }
 
 uint64_t ForkGeneration() {

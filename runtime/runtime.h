@@ -75,8 +75,9 @@ void Reset(int signo);
 // startup, as under nohup) while portsig does not hold the signal.
 bool Ignored(int signo);
 
-// Text notes (slot 0 of the queue).
-void EnableNotes();
+// Text notes (slot 0 of the queue). EnableNotes fails only if the
+// dispatcher cannot be started (ResourceExhausted).
+absl::Status EnableNotes();
 void DisableNotes();
 // Queues a text note on the note backend. FailedPrecondition on posix,
 // NotFound when nobody wants notes, ResourceExhausted when the queue is full.
@@ -113,9 +114,17 @@ class QueuePoller {
   platform::SigQueue* queue_ = nullptr;
 };
 
-// Restarts the dispatcher if this is a forked child that has not used portsig
-// yet. Cheap: one atomic load when nothing is to be done.
-void EnsureDispatcher();
+// Starts the dispatcher if it is not running: on first use, and in a forked
+// child, where the parent's does not exist. Cheap: one atomic load when it
+// runs. ResourceExhausted, naming the thread, if it cannot be made.
+absl::Status EnsureDispatcher();
+// Whether the dispatcher runs in this process now.
+bool DispatcherRunning();
+// Delivers what is queued now on the calling thread, if no other thread is
+// delivering. For waiters in a process where the dispatcher could not be
+// started, who look for their signals themselves instead. Hold none of the
+// locks that delivery takes.
+void DeliverQueued();
 
 // How many fork()s this process descends from since portsig started here;
 // per-process resources (a channel's eventfd) compare it to know they were
