@@ -13,9 +13,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <limits>
 #include <optional>
 #include <string>
 
@@ -40,12 +43,17 @@ void* DoNothing(void*) { return nullptr; }
 void FailThreadCreation() {
   pthread_attr_t huge;
   ASSERT_EQ(pthread_attr_init(&huge), 0);
-  ASSERT_EQ(pthread_attr_setstacksize(&huge, size_t{1} << 46), 0);
+  // 64 TiB where size_t is 64 bits, 3 GiB where it is 32: neither fits in
+  // the address space left for a stack.
+  const size_t impossible_stack = static_cast<size_t>(std::min<uint64_t>(
+      uint64_t{1} << 46, std::numeric_limits<size_t>::max() / 4 * 3));
+  ASSERT_EQ(pthread_attr_setstacksize(&huge, impossible_stack), 0);
   ASSERT_EQ(pthread_setattr_default_np(&huge), 0);
   pthread_attr_destroy(&huge);
   pthread_t thread;
   ASSERT_NE(pthread_create(&thread, nullptr, &DoNothing, nullptr), 0)
-      << "a thread was made with a 64 TiB stack: injection failed";
+      << "a thread was made with a " << impossible_stack
+      << "-byte stack: injection failed";
 }
 
 void AllowThreadCreation() {

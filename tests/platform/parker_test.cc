@@ -78,18 +78,34 @@ TEST(ParkerTest, AForkedChildsWakesReachItsOwnSleeper) {
       alarm(60);  // A sleeper that misses a Wake dies of SIGALRM.
       static std::atomic<uint32_t> word{0};
       static std::atomic<uint32_t> acknowledged{0};
-      std::thread sleeper([] {
+      // Twice the default stack, so glibc does not hand this thread the
+      // cached stack (and so the id) of the parent's sleeper, which TSan
+      // still counts as running and reports as a duplicate thread.
+      pthread_attr_t attr;
+      size_t stack_size = 0;
+      if (pthread_attr_init(&attr) != 0 ||
+          pthread_attr_getstacksize(&attr, &stack_size) != 0 ||
+          pthread_attr_setstacksize(&attr, 2 * stack_size) != 0) {
+        _exit(3);
+      }
+      pthread_t sleeper;
+      auto sleep_rounds = [](void*) -> void* {
         for (uint32_t round = 1; round <= kRounds; ++round) {
           while (word.load() < round) parker.Wait(&word, round - 1);
           acknowledged.store(round);
         }
-      });
+        return nullptr;
+      };
+      if (pthread_create(&sleeper, &attr, sleep_rounds, nullptr) != 0) {
+        _exit(4);
+      }
+      pthread_attr_destroy(&attr);
       for (uint32_t round = 1; round <= kRounds; ++round) {
         word.store(round);
         parker.Wake(&word);
         while (acknowledged.load() < round) std::this_thread::yield();
       }
-      sleeper.join();
+      pthread_join(sleeper, nullptr);
       _exit(0);
     }
     ::portsig::testing::ChildStatus ended;
