@@ -5,14 +5,7 @@
 #include <unistd.h>
 
 #include "platform/parker.h"
-
-#if defined(__SANITIZE_THREAD__)
-#define PORTSIG_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define PORTSIG_TSAN 1
-#endif
-#endif
+#include "platform/sanitizers.h"
 
 namespace portsig {
 namespace platform {

@@ -20,14 +20,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
-
-#if defined(__SANITIZE_THREAD__)
-#define PORTSIG_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define PORTSIG_TSAN 1
-#endif
-#endif
+#include "platform/sanitizers.h"
 
 #ifdef PORTSIG_TSAN
 #include <unistd.h>

@@ -23,6 +23,7 @@
 #include "absl/strings/numbers.h"
 #include "gtest/gtest.h"
 #include "os_signal/signal.h"
+#include "platform/sanitizers.h"
 #include "platform/test_hooks.h"
 
 namespace portsig {
@@ -39,7 +40,7 @@ int Iterations() {
 std::atomic<int> g_handler_entries{0};
 void CountHandlerEntry(int) { g_handler_entries.fetch_add(1); }
 
-#ifdef __SANITIZE_THREAD__
+#ifdef PORTSIG_TSAN
 // TSan's signal trampoline calls the user handler only if its own table
 // still names one; a SIGINT that reached the trampoline just after Stop put
 // SIG_DFL back is discarded there, with no default action. Such iterations

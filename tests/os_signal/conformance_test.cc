@@ -21,6 +21,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "os_signal/signal.h"
+#include "platform/sanitizers.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/dispositions.h"
 #include "tests/testing/linux_layer.h"
@@ -603,7 +604,7 @@ TEST(ForkTest, AContextMadeInAForkedChildFires) {
       if (count && ThreadCount() != threads_before + 1) _exit(5);
       const char made = 1;
       if (write(ready[1], &made, 1) != 1) _exit(3);
-#ifndef __SANITIZE_THREAD__
+#ifndef PORTSIG_TSAN
       (*context)->Wait();
       if ((*context)->signal() != Signal(SIGUSR1)) _exit(4);
 #endif
@@ -611,7 +612,7 @@ TEST(ForkTest, AContextMadeInAForkedChildFires) {
     }
     char made;
     ASSERT_EQ(read(ready[0], &made, 1), 1);
-#ifndef __SANITIZE_THREAD__
+#ifndef PORTSIG_TSAN
     ASSERT_EQ(kill(child, SIGUSR1), 0);
 #endif
     testing::ChildStatus ended;

@@ -12,6 +12,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "os_signal/signal.h"
+#include "platform/sanitizers.h"
 #include "platform/test_hooks.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/dispositions.h"
@@ -105,7 +106,7 @@ void CountHandlerRun(int signo) {
   if (signo == Realtime()) g_handler_runs.fetch_add(1);
 }
 
-#ifdef __SANITIZE_THREAD__
+#ifdef PORTSIG_TSAN
 // TSan defers a caught signal and keeps one pending slot per signal number,
 // so queued real-time occurrences reach portsig's handler merged.
 constexpr bool kHandlerSeesEveryOccurrence = false;

@@ -12,12 +12,13 @@
 #include "absl/synchronization/mutex.h"
 #include "gtest/gtest.h"
 #include "os_signal/signal.h"
+#include "platform/sanitizers.h"
 #include "tests/testing/child_process.h"
 
 namespace portsig {
 namespace {
 
-#ifdef __SANITIZE_THREAD__
+#ifdef PORTSIG_TSAN
 constexpr int kForks = 300;  // TSan makes each fork slow.
 #else
 constexpr int kForks = 3000;

@@ -26,6 +26,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "os_signal/signal.h"
+#include "platform/sanitizers.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/dispositions.h"
 
@@ -147,7 +148,7 @@ TEST(ThreadFailureTest, AForkedChildWithoutThreadsNeitherThrowsNorAborts) {
       EXPECT_EQ(fd.status().code(), absl::StatusCode::kResourceExhausted)
           << fd.status();
 
-#ifndef __SANITIZE_THREAD__  // TSan runs no handler in such a child.
+#ifndef PORTSIG_TSAN  // TSan runs no handler in such a child.
       // raise() runs portsig's handler before it returns: the signal is
       // queued, and the receiver delivers it itself.
       ASSERT_EQ(raise(SIGUSR1), 0);
@@ -180,7 +181,7 @@ TEST(ThreadFailureTest, AForkedChildWithoutThreadsNeitherThrowsNorAborts) {
 // A receiver blocked with no dispatcher gets a signal sent while it waits
 // (it looks at the queue itself, periodically).
 TEST(ThreadFailureTest, AWaitingReceiverWithoutADispatcherGetsItsSignal) {
-#ifdef __SANITIZE_THREAD__
+#ifdef PORTSIG_TSAN
   GTEST_SKIP() << "TSan runs no handler in a child of a threaded process";
 #endif
   auto status = RunInChild([] {

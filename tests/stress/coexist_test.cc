@@ -28,6 +28,7 @@
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "os_signal/signal.h"
+#include "platform/sanitizers.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/dispositions.h"
 
@@ -77,7 +78,7 @@ void InstallAfterChaining(int signo) {
   sigaction(signo, &a, &g_replaced[signo]);
 }
 
-#if defined(__SANITIZE_THREAD__)
+#if defined(PORTSIG_TSAN)
 // TSan defers an asynchronous signal to the thread's next interceptor and
 // keeps one pending slot per signal number, so it merges repeats that the
 // kernel would have queued. raise() is delivered synchronously under TSan.

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "os_signal/signal.h"
+#include "platform/sanitizers.h"
 
 namespace portsig {
 namespace testing {
@@ -47,18 +48,10 @@ inline std::string DescribeDifference(const struct sigaction& a,
   bool same = (a.sa_flags & ~kLibcFlags) == (b.sa_flags & ~kLibcFlags) &&
               ((a.sa_flags & SA_SIGINFO) ? a.sa_sigaction == b.sa_sigaction
                                          : a.sa_handler == b.sa_handler);
-#if defined(__SANITIZE_THREAD__)
+#if defined(PORTSIG_TSAN)
   const bool compare_mask =
       (a.sa_flags & SA_SIGINFO) ||
       (a.sa_handler != SIG_DFL && a.sa_handler != SIG_IGN);
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-  const bool compare_mask =
-      (a.sa_flags & SA_SIGINFO) ||
-      (a.sa_handler != SIG_DFL && a.sa_handler != SIG_IGN);
-#else
-  const bool compare_mask = true;
-#endif
 #else
   const bool compare_mask = true;
 #endif

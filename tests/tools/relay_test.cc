@@ -28,6 +28,7 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "platform/sanitizers.h"
 #include "tests/tools/process_state.h"
 #include "tests/tools/subprocess.h"
 
@@ -193,7 +194,7 @@ uint64_t OccurrencesIn(const std::vector<std::string>& lines,
   return total;
 }
 
-#ifdef __SANITIZE_THREAD__
+#ifdef PORTSIG_TSAN
 // TSan defers a caught signal and keeps one pending slot per signal number,
 // so a relay and a counting command built with it see queued real-time
 // occurrences merged: only that some get through can be checked.
