@@ -35,6 +35,33 @@ std::optional<Signal> SignalOf(std::optional<Delivery> delivery) {
 
 }  // namespace
 
+struct SignalChannel::Waiter {
+  // What Deliver handed to this receiver; only it takes it.
+  std::optional<Delivery> handed;
+  // handed.has_value(), for the receiver to watch while it spins.
+  std::atomic<bool> filled{false};
+  // The receiver returned `handed`.
+  bool taken = false;
+};
+
+class SignalChannel::WaiterExit {
+ public:
+  WaiterExit(SignalChannel* channel, Waiter* waiter)
+      : channel_(channel), waiter_(waiter) {}
+  WaiterExit(const WaiterExit&) = delete;
+  WaiterExit& operator=(const WaiterExit&) = delete;
+  // Runs after the MutexLock of the scope that returns (or unwinds) is
+  // gone, so it takes the lock itself.
+  ~WaiterExit() {
+    MutexLock lock(&channel_->mu_);
+    channel_->LeaveLocked(waiter_);
+  }
+
+ private:
+  SignalChannel* const channel_;
+  Waiter* const waiter_;
+};
+
 SignalChannel::SignalChannel(size_t capacity)
     : capacity_(capacity), receivers_generation_(runtime::ForkGeneration()) {}
 
@@ -42,11 +69,12 @@ void SignalChannel::ForgetParentsReceiversLocked() {
   const uint64_t generation = runtime::ForkGeneration();
   if (generation == receivers_generation_) return;
   receivers_generation_ = generation;
-  blocked_receivers_ = 0;
+  waiters_.clear();
   nonempty_.ReinitInChild();
 }
 
 SignalChannel::~SignalChannel() {
+  ScopedCancellationOff cancellation;
   os_signal_internal::HandlerMap::Get().Remove(AsSubscriber());
   MutexLock lock(&mu_);
   ready_.Close();
@@ -56,10 +84,20 @@ bool SignalChannel::Deliver(const Delivery& delivery,
                             os_signal_internal::BeforePublish* before_publish) {
   MutexLock lock(&mu_);
   ForgetParentsReceiversLocked();
-  // Room for capacity_ signals plus one per blocked receiver, compared
-  // without adding them: capacity_ may be SIZE_MAX.
-  if (buffer_.size() >= capacity_ &&
-      buffer_.size() - capacity_ >= blocked_receivers_) {
+  if (!waiters_.empty()) {
+    // Handed to the receiver that has waited longest: the buffer is empty
+    // while one waits, and only that receiver can take it.
+    if (before_publish != nullptr) before_publish->Run();
+    Waiter* waiter = waiters_.front();
+    waiters_.erase(waiters_.begin());
+    waiter->handed = delivery;
+    waiter->filled.store(true, std::memory_order_release);
+    delivered_.fetch_add(1, std::memory_order_relaxed);
+    // Every blocked receiver looks; only the one handed it leaves.
+    nonempty_.SignalAll();
+    return true;
+  }
+  if (buffer_.size() >= capacity_) {
     dropped_.fetch_add(1, std::memory_order_relaxed);
     dropped_occurrences_.fetch_add(delivery.occurrences,
                                    std::memory_order_relaxed);
@@ -68,58 +106,93 @@ bool SignalChannel::Deliver(const Delivery& delivery,
   // Taken: no receiver can see it before the lock is released.
   if (before_publish != nullptr) before_publish->Run();
   buffer_.push_back(delivery);
-  buffered_.store(buffer_.size(), std::memory_order_release);
   delivered_.fetch_add(1, std::memory_order_relaxed);
   if (ReadyFdLocked() >= 0 && buffer_.size() == 1) ready_.Set();
-  // Every blocked receiver looks; those that find nothing wait again.
-  nonempty_.SignalAll();
   return true;
 }
 
 Delivery SignalChannel::TakeLocked() {
   Delivery delivery = std::move(buffer_.front());
   buffer_.erase(buffer_.begin());
-  buffered_.store(buffer_.size(), std::memory_order_relaxed);
   if (ReadyFdLocked() >= 0 && buffer_.empty()) ready_.Clear();
   return delivery;
 }
 
-std::optional<Delivery> SignalChannel::ReceiveUntil(absl::Time deadline) {
-  // Without a dispatcher, WaitLocked looks for signals itself.
-  (void)runtime::EnsureDispatcher();
-  if (platform::SpinEnabled()) {
-    {
-      MutexLock lock(&mu_);
-      ForgetParentsReceiversLocked();
-      if (!buffer_.empty()) return TakeLocked();
-      // Counted while spinning too, so an unbuffered channel hands over.
-      ++blocked_receivers_;
-    }
-    {
-      // While it spins, this thread takes signals from the queue itself, for
-      // every subscriber: the dispatcher need not wake to hand them on.
-      // Registered at the first look, after the spin_started test hook.
-      std::optional<runtime::QueuePoller> poller;
-      platform::SpinUntil(
-          [&] {
-            if (buffered_.load(std::memory_order_acquire) != 0) return true;
-            if (!poller.has_value()) poller.emplace();
-            poller->Poll();
-            return buffered_.load(std::memory_order_acquire) != 0;
-          },
-          deadline);
-    }  // Unregistering may deliver, into this channel too: before the lock.
-    MutexLock lock(&mu_);
-    return WaitLocked(deadline);
+void SignalChannel::LeaveLocked(Waiter* waiter) {
+  if (waiter->taken) return;
+  if (waiter->handed.has_value()) {
+    OfferAgainLocked(*std::move(waiter->handed));
+    return;
   }
-  MutexLock lock(&mu_);
-  ForgetParentsReceiversLocked();
-  ++blocked_receivers_;
-  return WaitLocked(deadline);
+  // Not handed anything, so still listed (unless a fork forgot the list).
+  auto it = std::find(waiters_.begin(), waiters_.end(), waiter);
+  if (it != waiters_.end()) waiters_.erase(it);
 }
 
-std::optional<Delivery> SignalChannel::WaitLocked(absl::Time deadline) {
-  while (buffer_.empty()) {
+void SignalChannel::OfferAgainLocked(Delivery delivery) {
+  if (!waiters_.empty()) {
+    Waiter* next = waiters_.front();
+    waiters_.erase(waiters_.begin());
+    next->handed = std::move(delivery);
+    next->filled.store(true, std::memory_order_release);
+    nonempty_.SignalAll();
+    return;
+  }
+  if (buffer_.size() < capacity_) {
+    // No waiter now means none since it was handed over, when the buffer
+    // was empty: whatever the buffer holds came later.
+    buffer_.insert(buffer_.begin(), std::move(delivery));
+    if (ReadyFdLocked() >= 0 && buffer_.size() == 1) ready_.Set();
+    return;
+  }
+  delivered_.fetch_sub(1, std::memory_order_relaxed);
+  dropped_.fetch_add(1, std::memory_order_relaxed);
+  dropped_occurrences_.fetch_add(delivery.occurrences,
+                                 std::memory_order_relaxed);
+}
+
+std::optional<Delivery> SignalChannel::ReceiveUntil(absl::Time deadline) {
+  // Cancellation may act only where this thread waits (see channel.h).
+  ScopedCancellationOff cancellation;
+  // Without a dispatcher, WaitLocked looks for signals itself.
+  (void)runtime::EnsureDispatcher();
+  Waiter waiter;
+  {
+    MutexLock lock(&mu_);
+    ForgetParentsReceiversLocked();
+    if (!buffer_.empty()) return TakeLocked();
+    // Listed while spinning too, so an unbuffered channel hands over.
+    waiters_.push_back(&waiter);
+  }
+  // No cancellation point between listing and this: it unlists the waiter
+  // however the thread leaves, pthread_cancel's unwinding included.
+  WaiterExit exit(this, &waiter);
+  if (platform::SpinEnabled()) {
+    // While it spins, this thread takes signals from the queue itself, for
+    // every subscriber: the dispatcher need not wake to hand them on.
+    // Registered at the first look, after the spin_started test hook.
+    // Cancellation may act while it spins, but not while it delivers.
+    std::optional<runtime::QueuePoller> poller;
+    cancellation.Allow();
+    platform::SpinUntil(
+        [&] {
+          if (waiter.filled.load(std::memory_order_acquire)) return true;
+          cancellation.Disallow();
+          if (!poller.has_value()) poller.emplace();
+          poller->Poll();
+          cancellation.Allow();
+          return waiter.filled.load(std::memory_order_acquire);
+        },
+        deadline);
+    cancellation.Disallow();
+  }  // Unregistering may deliver, into this channel too: before the lock.
+  MutexLock lock(&mu_);
+  return WaitLocked(&waiter, deadline, &cancellation);
+}
+
+std::optional<Delivery> SignalChannel::WaitLocked(
+    Waiter* waiter, absl::Time deadline, ScopedCancellationOff* cancellation) {
+  while (!waiter->handed.has_value()) {
     if (!runtime::DispatcherRunning()) {
       // No thread could be made for the dispatcher: deliver what is queued
       // here, and look again every kNoDispatcherPoll (nothing wakes this
@@ -127,26 +200,26 @@ std::optional<Delivery> SignalChannel::WaitLocked(absl::Time deadline) {
       mu_.Unlock();
       const bool dispatched = DispatchedOrDeliveredHere();
       mu_.Lock();
-      if (!buffer_.empty()) break;
+      if (waiter->handed.has_value()) break;
       if (!dispatched) {
-        if (nonempty_.WaitWithDeadline(
-                &mu_, std::min(deadline, absl::Now() + kNoDispatcherPoll)) &&
-            absl::Now() >= deadline && buffer_.empty()) {
-          --blocked_receivers_;
+        cancellation->Allow();
+        const bool timed_out = nonempty_.WaitWithDeadline(
+            &mu_, std::min(deadline, absl::Now() + kNoDispatcherPoll));
+        cancellation->Disallow();
+        if (timed_out && absl::Now() >= deadline &&
+            !waiter->handed.has_value()) {
           return std::nullopt;
         }
         continue;
       }
     }
-    if (deadline == absl::InfiniteFuture()) {
-      nonempty_.Wait(&mu_);
-    } else if (nonempty_.WaitWithDeadline(&mu_, deadline) && buffer_.empty()) {
-      --blocked_receivers_;
-      return std::nullopt;
-    }
+    cancellation->Allow();
+    const bool timed_out = nonempty_.WaitWithDeadline(&mu_, deadline);
+    cancellation->Disallow();
+    if (timed_out && !waiter->handed.has_value()) return std::nullopt;
   }
-  --blocked_receivers_;
-  return TakeLocked();
+  waiter->taken = true;
+  return *std::move(waiter->handed);
 }
 
 Delivery SignalChannel::ReceiveDelivery() {
@@ -159,6 +232,7 @@ std::optional<Delivery> SignalChannel::ReceiveDeliveryFor(
 }
 
 std::optional<Delivery> SignalChannel::TryReceiveDelivery() {
+  ScopedCancellationOff cancellation;
   (void)DispatchedOrDeliveredHere();
   MutexLock lock(&mu_);
   if (buffer_.empty()) return std::nullopt;
@@ -194,6 +268,7 @@ int SignalChannel::ReadyFdLocked() {
 absl::StatusOr<int> SignalChannel::ReadyFd() {
   // The descriptor turns readable only when a signal is delivered, which
   // without a dispatcher nobody would do while the host polls it.
+  ScopedCancellationOff cancellation;
   if (absl::Status started = runtime::EnsureDispatcher(); !started.ok()) {
     return started;
   }

@@ -133,6 +133,36 @@ class ForkSafeCondVar {
   pthread_cond_t cv_;
 };
 
+// Holds off deferred thread cancellation (pthread_cancel) for a scope and
+// gives the caller's own state back at its end. A portsig call that waits
+// lets a cancellation act only while it waits (Allow ... Disallow), where
+// unwinding leaves nothing half done. Anywhere else a cancellation point
+// (a write(2) that wakes a thread, a poll(2)) could unwind the thread
+// through SigQueue::Drain, which is noexcept (std::terminate), or out of
+// a delivery half made. Where the caller had cancellation disabled, Allow
+// leaves it disabled.
+class ScopedCancellationOff {
+ public:
+  ScopedCancellationOff() {
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &callers_);
+  }
+  ~ScopedCancellationOff() { Allow(); }
+  ScopedCancellationOff(const ScopedCancellationOff&) = delete;
+  ScopedCancellationOff& operator=(const ScopedCancellationOff&) = delete;
+
+  void Allow() {
+    int unused;
+    pthread_setcancelstate(callers_, &unused);
+  }
+  void Disallow() {
+    int unused;
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &unused);
+  }
+
+ private:
+  int callers_ = PTHREAD_CANCEL_ENABLE;
+};
+
 // Holds a Mutex or a ForkSafeMutex for a scope: MutexLock lock(&mu_);
 template <typename M>
 class ABSL_SCOPED_LOCKABLE MutexLock {
