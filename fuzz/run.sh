@@ -40,7 +40,7 @@ case "$target" in
     ;;
   sigwatch_flags)
     sources=(fuzz/sigwatch_flags_fuzz.cc tools/flag_checks.cc
-             tools/signal_list.cc tools/reporter.cc tools/json_line.cc
+             tools/signal_list.cc tools/reporter.cc
              os_signal/*.cc runtime/*.cc platform/*.cc)
     corpus=fuzz/sigwatch_flags_corpus
     ;;

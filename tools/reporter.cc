@@ -1,12 +1,14 @@
 #include "tools/reporter.h"
 
 #include <algorithm>
+#include <cmath>
+#include <string>
 #include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "tools/json_line.h"
+#include "nlohmann/json.hpp"
 
 namespace portsig {
 namespace sigwatch {
@@ -37,6 +39,16 @@ namespace {
 
 // CodeName() for text output, where a value cannot hold a space: an
 // unnamed code ("code 5") prints as its number.
+// Seconds rounded to the microsecond, the resolution the text format
+// prints; JSON writes the shortest decimal that reads back as that value.
+double JsonSeconds(double seconds) { return std::round(seconds * 1e6) / 1e6; }
+
+// One object on one line. Invalid UTF-8 (a host-chosen string sigwatch
+// passes on) is replaced, never a reason to throw.
+std::string JsonLine(const nlohmann::ordered_json& json) {
+  return json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 std::string TextCodeName(const Delivery& delivery) {
   std::string name = delivery.CodeName();
   if (absl::StrContains(name, ' ')) return absl::StrCat(delivery.code);
@@ -57,24 +69,23 @@ void Reporter::Report(const Delivery& delivery, absl::string_view action) {
 
   std::string line;
   if (format_ == Format::kJson) {
-    JsonLine json;
-    json.AddSeconds("t", Elapsed())
-        .Add("signal", signal.ToString())
-        .Add("number", signal.number())
-        .Add("backend", backend_)
-        .Add("count", count_);
-    if (!action.empty()) json.Add("action", action);
+    nlohmann::ordered_json json;
+    json["t"] = JsonSeconds(Elapsed());
+    json["signal"] = signal.ToString();
+    json["number"] = signal.number();
+    json["backend"] = backend_;
+    json["count"] = count_;
+    if (!action.empty()) json["action"] = std::string(action);
     if (delivery.has_sender()) {
-      json.Add("pid", static_cast<int64_t>(delivery.sender_pid))
-          .Add("uid", static_cast<uint64_t>(delivery.sender_uid));
+      json["pid"] = static_cast<int64_t>(delivery.sender_pid);
+      json["uid"] = static_cast<uint64_t>(delivery.sender_uid);
     }
-    json.Add("code", delivery.CodeName()).Add("si_code", delivery.code);
+    json["code"] = delivery.CodeName();
+    json["si_code"] = delivery.code;
     // sigqueue(1) and kill -q send an int; a pointer means nothing here.
-    if (delivery.value) {
-      json.Add("value", static_cast<int64_t>(delivery.value->sival_int));
-    }
-    json.Add("occurrences", delivery.occurrences);
-    line = json.Build();
+    if (delivery.value) json["value"] = delivery.value->sival_int;
+    json["occurrences"] = delivery.occurrences;
+    line = JsonLine(json);
   } else {
     line =
         absl::StrFormat("%.6f %s (%d) backend=%s count=%d", Elapsed(),
@@ -98,32 +109,30 @@ void Reporter::Report(const Delivery& delivery, absl::string_view action) {
 
 void Reporter::PrintSummary(const Summary& summary) {
   if (format_ == Format::kJson) {
-    std::string signals = "[";
+    nlohmann::ordered_json signals = nlohmann::ordered_json::array();
     for (size_t i = 0; i < watched_.size(); ++i) {
       if (omit_undelivered_ && per_signal_[i] == 0) continue;
-      if (signals.size() > 1) signals += ",";
-      signals += JsonLine()
-                     .Add("signal", watched_[i].ToString())
-                     .Add("number", watched_[i].number())
-                     .Add("delivered", per_signal_[i])
-                     .Add("occurrences", per_signal_occurrences_[i])
-                     .Build();
+      nlohmann::ordered_json entry;
+      entry["signal"] = watched_[i].ToString();
+      entry["number"] = watched_[i].number();
+      entry["delivered"] = per_signal_[i];
+      entry["occurrences"] = per_signal_occurrences_[i];
+      signals.push_back(std::move(entry));
     }
-    signals += "]";
-    JsonLine json;
-    json.Add("summary", true)
-        .AddSeconds("t", Elapsed())
-        .Add("reason", summary.reason)
-        .Add("backend", backend_)
-        .Add("delivered", count_)
-        .Add("dropped", summary.dropped)
-        .Add("dropped_occurrences", summary.dropped_occurrences)
-        .Add("unread", summary.unread)
-        .Add("queue_overflows", summary.queue_overflows);
-    if (summary.exit_code) json.Add("exit", *summary.exit_code);
-    json.Add("occurrences", occurrences_);
-    json.AddRaw("signals", signals);
-    std::fprintf(out_, "%s\n", json.Build().c_str());
+    nlohmann::ordered_json json;
+    json["summary"] = true;
+    json["t"] = JsonSeconds(Elapsed());
+    json["reason"] = summary.reason;
+    json["backend"] = backend_;
+    json["delivered"] = count_;
+    json["dropped"] = summary.dropped;
+    json["dropped_occurrences"] = summary.dropped_occurrences;
+    json["unread"] = summary.unread;
+    json["queue_overflows"] = summary.queue_overflows;
+    if (summary.exit_code) json["exit"] = *summary.exit_code;
+    json["occurrences"] = occurrences_;
+    json["signals"] = std::move(signals);
+    std::fprintf(out_, "%s\n", JsonLine(json).c_str());
   } else {
     for (size_t i = 0; i < watched_.size(); ++i) {
       if (omit_undelivered_ && per_signal_[i] == 0) continue;

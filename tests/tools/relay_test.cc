@@ -47,8 +47,11 @@ using ::testing::Not;
 constexpr absl::Duration kPatience = absl::Seconds(30);
 
 // Waits for signals without starting a process.
-constexpr char kLoop[] =
-    "exec 8<> <(:); while :; do read -r -t 0.05 -u 8; done";
+// The descriptor is opened before the script says "ready": bash parsing the
+// process substitution when a trapped signal arrived once failed with
+// "trap: line 2: unexpected EOF while looking for matching `)'".
+constexpr char kOpenIdleFd[] = "exec 8<> <(:)";
+constexpr char kLoop[] = "while :; do read -r -t 0.05 -u 8; done";
 
 // Tests run from the runfiles root of this workspace.
 std::string SigwatchPath() {
@@ -78,8 +81,9 @@ std::unique_ptr<Subprocess> StartRelay(const std::vector<std::string>& flags,
 std::unique_ptr<Subprocess> StartReady(const std::vector<std::string>& flags,
                                        const std::string& script,
                                        pid_t* command = nullptr) {
-  std::unique_ptr<Subprocess> relay =
-      StartRelay(flags, script + "\necho ready $$\n" + kLoop);
+  std::unique_ptr<Subprocess> relay = StartRelay(
+      flags,
+      absl::StrCat(script, "\n", kOpenIdleFd, "\necho ready $$\n", kLoop));
   if (relay == nullptr) return nullptr;
   std::optional<std::string> ready =
       relay->WaitForLine(Subprocess::kStdout, "ready ", kPatience);
@@ -369,11 +373,11 @@ TEST(RelayReapingTest, WhatIsLeftOfTheGroupGetsTermAtExit) {
   const std::string dir = TestTempDir() + "/leftover";
   ASSERT_EQ(system(("mkdir -p " + dir + " && rm -f " + dir + "/left").c_str()),
             0);
-  auto relay =
-      StartRelay({}, absl::StrCat("bash -c 'echo $$ > ", dir, "/left; ", kLoop,
-                                  "' & ", "exec 8<> <(:); until [ -s ", dir,
-                                  "/left ]; do read -t 0.01 -u 8; done; ",
-                                  "echo left $(cat ", dir, "/left); exit 0"));
+  auto relay = StartRelay(
+      {}, absl::StrCat("bash -c '", kOpenIdleFd, "; echo $$ > ", dir, "/left; ",
+                       kLoop, "' & ", "exec 8<> <(:); until [ -s ", dir,
+                       "/left ]; do read -t 0.01 -u 8; done; ",
+                       "echo left $(cat ", dir, "/left); exit 0"));
   ASSERT_NE(relay, nullptr);
   std::optional<std::string> left =
       relay->WaitForLine(Subprocess::kStdout, "left ", kPatience);
