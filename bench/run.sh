@@ -15,7 +15,9 @@
 # sparse, storm, churn, fanout_loop, fanout_threads, fanout_other, memory),
 # --placements=kernel,forced (default both), --systems=portsig-posix,
 # portsig-note,portsig-spin,sigwaitinfo,signalfd,go,libuv,asio (default
-# all; portsig-spin is posix with PORTSIG_SPIN_BEFORE_SLEEP=50us),
+# all; portsig-spin is posix with PORTSIG_SPIN_BEFORE_SLEEP=50us; also
+# portsig-generic, not in the default: the posix backend built on the
+# generic POSIX platform layer, --//platform:os=posix),
 # --out=DIR (default bench/results, or bench/results-quick with --quick),
 # --no-install (fail instead of installing packages).
 #
@@ -105,6 +107,13 @@ log "building the C++ harnesses (bazel -c opt)"
 for h in portsig sigwaitinfo signalfd libuv asio; do
   cp -f "bazel-bin/bench/${h}_harness" "$bin/${h}_harness"
 done
+if [[ ",$systems_csv," == *,portsig-generic,* ]]; then
+  log "building portsig's harness on the generic POSIX platform layer"
+  ./bazelw build -c opt --//platform:os=posix //bench:portsig_harness >&2
+  cp -f bazel-bin/bench/portsig_harness "$bin/portsig_generic_harness"
+  # The same output path holds either build: put the Linux one back.
+  ./bazelw build -c opt //bench:portsig_harness >&2
+fi
 log "building the Go harness"
 (
   cd bench/go
@@ -134,6 +143,7 @@ system_cmd() {
     portsig-posix) echo "env PORTSIG_SIGQUEUE=posix $bin/portsig_harness" ;;
     portsig-note) echo "env PORTSIG_SIGQUEUE=note $bin/portsig_harness" ;;
     portsig-spin) echo "env PORTSIG_SIGQUEUE=posix PORTSIG_SPIN_BEFORE_SLEEP=50us $bin/portsig_harness" ;;
+    portsig-generic) echo "env PORTSIG_SIGQUEUE=posix $bin/portsig_generic_harness" ;;
     probe) echo "$bin/portsig_harness" ;;
     go) echo "$bin/go_harness" ;;
     *) echo "$bin/${1}_harness" ;;

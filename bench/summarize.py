@@ -22,13 +22,15 @@ import sys
 
 # run.sh's systems, in the order the tables show them.
 COLUMNS = [
-    "portsig-posix", "portsig-note", "portsig-spin", "libuv", "asio", "go",
+    "portsig-posix", "portsig-note", "portsig-spin", "portsig-generic",
+    "libuv", "asio", "go",
     "sigwaitinfo", "signalfd", "sigaction", "probe"
 ]
 NAMES = {
     "portsig-posix": "**portsig, default** (posix)",
     "portsig-note": "portsig, note backend",
     "portsig-spin": "portsig, spin budget 50 µs (knob)",
+    "portsig-generic": "portsig, generic POSIX platform (posix)",
     "libuv": "libuv",
     "asio": "Asio",
     "go": "Go",
@@ -80,6 +82,10 @@ class Figures:
 
   def __init__(self, figures):
     self.figures = figures
+
+  def columns(self):
+    """The systems this run measured."""
+    return {key[0] for key in self.figures}
 
   def values(self, column, mode, field, placement="-", **distinct):
     d = tuple((k, str(distinct[k])) for k in DISTINCT if k in distinct)
@@ -160,8 +166,10 @@ def headline(f):
   out.append("| " + " | ".join(header) + " |")
   out.append("|" + "---|" * len(header))
   order = ["portsig-posix", "portsig-note", "libuv", "asio", "go",
-           "sigwaitinfo", "signalfd", "portsig-spin"]
+           "sigwaitinfo", "signalfd", "portsig-spin", "portsig-generic"]
   for c in order:
+    if c not in f.columns():
+      continue
     cells = [NAMES[c]]
     for p in PLACEMENTS:
       cells.append(f"{us(f.median(c, 'latency', 'p50_ns', p))} / "
