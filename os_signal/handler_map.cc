@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/algorithm/container.h"
+#include "absl/base/internal/raw_logging.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/numeric/bits.h"
 #include "absl/strings/str_cat.h"
@@ -200,6 +201,8 @@ absl::Status HandlerMap::Add(Subscriber* subscriber,
     if (by_signal_[signo].size() == 1) return runtime::Enable(signo);
     return absl::OkStatus();
   };
+  // Named now by this call, and not before.
+  std::bitset<platform::kMaxSignal + 1> newly_named;
   absl::Status status;
   if (signals.empty()) {
     const auto& all = CatchableSignals();
@@ -215,7 +218,13 @@ absl::Status HandlerMap::Add(Subscriber* subscriber,
     for (const Signal& signal : signals) {
       if (!status.ok()) break;
       if (!signal.is_note()) {
+        // Opened after the handler is in place: a signal the program has
+        // blocked and pending since before goes to portsig, not to the
+        // default action.
         status = add_signal(signal.number());
+        if (status.ok()) {
+          status = NameLocked(&wanted, signal.number(), &newly_named);
+        }
       } else if (wanted.AddNote(signal.note())) {
         by_note_[signal.note()].insert(subscriber);
         added.AddNote(signal.note());
@@ -223,6 +232,10 @@ absl::Status HandlerMap::Add(Subscriber* subscriber,
     }
   }
   if (!status.ok()) {
+    ForEachSignal(newly_named, [&](int s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      wanted.named.reset(s);
+      UnnameLocked(s);
+    });
     // Nothing was delivered meanwhile (we hold the lock), so no park needed.
     Wanted discarded;
     DropLocked(subscriber, added, &discarded);
@@ -422,12 +435,38 @@ void HandlerMap::DropSignalLocked(Subscriber* subscriber, int signo,
   Wanted* wanted = FindWantedLocked(subscriber);
   if (wanted == nullptr || !wanted->signals.test(signo)) return;
   wanted->signals.reset(signo);
+  const bool named = wanted->named.test(signo);
+  wanted->named.reset(signo);
   parked->signals.set(signo);
-  UnindexSignalLocked(subscriber, signo, disable_when_last);
+  UnindexSignalLocked(subscriber, signo, named, disable_when_last);
+}
+
+absl::Status HandlerMap::NameLocked(
+    Wanted* wanted, int signo, std::bitset<platform::kMaxSignal + 1>* newly) {
+  if (wanted->named.test(signo)) return absl::OkStatus();
+  if (named_count_[signo] == 0) {
+    if (absl::Status opened = runtime::OpenMask(signo); !opened.ok()) {
+      return opened;
+    }
+  }
+  ++named_count_[signo];
+  wanted->named.set(signo);
+  newly->set(signo);
+  return absl::OkStatus();
+}
+
+void HandlerMap::UnnameLocked(int signo) {
+  ABSL_RAW_CHECK(named_count_[signo] > 0,
+                 "portsig: unnaming an unnamed signal");
+  if (--named_count_[signo] == 0) runtime::CloseMask(signo);
 }
 
 void HandlerMap::UnindexSignalLocked(Subscriber* subscriber, int signo,
-                                     bool disable_when_last) {
+                                     bool named, bool disable_when_last) {
+  // Blocked on the mask thread before the disposition can be put back
+  // (runtime::Disable): sent from then on, a signal the program blocks
+  // everywhere stays pending, as it would without portsig.
+  if (named) UnnameLocked(signo);
   by_signal_[signo].erase(subscriber);
   // Empty unless someone asked for once: no lookup then.
   if (!once_.empty()) {
@@ -489,8 +528,11 @@ bool HandlerMap::TakeAllLocked(Subscriber* subscriber, Wanted* lost) {
   *lost = std::exchange(*wanted, Wanted());
   ForgetOnceLocked(subscriber);
   ForEachSignal(lost->signals, [&](int s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    UnindexSignalLocked(subscriber, s, /*disable_when_last=*/true);
+    UnindexSignalLocked(subscriber, s, lost->named.test(s),
+                        /*disable_when_last=*/true);
   });
+  // Parked, it is a record of what to deliver, which names nothing.
+  lost->named.reset();
   if (lost->all_notes) all_notes_.erase(subscriber);
   if (lost->notes != nullptr) {
     for (const std::string& note : *lost->notes) {

@@ -14,6 +14,12 @@
 //
 // Fan-out reads a per-signal index, so its cost grows with the subscribers
 // of the delivered signal, not with every registered channel.
+//
+// A signal some subscriber named in Notify (not one it has only as part of
+// "every signal") is delivered even where the program blocks it in every
+// thread: the runtime opens it on its mask thread while anyone names it.
+// "Every signal" does not open what the program blocks everywhere, which is
+// how a host takes a signal with sigwait or signalfd.
 #ifndef PORTSIG_OS_SIGNAL_HANDLER_MAP_H_
 #define PORTSIG_OS_SIGNAL_HANDLER_MAP_H_
 
@@ -42,6 +48,9 @@ namespace os_signal_internal {
 // What one subscriber asked for.
 struct Wanted {
   std::bitset<platform::kMaxSignal + 1> signals;
+  // Those of `signals` a Notify named (not just "every signal"): the ones
+  // the runtime keeps open on its mask thread (runtime/mask_thread.h).
+  std::bitset<platform::kMaxSignal + 1> named;
   bool all_notes = false;
   // Notes asked for by name; null until the first. Most subscribers want
   // signals only, and every Notify and Stop makes, moves and parks their
@@ -159,10 +168,18 @@ class HandlerMap {
   bool TakeAllLocked(Subscriber* subscriber, Wanted* lost)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Takes `subscriber` out of the indexes of one signal or note it no longer
-  // wants.
-  void UnindexSignalLocked(Subscriber* subscriber, int signo,
+  // wants; `named`: it had named the signal (Wanted::named).
+  void UnindexSignalLocked(Subscriber* subscriber, int signo, bool named,
                            bool disable_when_last)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Records that `wanted` names signo, opening it on the runtime's mask
+  // thread if it is the first to. Fails only if that thread cannot be
+  // made; then nothing changed. `newly` gets signo if it was not named.
+  absl::Status NameLocked(Wanted* wanted, int signo,
+                          std::bitset<platform::kMaxSignal + 1>* newly)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The reverse, for a name given up: the last closes it there.
+  void UnnameLocked(int signo) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void UnindexNoteLocked(Subscriber* subscriber, const std::string& note)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -189,6 +206,8 @@ class HandlerMap {
   // Per-signal index; its size is the signal's reference count.
   absl::flat_hash_set<Subscriber*>
       by_signal_[platform::kMaxSignal + 1] ABSL_GUARDED_BY(mu_);
+  // How many subscribers name each signal (Wanted::named).
+  int named_count_[platform::kMaxSignal + 1] ABSL_GUARDED_BY(mu_) = {};
   absl::flat_hash_map<std::string, absl::flat_hash_set<Subscriber*>> by_note_
       ABSL_GUARDED_BY(mu_);
   absl::flat_hash_set<Subscriber*> all_notes_ ABSL_GUARDED_BY(mu_);

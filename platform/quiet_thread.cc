@@ -25,6 +25,20 @@ void* RunBody(void* arg) {
 
 }  // namespace
 
+sigset_t QuietMask(const sigset_t& open) {
+  // The fault signals stay open: blocked, a fault on the thread would kill
+  // the process without the host's crash handler (or a sanitizer's report)
+  // ever running.
+  sigset_t quiet;
+  sigfillset(&quiet);
+  for (int signo = 1; signo < NSIG; ++signo) {
+    if (IsSynchronousSignal(signo) || sigismember(&open, signo) == 1) {
+      sigdelset(&quiet, signo);
+    }
+  }
+  return quiet;
+}
+
 absl::Status StartQuietThread(const char* name, std::function<void()> body) {
   sigset_t none;
   sigemptyset(&none);
@@ -42,16 +56,8 @@ absl::Status StartQuietThread(const char* name, std::function<void()> body,
         "cannot start portsig's thread ", name, ": out of memory"));
   }
   // A new thread inherits its creator's mask, so set it exactly, whatever
-  // the creator blocks. The fault signals stay open: blocked, a fault on
-  // the thread would kill the process without the host's crash handler (or
-  // a sanitizer's report) ever running.
-  sigset_t quiet;
-  sigfillset(&quiet);
-  for (int signo = 1; signo < NSIG; ++signo) {
-    if (IsSynchronousSignal(signo) || sigismember(&open, signo) == 1) {
-      sigdelset(&quiet, signo);
-    }
-  }
+  // the creator blocks.
+  const sigset_t quiet = QuietMask(open);
   pthread_t thread;
   int error;
   {

@@ -2,7 +2,8 @@
 // finisher of a once release) start with every signal blocked but the fault
 // signals (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS), which must
 // reach a crash handler. The mask thread (runtime/mask_thread.h) starts the
-// same way and then opens the signals subscribers named.
+// same way with the signals subscribers named open too, and changes its
+// mask (QuietMask) when they change.
 //
 // They have no use for signals, and a process-directed signal taken by one
 // of them would run a host's handler on a thread the host does not know,
@@ -35,6 +36,10 @@ absl::Status StartQuietThread(const char* name, std::function<void()> body);
 // instruction.
 absl::Status StartQuietThread(const char* name, std::function<void()> body,
                               const sigset_t& open);
+
+// The mask of such a thread: every signal blocked but the faults and those
+// in `open`.
+sigset_t QuietMask(const sigset_t& open);
 
 }  // namespace platform
 }  // namespace portsig

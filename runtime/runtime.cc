@@ -18,6 +18,7 @@
 #include "platform/test_hooks.h"
 #include "runtime/config.h"
 #include "runtime/deferred_restore.h"
+#include "runtime/mask_thread.h"
 #include "runtime/sigaction_table.h"
 
 namespace portsig {
@@ -41,6 +42,10 @@ struct Runtime {
   // them instead, so restores never wait.
   bool is_init ABSL_GUARDED_BY(mu) = false;
   DeferredRestore deferred{&mu, &RestoreSaved};
+  // Opens the named signals on a thread of portsig's (mask_thread.h).
+  // Called under mu, whose holder may wait for the thread to change its
+  // mask.
+  MaskThread mask;
 };
 
 Runtime* g_runtime = nullptr;
@@ -87,12 +92,14 @@ std::atomic<uint64_t> g_fork_generation{0};
 // which the thread-safety analysis cannot follow.
 void PrepareFork() ABSL_NO_THREAD_SAFETY_ANALYSIS {
   g_runtime->mu.Lock();
+  g_runtime->mask.PrepareFork();
   sigset_t all;
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, &g_mask_before_fork);
 }
 void ParentAfterFork() ABSL_NO_THREAD_SAFETY_ANALYSIS {
   pthread_sigmask(SIG_SETMASK, &g_mask_before_fork, nullptr);
+  g_runtime->mask.ParentAfterFork();
   g_runtime->mu.Unlock();
 }
 void ChildAfterFork() ABSL_NO_THREAD_SAFETY_ANALYSIS {
@@ -100,6 +107,7 @@ void ChildAfterFork() ABSL_NO_THREAD_SAFETY_ANALYSIS {
   g_runtime->deferred.RestoreAllInChild();
   g_runtime->queue->ResetAfterFork();
   g_runtime->dispatcher_running.store(false, std::memory_order_release);
+  g_runtime->mask.ChildAfterFork();
   g_fork_generation.fetch_add(1, std::memory_order_release);
   pthread_sigmask(SIG_SETMASK, &g_mask_before_fork, nullptr);
   g_runtime->mu.Unlock();
@@ -192,6 +200,11 @@ void Disable(int signo) {
   Runtime* rt = Get();
   MutexLock lock(&rt->mu);
   rt->deferred.AssertHeld(&rt->mu);
+  // Blocked on the mask thread before the signal is unwanted: one sent from
+  // now on stays pending where the program blocks it, as without portsig,
+  // rather than reach the disposition being put back (os_signal closes it
+  // first; this keeps the order if it did not).
+  rt->mask.Close(signo);
   rt->queue->Disable(signo);
   if (!HandlerInstalled(signo)) return;
   if (!rt->is_init && RestoreCanWait(signo) && rt->deferred.Defer(signo)) {
@@ -212,6 +225,7 @@ absl::Status Ignore(int signo) {
   MutexLock lock(&rt->mu);
   rt->deferred.AssertHeld(&rt->mu);
   rt->deferred.Cancel(signo);
+  rt->mask.Close(signo);
   rt->queue->Ignore(signo);
   return InstallIgnore(signo);
 }
@@ -221,10 +235,25 @@ void Reset(int signo) {
   MutexLock lock(&rt->mu);
   rt->deferred.AssertHeld(&rt->mu);
   rt->deferred.Cancel(signo);
+  rt->mask.Close(signo);
   rt->queue->Disable(signo);
   rt->queue->Unignore(signo);
   RestoreSaved(signo);
 }
+
+absl::Status OpenMask(int signo) {
+  Runtime* rt = Get();
+  MutexLock lock(&rt->mu);
+  return rt->mask.Open(signo);
+}
+
+void CloseMask(int signo) {
+  Runtime* rt = Get();
+  MutexLock lock(&rt->mu);
+  rt->mask.Close(signo);
+}
+
+bool MaskOpen(int signo) { return Get()->mask.IsOpen(signo); }
 
 bool Ignored(int signo) {
   Runtime* rt = Get();
@@ -365,11 +394,18 @@ void QueuePoller::Poll() {
 
 absl::Status EnsureDispatcher() {
   Runtime* rt = Get();
-  if (rt->dispatcher_running.load(std::memory_order_acquire)) {
+  if (rt->dispatcher_running.load(std::memory_order_acquire) &&
+      !rt->mask.NeedsStart()) {
     return absl::OkStatus();
   }
   MutexLock lock(&rt->mu);
-  return StartDispatcherLocked(rt);
+  absl::Status started = StartDispatcherLocked(rt);
+  // A forked child whose parent had signals open on its mask thread makes
+  // its own here, as it does its dispatcher. Best effort: without it only
+  // a signal every thread blocks waits; the next Notify naming one says
+  // why.
+  (void)rt->mask.EnsureRunning();
+  return started;
 }
 
 bool DispatcherRunning() {

@@ -67,6 +67,16 @@ std::string EnvironmentProblems();
 
 absl::Status Enable(int signo);
 void Disable(int signo);
+// The mask thread (mask_thread.h): OpenMask unblocks signo on a thread of
+// portsig's, so that it is delivered even where every thread of the program
+// blocks it, and returns once it is unblocked there; call it after Enable.
+// ResourceExhausted, naming the thread, if the thread cannot be made (then
+// nothing changed). CloseMask blocks it there again and returns once it is
+// blocked; Disable, Ignore and Reset do so first too. MaskOpen: whether
+// signo is open there.
+absl::Status OpenMask(int signo);
+void CloseMask(int signo);
+bool MaskOpen(int signo);
 // Sets SIG_IGN, remembering the previous disposition for Reset.
 absl::Status Ignore(int signo);
 // Puts back exactly the disposition from before portsig touched signo.
@@ -115,8 +125,9 @@ class QueuePoller {
 };
 
 // Starts the dispatcher if it is not running: on first use, and in a forked
-// child, where the parent's does not exist. Cheap: one atomic load when it
-// runs. ResourceExhausted, naming the thread, if it cannot be made.
+// child, where the parent's does not exist (there it also starts the mask
+// thread, if signals are open, best effort). Cheap: two atomic loads when
+// they run. ResourceExhausted, naming the dispatcher, if it cannot be made.
 absl::Status EnsureDispatcher();
 // Whether the dispatcher runs in this process now.
 bool DispatcherRunning();

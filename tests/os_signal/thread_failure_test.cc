@@ -102,6 +102,40 @@ TEST(ThreadFailureTest, NotifyReturnsResourceExhaustedAndChangesNothing) {
   EXPECT_TRUE(status.exited_ok()) << status.ToString();
 }
 
+// A Notify naming a signal when the dispatcher runs but the mask thread
+// (which opens named signals, for programs that block them everywhere)
+// cannot be made: ResourceExhausted naming that thread, nothing installed,
+// the channel not registered. Notify() for every signal needs no mask
+// thread and works; once threads can be made, so does the named Notify.
+TEST(ThreadFailureTest, NotifyReturnsResourceExhaustedWithoutTheMaskThread) {
+  auto status = RunInChild([] {
+    // Starts the dispatcher, and names no signal.
+    SignalChannel notes(1);
+    ASSERT_TRUE(Notify(notes, {Signal::Note("reload")}).ok());
+    FailThreadCreation();
+    SignalChannel ch(1);
+    absl::Status notified = Notify(ch, {SIGUSR1, SIGUSR2});
+    EXPECT_EQ(notified.code(), absl::StatusCode::kResourceExhausted)
+        << notified;
+    EXPECT_THAT(std::string(notified.message()), HasSubstr("portsig-mask"));
+    EXPECT_TRUE(IsDefault(SIGUSR1)) << "a failed Notify installed a handler";
+    EXPECT_TRUE(IsDefault(SIGUSR2));
+    auto context = NotifyContext({SIGUSR1});
+    EXPECT_EQ(context.status().code(), absl::StatusCode::kResourceExhausted)
+        << context.status();
+    ASSERT_TRUE(Notify(ch).ok());
+    ASSERT_EQ(raise(SIGUSR2), 0);
+    EXPECT_EQ(ch.ReceiveFor(absl::Seconds(30)), Signal(SIGUSR2));
+    Stop(ch);
+
+    AllowThreadCreation();
+    ASSERT_TRUE(Notify(ch, {SIGUSR1}).ok());
+    ASSERT_EQ(raise(SIGUSR1), 0);
+    EXPECT_EQ(ch.ReceiveFor(absl::Seconds(30)), Signal(SIGUSR1));
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
 // Runs `body` in a child forked from a process in which portsig runs, with
 // thread creation failing in the child, where portsig must restart its
 // dispatcher. Exits 0 if `body` recorded no failure.

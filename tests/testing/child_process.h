@@ -36,16 +36,15 @@ struct ChildStatus {
   }
 };
 
-// Waits until portsig's long-lived threads (the dispatcher and the
-// restorer, named portsig-signals and portsig-restore) are asleep, or two
-// seconds have passed. GCC 12's ASan does not lock its allocator or thread
-// registry across fork(), so a child forked while one of them was starting
-// up or allocating can inherit those locks held and hang. Stop no longer
-// waits for the dispatcher to park (it drains the queue itself), so tests
-// cannot count on that.
-// The generic POSIX layer names no threads, so there it finds none and
-// returns at once; CI's ASan stage, where the hang was seen, builds the
-// Linux layer.
+// Waits until portsig's long-lived threads (the dispatcher, the restorer
+// and the mask thread, named portsig-signals, portsig-restore and
+// portsig-mask) are asleep, or two seconds have passed. GCC 12's ASan does not
+// lock its allocator or thread registry across fork(), so a child forked while
+// one of them was starting up or allocating can inherit those locks held and
+// hang. Stop no longer waits for the dispatcher to park (it drains the queue
+// itself), so tests cannot count on that. The generic POSIX layer names no
+// threads, so there it finds none and returns at once; CI's ASan stage, where
+// the hang was seen, builds the Linux layer.
 inline void WaitForPortsigThreadsAsleep() {
   const auto give_up =
       std::chrono::steady_clock::now() + std::chrono::seconds(2);
@@ -54,7 +53,8 @@ inline void WaitForPortsigThreadsAsleep() {
     for (const std::string& tid : TaskIds()) {
       const std::string comm = ReadTaskFile(tid, "comm");
       if (comm.rfind("portsig-signals", 0) != 0 &&
-          comm.rfind("portsig-restore", 0) != 0) {
+          comm.rfind("portsig-restore", 0) != 0 &&
+          comm.rfind("portsig-mask", 0) != 0) {
         continue;
       }
       if (!TaskSleeps(tid)) all_asleep = false;

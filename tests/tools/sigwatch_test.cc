@@ -198,6 +198,22 @@ TEST(SigwatchWatchTest, PrintsOneLinePerDeliveryAndExitsAtCount) {
                             "queue_overflows=0 reason=count occurrences=3"));
 }
 
+// Started with SIGTERM and SIGUSR1 blocked (the mask is inherited across
+// exec, as some shells and supervisors leave it), sigwatch still sees them:
+// portsig opens the signals it was asked for on a thread of its own (issue
+// 13, class 3). Without that, no line ever comes.
+TEST(SigwatchWatchTest, StartedWithSignalsBlockedStillSeesThem) {
+  absl::StatusOr<std::unique_ptr<Subprocess>> started = Subprocess::Start(
+      {SigwatchPath(), "--signals=TERM,USR1", "--count=2"}, {SIGTERM, SIGUSR1});
+  ASSERT_TRUE(started.ok()) << started.status();
+  Subprocess& sigwatch = **started;
+  ASSERT_TRUE(sigwatch.WaitForLine(Subprocess::kStderr, " pid=", kPatience))
+      << sigwatch.Transcript();
+  SendAndAwait(sigwatch, SIGUSR1, Subprocess::kStdout, Text("SIGUSR1"));
+  SendAndAwait(sigwatch, SIGTERM, Subprocess::kStdout, Text("SIGTERM"));
+  EXPECT_EQ(ExitCodeOf(sigwatch), 0);
+}
+
 TEST(SigwatchWatchTest, TimestampsAreSecondsSinceStartAndNonDecreasing) {
   auto sigwatch = StartReady({"--signals=USR2", "--count=2"});
   ASSERT_NE(sigwatch, nullptr);

@@ -17,7 +17,10 @@ namespace portsig {
 namespace testing {
 
 absl::StatusOr<std::unique_ptr<Subprocess>> Subprocess::Start(
-    const std::vector<std::string>& argv) {
+    const std::vector<std::string>& argv, const std::vector<int>& blocked) {
+  sigset_t mask;
+  sigemptyset(&mask);
+  for (int signo : blocked) sigaddset(&mask, signo);
   std::vector<char*> args;
   for (const std::string& arg : argv) {
     args.push_back(const_cast<char*>(arg.c_str()));
@@ -33,9 +36,7 @@ absl::StatusOr<std::unique_ptr<Subprocess>> Subprocess::Start(
   if (process->pid_ == 0) {
     dup2(out[1], STDOUT_FILENO);
     dup2(err[1], STDERR_FILENO);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
+    sigprocmask(SIG_SETMASK, &mask, nullptr);
     execv(args[0], args.data());
     _exit(126);
   }

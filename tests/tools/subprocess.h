@@ -25,8 +25,11 @@ class Subprocess {
  public:
   enum Stream { kStdout = 0, kStderr = 1 };
 
+  // The program starts with exactly `blocked` blocked (its signal mask,
+  // inherited across exec as from a shell or supervisor that left it so).
   static absl::StatusOr<std::unique_ptr<Subprocess>> Start(
-      const std::vector<std::string>& argv);
+      const std::vector<std::string>& argv,
+      const std::vector<int>& blocked = {});
   ~Subprocess();
   Subprocess(const Subprocess&) = delete;
   Subprocess& operator=(const Subprocess&) = delete;

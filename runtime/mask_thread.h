@@ -1,0 +1,105 @@
+// The mask thread: a portsig thread that sleeps with every signal blocked
+// but the faults and the signals subscribers named, so that a subscribed
+// signal the program blocks in every one of its threads is still delivered.
+// Go keeps such a thread (ensureSigM in its runtime); a process started with
+// SIGTERM blocked (the mask is inherited across exec) receives SIGTERM
+// through Notify.
+//
+// Why it does not undo item 7 of RELIABILITY.md ("Bugs the harnesses
+// found"), which made portsig's other threads block everything: what let a
+// portsig thread take a kill() meant for the sending thread was a thread
+// that kept changing its mask (the note backend's lock takers): unblocking
+// a signal that is pending for the process hands it to the unblocking
+// thread at once. This thread sleeps in a condition variable and changes
+// its mask only when the set of named signals changes (the first Notify
+// naming a signal, the last Stop of it): a thread that sends its process a
+// signal it does not block still runs the handler before kill() returns
+// (ThreadsTest.KillToSelfRunsTheHandlerFirstWhileTheMaskThreadIsOpen).
+//
+// Only this thread can change its mask, so a change wakes it and waits
+// until it has made it: a signal sent once SetOpen returns meets the new
+// mask. Opening is done after portsig's handler is installed (a signal
+// pending since the program started is then delivered to portsig, not to
+// the default action) and closing before the disposition is restored (a
+// signal sent after Stop stays pending, as it would without portsig).
+//
+// Started on the first signal opened; in a forked child, where the parent's
+// thread does not exist, on the next open, close or EnsureRunning.
+#ifndef PORTSIG_RUNTIME_MASK_THREAD_H_
+#define PORTSIG_RUNTIME_MASK_THREAD_H_
+
+#include <atomic>
+#include <bitset>
+#include <cstdint>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "platform/signal_names.h"
+#include "platform/sync.h"
+
+namespace portsig {
+namespace runtime {
+
+class MaskThread {
+ public:
+  // The name the thread has (what /proc and top -H show).
+  static constexpr const char kName[] = "portsig-mask";
+
+  MaskThread();
+  MaskThread(const MaskThread&) = delete;
+  MaskThread& operator=(const MaskThread&) = delete;
+
+  // Unblocks `signo` on the thread and returns once its mask is open for
+  // it, starting the thread if it does not run in this process.
+  // ResourceExhausted, naming the thread, if it cannot be started: then
+  // nothing changed. A fault signal is always open: nothing to do.
+  absl::Status Open(int signo) ABSL_LOCKS_EXCLUDED(mu_);
+  // Blocks `signo` on the thread again and returns once it is blocked.
+  // Needs no thread: where none runs, nothing is open.
+  void Close(int signo) ABSL_LOCKS_EXCLUDED(mu_);
+  bool IsOpen(int signo) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // True while signals are open but no thread runs in this process (a
+  // forked child): one atomic load.
+  bool NeedsStart() const {
+    return needs_start_.load(std::memory_order_acquire);
+  }
+  // Starts the thread with the open signals if it needs to (NeedsStart).
+  // ResourceExhausted, naming it, if it cannot be made.
+  absl::Status EnsureRunning() ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Around fork(): the lock is held across it, so the child never copies
+  // it held by the thread; the child has no thread and makes its own when
+  // it next needs one.
+  void PrepareFork() ABSL_EXCLUSIVE_LOCK_FUNCTION(mu_);
+  void ParentAfterFork() ABSL_UNLOCK_FUNCTION(mu_);
+  void ChildAfterFork() ABSL_UNLOCK_FUNCTION(mu_);
+
+ private:
+  using SignalSet = std::bitset<platform::kMaxSignal + 1>;
+
+  // Makes open_ the thread's mask: starts it with that mask if it does not
+  // run, or asks it to change and waits until it has.
+  absl::Status ApplyLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The thread's body; its mask is open_ as of generation `started_with`.
+  void Run(uint64_t started_with) ABSL_LOCKS_EXCLUDED(mu_);
+  void UpdateNeedsStartLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  ForkSafeMutex mu_;
+  // Wakes the thread: requested_ moved past applied_.
+  ForkSafeCondVar changed_;
+  // Wakes those waiting for applied_ to catch up.
+  ForkSafeCondVar applied_cv_;
+  SignalSet open_ ABSL_GUARDED_BY(mu_);
+  // Generations of open_: the one asked for, and the one the thread's mask
+  // is.
+  uint64_t requested_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t applied_ ABSL_GUARDED_BY(mu_) = 0;
+  bool running_ ABSL_GUARDED_BY(mu_) = false;
+  std::atomic<bool> needs_start_{false};
+};
+
+}  // namespace runtime
+}  // namespace portsig
+
+#endif  // PORTSIG_RUNTIME_MASK_THREAD_H_
