@@ -15,6 +15,13 @@
 // - When Stop returns, the channel receives nothing more, and a signal that
 //   arrived before its handler was removed was either delivered to the
 //   channel or took the disposition portsig restored. Never lost.
+// - A signal a Notify or NotifyContext names is delivered even when every
+//   thread of the program blocks it (a process started with it blocked):
+//   portsig's thread portsig-mask has it unblocked while anyone names it,
+//   as Go does, and blocks it again before Stop restores the disposition.
+//   Notify() for every signal unblocks nothing there, so a signal the
+//   program blocks everywhere to take with sigwaitinfo or signalfd stays
+//   the program's unless it names it.
 // - Signals nobody asked for keep the behavior they had before portsig:
 //   default action, SIG_IGN, or the host's handler (chained).
 // - Reset puts back exactly what the process had before portsig touched a
