@@ -14,7 +14,7 @@ std::vector<Reaper::Event> Reaper::Poll() {
     if (!reap_all_ && child_done) break;
     const pid_t target = reap_all_ ? -1 : child_;
     int status = 0;
-    pid_t pid = waitpid(target, &status, WNOHANG);
+    pid_t pid = waitpid(target, &status, WNOHANG | WUNTRACED);
     if (pid < 0 && errno == EINTR) continue;
     if (pid < 0 && !child_done) {
       lost_ = true;
@@ -24,6 +24,10 @@ std::vector<Reaper::Event> Reaper::Poll() {
     if (pid <= 0) break;
     if (pid != child_) {
       if (WIFEXITED(status) || WIFSIGNALED(status)) ++others_reaped_;
+      continue;
+    }
+    if (WIFSTOPPED(status)) {
+      events.push_back({Event::kStopped, status});
       continue;
     }
     exit_status_ = status;

@@ -7,6 +7,9 @@
 // waits for the direct child alone, leaving any other child of the process
 // to whoever else waits for it.
 //
+// Stops are reported too (WUNTRACED), so a command that stopped is never
+// mistaken for one that is still working (see job_control.h). The kernel
+// reports a stop only while the child is still stopped, and once.
 #ifndef PORTSIG_TOOLS_REAPER_H_
 #define PORTSIG_TOOLS_REAPER_H_
 
@@ -24,9 +27,10 @@ class Reaper {
   Reaper(pid_t child, bool reap_all) : child_(child), reap_all_(reap_all) {}
 
   struct Event {
+    // kStopped: the direct child stopped (WSTOPSIG(status) says by what).
     // kLost: the direct child cannot be waited for (ECHILD: someone else
     // reaped it); nothing more will be reported about it.
-    enum Kind { kExited, kLost } kind;
+    enum Kind { kExited, kStopped, kLost } kind;
     // The raw wait status (0 for kLost).
     int status;
   };

@@ -17,10 +17,12 @@
 #include "absl/strings/string_view.h"
 #include "tools/escalation.h"
 #include "tools/finish.h"
+#include "tools/job_control.h"
 #include "tools/reaper.h"
 #include "tools/relay_signals.h"
 #include "tools/signal_list.h"
 #include "tools/spawn.h"
+#include "tools/terminal.h"
 
 namespace portsig {
 namespace sigwatch {
@@ -42,9 +44,10 @@ int ExitStatusOf(int status) {
 class Relay {
  public:
   Relay(const RelayOptions& options, Reporter* reporter, SignalChannel& channel,
-        pid_t child)
+        const Terminal& terminal, pid_t child)
       : reporter_(reporter),
         channel_(channel),
+        terminal_(terminal),
         child_(child),
         reaper_(child, options.subreaper || getpid() == 1),
         escalation_(options.grace, options.kill_after) {
@@ -57,13 +60,20 @@ class Relay {
   // it could not be waited for.
   std::optional<int> Run();
 
-  // After Run: signals what is left of the command's group; reaps what has
-  // already ended.
+  // After Run: takes the terminal back, signals what is left of the
+  // command's group; reaps what has already ended.
   void CleanUp();
 
  private:
   void Handle(const Delivery& delivery);
   void HandleInterrupt(const Delivery& delivery);
+  // SIGTSTP, SIGTTIN or SIGTTOU sent to sigwatch (see job_control.h).
+  void HandleStopRequest(const Delivery& delivery);
+  // The command stopped with `status`.
+  void OnCommandStopped(int status);
+  // The command's group gets the terminal back if sigwatch has it, then
+  // SIGCONT.
+  void Resume();
   void SendToGroup(int signo) { kill(-child_, signo); }
   void Report(const Delivery& delivery, absl::string_view action) {
     if (reporter_ != nullptr) reporter_->Report(delivery, action);
@@ -73,7 +83,11 @@ class Relay {
 
   Reporter* const reporter_;
   SignalChannel& channel_;
+  const Terminal& terminal_;
   const pid_t child_;
+  // The command's group was stopped by a stop sigwatch forwarded or
+  // mirrored, and no SIGCONT came since: its stop reports are expected.
+  bool held_stopped_ = false;
   Reaper reaper_;
   Escalation escalation_;
   std::bitset<NSIG> forwarded_;
@@ -81,7 +95,9 @@ class Relay {
 
 std::optional<int> Relay::Run() {
   for (;;) {
-    reaper_.Poll();
+    for (const Reaper::Event& event : reaper_.Poll()) {
+      if (event.kind == Reaper::Event::kStopped) OnCommandStopped(event.status);
+    }
     if (reaper_.exit_status()) return reaper_.exit_status();
     if (reaper_.lost()) return std::nullopt;
     if (escalation_.KillAfterDue(Clock::now())) {
@@ -118,6 +134,15 @@ void Relay::Handle(const Delivery& delivery) {
     HandleInterrupt(delivery);
     return;
   }
+  if (IsStopRequest(signo)) {
+    HandleStopRequest(delivery);
+    return;
+  }
+  if (signo == SIGCONT) {
+    Resume();
+    Report(delivery, "forward");
+    return;
+  }
   // The kernel queues every occurrence of a real-time signal (a standard
   // one is pending or not): as many are forwarded as were counted.
   const uint64_t copies = signo >= SIGRTMIN ? delivery.occurrences : 1;
@@ -134,7 +159,57 @@ void Relay::HandleInterrupt(const Delivery& delivery) {
   Report(delivery, decision.kill ? "kill" : "forward");
 }
 
+void Relay::HandleStopRequest(const Delivery& delivery) {
+  SendToGroup(delivery.signal.number());
+  held_stopped_ = true;
+  Report(delivery, "stop");
+  // Returns once continued, with the SIGCONT delivery waiting in the
+  // channel: the loop then resumes the command.
+  StopSelf();
+}
+
+void Relay::OnCommandStopped(int status) {
+  const int signo = WSTOPSIG(status);
+  switch (ReactToStop(signo, held_stopped_, UnderJobControl())) {
+    case StopReaction::kNone:
+      return;
+    case StopReaction::kStopOwnGroup:
+      if (reporter_ != nullptr) {
+        std::fprintf(stderr, "sigwatch: command stopped by %s: stopping\n",
+                     Signal(signo).ToString().c_str());
+      }
+      held_stopped_ = true;
+      StopOwnGroup();
+      return;
+    case StopReaction::kResume:
+      if (reporter_ != nullptr) {
+        std::fprintf(stderr,
+                     "sigwatch: command stopped by %s with no job control "
+                     "to resume it: SIGCONT\n",
+                     Signal(signo).ToString().c_str());
+      }
+      Resume();
+      return;
+    case StopReaction::kWarn:
+      // Said even when quiet: the command is stuck until someone acts.
+      std::fprintf(stderr,
+                   "sigwatch: command stopped by %s; SIGCONT to sigwatch "
+                   "(pid %d) resumes it\n",
+                   Signal(signo).ToString().c_str(),
+                   static_cast<int>(getpid()));
+      held_stopped_ = true;
+      return;
+  }
+}
+
+void Relay::Resume() {
+  terminal_.GiveTo(child_);
+  held_stopped_ = false;
+  SendToGroup(SIGCONT);
+}
+
 void Relay::CleanUp() {
+  terminal_.TakeBackFrom(child_);
   // A stopped process would only see the SIGTERM once continued.
   SendToGroup(SIGTERM);
   SendToGroup(SIGCONT);
@@ -161,13 +236,15 @@ int RunRelay(const RelayOptions& options, Reporter* reporter) {
     std::fprintf(stderr, "sigwatch: %s\n", status.ToString().c_str());
     return 1;
   }
-  absl::StatusOr<Spawned> spawned =
-      SpawnInOwnGroup(options.command, numbers, ignored);
+  const Terminal terminal = Terminal::Open();
+  absl::StatusOr<Spawned> spawned = SpawnInOwnGroup(
+      options.command, numbers, ignored, terminal.ForegroundFd());
   if (!spawned.ok()) {
     std::fprintf(stderr, "sigwatch: %s\n", spawned.status().ToString().c_str());
     return 1;
   }
   if (spawned->exec_error != 0) {
+    terminal.TakeBackFrom(spawned->pid);
     std::fprintf(stderr, "sigwatch: cannot run \"%s\": %s\n",
                  options.command[0].c_str(),
                  std::strerror(spawned->exec_error));
@@ -182,7 +259,7 @@ int RunRelay(const RelayOptions& options, Reporter* reporter) {
     std::fflush(stderr);
   }
 
-  Relay relay(options, reporter, channel, spawned->pid);
+  Relay relay(options, reporter, channel, terminal, spawned->pid);
   std::optional<int> status = relay.Run();
   relay.CleanUp();
   if (!status) {

@@ -22,6 +22,15 @@
 //   after the first forwarded SIGINT/SIGTERM, SIGKILL to the group.
 // - Reaping: as PID 1, or with `subreaper` (PR_SET_CHILD_SUBREAPER), every
 //   child that ends is reaped, orphans included, so no zombie stays.
+// - Terminal (terminal.h): when stdin is sigwatch's controlling terminal
+//   and sigwatch is in its foreground, the command's group gets the
+//   foreground before the command is exec'd, and sigwatch takes it back
+//   when the command exits.
+// - Job control (job_control.h): SIGTSTP, SIGTTIN, SIGTTOU sent to sigwatch
+//   stop the command's group, then sigwatch; SIGCONT resumes both. A command
+//   that stops by itself is never left stopped without a word: sigwatch
+//   stops with it under a job-control shell, else resumes it (SIGTSTP) or
+//   says on stderr that it is stopped.
 // Then:
 // - sigwatch exits when the command does, with its exit status, or 128+N
 //   if signal N killed it; 127 (126) if the command cannot be found (run);

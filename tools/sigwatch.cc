@@ -100,7 +100,22 @@ constexpr char kExitStatusHelp[] =
     "Exit status, watch mode: 0; 1 if --count was given and not reached, "
     "or signals could not be caught; 2 for bad usage.\n"
     "Flags Abseil rejects (unknown flags, unparsable numbers or durations) "
-    "exit 1.";
+    "exit 1.\n";
+
+constexpr char kRelayHelp[] =
+    "Relay mode forwards every signal but CHLD to the command's process "
+    "group; no signal sent to sigwatch ends it while the command runs. It "
+    "reaps orphans as PID 1 or with --subreaper.\n"
+    "Terminal: when stdin is sigwatch's controlling terminal and sigwatch is "
+    "in its foreground, the command's group gets the foreground, and "
+    "sigwatch takes it back when the command exits.\n"
+    "Job control (as dumb-init): TSTP, TTIN or TTOU sent to sigwatch is "
+    "forwarded to the command's group, then sigwatch stops itself; CONT "
+    "resumes sigwatch and then the group. A command that stops by itself "
+    "(Ctrl-Z at the terminal, TTIN when it reads from the background) stops "
+    "sigwatch's group too when a job-control shell can resume it; else a "
+    "command stopped by TSTP is resumed, and one stopped otherwise is "
+    "reported on stderr (CONT to sigwatch resumes it).\n";
 
 int UsageError(absl::string_view message) {
   std::fprintf(stderr, "sigwatch: %.*s\n", static_cast<int>(message.size()),
@@ -246,9 +261,8 @@ int Main(int argc, char** argv) {
       "  sigwatch --relay [--signals=...] [--grace=5s] [--kill-after=D] "
       "[--subreaper] [--verbose] -- CMD ARGS...\n"
       "Relay mode is meant for a container's PID 1: ENTRYPOINT "
-      "[\"sigwatch\", \"--relay\", \"--\"]. It reaps orphans (as PID 1 or "
-      "with --subreaper).\n",
-      kExitStatusHelp));
+      "[\"sigwatch\", \"--relay\", \"--\"].\n",
+      kRelayHelp, kExitStatusHelp));
   AcceptDashedFlagNames(argc, argv);
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   std::vector<std::string> command(positional.begin() + 1, positional.end());

@@ -16,8 +16,13 @@ namespace {
 // only. Reports an exec failure's errno through `error_fd`.
 [[noreturn]] void ExecChild(char* const argv[], const std::vector<int>& reset,
                             const IgnoredSet& ignored, const sigset_t& mask,
-                            int error_fd) {
+                            int foreground_fd, int error_fd) {
   setpgid(0, 0);
+  // Here rather than in the relay, so the command never runs a moment in the
+  // background (nor after it has handed the terminal on to a job of its
+  // own). Every signal is blocked, SIGTTOU too, so tcsetpgrp from this
+  // background group is allowed.
+  if (foreground_fd >= 0) tcsetpgrp(foreground_fd, getpid());
   for (int signo : reset) {
     struct sigaction action;
     std::memset(&action, 0, sizeof(action));
@@ -59,7 +64,8 @@ IgnoredSet RecordIgnored(const std::vector<int>& signals) {
 
 absl::StatusOr<Spawned> SpawnInOwnGroup(const std::vector<std::string>& argv,
                                         const std::vector<int>& reset,
-                                        const IgnoredSet& ignored) {
+                                        const IgnoredSet& ignored,
+                                        int foreground_fd) {
   std::vector<char*> args;
   for (const std::string& arg : argv) {
     args.push_back(const_cast<char*>(arg.c_str()));
@@ -78,7 +84,8 @@ absl::StatusOr<Spawned> SpawnInOwnGroup(const std::vector<std::string>& argv,
   pthread_sigmask(SIG_BLOCK, &all, &old_mask);
   pid_t child = fork();
   if (child == 0) {
-    ExecChild(args.data(), reset, ignored, old_mask, error_pipe[1]);
+    ExecChild(args.data(), reset, ignored, old_mask, foreground_fd,
+              error_pipe[1]);
   }
   int fork_errno = errno;
   pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);

@@ -10,6 +10,9 @@
 // - A signal sent to its group between fork and exec waits (blocked) and
 //   then takes that disposition; it is never absorbed by the relay's
 //   handler in the child.
+// - When `foreground_fd` is not -1, the command's group is made the
+//   foreground group of that terminal before exec (see terminal.h), so the
+//   command never runs in the background of a terminal it was meant to own.
 // - It returns once the command has been exec'd, or with the errno exec
 //   failed with (the child has then been reaped).
 #ifndef PORTSIG_TOOLS_SPAWN_H_
@@ -40,7 +43,8 @@ struct Spawned {
 // Errors: fork or pipe failed (nothing was started).
 absl::StatusOr<Spawned> SpawnInOwnGroup(const std::vector<std::string>& argv,
                                         const std::vector<int>& reset,
-                                        const IgnoredSet& ignored);
+                                        const IgnoredSet& ignored,
+                                        int foreground_fd);
 
 }  // namespace sigwatch
 }  // namespace portsig

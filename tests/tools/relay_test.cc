@@ -35,6 +35,7 @@
 namespace portsig {
 namespace {
 
+using ::portsig::testing::AwaitStopped;
 using ::portsig::testing::DescribeStatus;
 using ::portsig::testing::ProcessState;
 using ::portsig::testing::Subprocess;
@@ -288,6 +289,31 @@ TEST(RelayEscalationTest, KillAfterIsNotArmedWithoutAnInterrupt) {
   ASSERT_EQ(kill(relay->pid(), SIGUSR1), 0);
   EXPECT_EQ(ExitCodeOf(*relay), 0);
 }
+
+// dumb-init's job control: TSTP, TTIN or TTOU sent to the relay stops the
+// command's group and then the relay; CONT resumes both.
+class RelayStopRequestTest : public ::testing::TestWithParam<int> {};
+
+TEST_P(RelayStopRequestTest, StopsTheCommandThenTheRelayAndContResumesBoth) {
+  pid_t command = 0;
+  auto relay = StartReady({}, "trap 'echo got CONT' CONT", &command);
+  ASSERT_NE(relay, nullptr);
+  ASSERT_EQ(kill(relay->pid(), GetParam()), 0);
+  EXPECT_TRUE(AwaitStopped(command, true, kPatience));
+  EXPECT_TRUE(AwaitStopped(relay->pid(), true, kPatience));
+  ASSERT_EQ(kill(relay->pid(), SIGCONT), 0);
+  EXPECT_TRUE(AwaitStopped(relay->pid(), false, kPatience));
+  ASSERT_TRUE(AwaitStdout(*relay, "got CONT"));
+  EXPECT_TRUE(AwaitStopped(command, false, kPatience));
+  ASSERT_EQ(kill(relay->pid(), SIGTERM), 0);
+  EXPECT_EQ(ExitCodeOf(*relay), 128 + SIGTERM);
+}
+
+INSTANTIATE_TEST_SUITE_P(TerminalStops, RelayStopRequestTest,
+                         ::testing::Values(SIGTSTP, SIGTTIN, SIGTTOU),
+                         [](const ::testing::TestParamInfo<int>& info) {
+                           return std::string(sigabbrev_np(info.param));
+                         });
 
 // A script that makes five orphans, blocked on a fifo until their parent has
 // been looked at, then lets them end and waits (bounded) until none is left
