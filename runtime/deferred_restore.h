@@ -4,7 +4,10 @@
 //
 // A program that subscribes around each request (Notify, work, Stop) would
 // otherwise pay four sigaction calls per request; within the delay the next
-// Notify finds the handler installed and makes none. Only signals for which
+// Notify finds the handler installed and changes nothing (it only reads the
+// disposition: a host that installed its own handler over the lingering one
+// gets what a restore would have given it, its handler becoming the one the
+// new subscription stands in for, sigaction_table.h). Only signals for which
 // the lingering handler cannot be told apart from the restored disposition
 // by what happens to the process are deferred (RestoreCanWait in
 // sigaction_table.h): those whose saved disposition is SIG_DFL with a

@@ -187,6 +187,13 @@ absl::Status Enable(int signo) {
   }
   // Wanted before installed: the first signal after install is relayed.
   rt->queue->Enable(signo);
+  // A lingering handler stands for a restore already promised: if a host
+  // installed its own over it since Stop, that is the restored state, and
+  // this subscription stands in for the host's handler, as after a restore.
+  if (rt->deferred.Lingering(signo) && !OurHandlerInPlace(signo)) {
+    rt->deferred.Cancel(signo);
+    RestoreSaved(signo);
+  }
   absl::Status installed = InstallHandler(signo);
   if (!installed.ok()) {
     rt->queue->Disable(signo);

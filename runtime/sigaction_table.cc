@@ -5,9 +5,12 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdint>
 #include <cstring>
 
+#include "absl/base/attributes.h"
 #include "absl/strings/str_cat.h"
+#include "platform/scoped_signal_block.h"
 #include "platform/signal_names.h"
 #include "platform/signal_record.h"
 #include "platform/test_hooks.h"
@@ -21,14 +24,132 @@ using platform::kMaxSignal;
 
 std::atomic<platform::SigQueue*> g_queue{nullptr};
 
-// What each signal had before portsig touched it. Written only while
-// portsig's handler is not installed for that signal, so the handler reads a
-// stable value; `g_saved_valid` publishes it.
-struct sigaction g_saved[kMaxSignal + 1];
-std::atomic<bool> g_saved_valid[kMaxSignal + 1];
 // What portsig itself put in place: its handler, or SIG_IGN.
 enum Installed : int { kNothing = 0, kOurHandler = 1, kOurIgnore = 2 };
-std::atomic<int> g_installed[kMaxSignal + 1];
+
+// The dispositions portsig has seen under its own, per signal: a stack.
+// chain[0] is what the signal had before portsig first touched it. Each
+// chain[i], i > 0, is a disposition a host put in place over portsig's
+// handler (found there when portsig went to restore), which may chain back
+// into portsig's handler: what that call stands for is chain[i - 1]. The
+// top is the disposition portsig's handler stands in for while installed,
+// and what Stop and Reset put back: always what the host installed last.
+constexpr int kChainDepth = 8;
+struct Table {
+  // A sequence lock for the signal handler, which reads without the
+  // runtime's lock: odd while a writer (holding that lock, with every
+  // signal blocked on its thread) is changing the fields below.
+  std::atomic<uint32_t> seq{0};
+  std::atomic<int> installed{kNothing};
+  std::atomic<int> top{-1};  // -1: nothing saved yet
+  struct sigaction chain[kChainDepth];
+};
+Table g_table[kMaxSignal + 1];
+
+// struct sigaction copied a word at a time with relaxed atomics, so a
+// reader racing a writer reads a torn value the sequence lock discards,
+// never a data race.
+using Word = uintptr_t;
+static_assert(sizeof(struct sigaction) % sizeof(Word) == 0,
+              "struct sigaction is copied word by word");
+constexpr size_t kWords = sizeof(struct sigaction) / sizeof(Word);
+void LoadAction(const struct sigaction& from, struct sigaction* to) {
+  const Word* src = reinterpret_cast<const Word*>(&from);
+  Word* dst = reinterpret_cast<Word*>(to);
+  for (size_t i = 0; i < kWords; ++i) {
+    dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+  }
+}
+void StoreAction(const struct sigaction& from, struct sigaction* to) {
+  const Word* src = reinterpret_cast<const Word*>(&from);
+  Word* dst = reinterpret_cast<Word*>(to);
+  for (size_t i = 0; i < kWords; ++i) {
+    __atomic_store_n(&dst[i], src[i], __ATOMIC_RELAXED);
+  }
+}
+
+// One consistent view of a signal's table, as the handler reads it.
+struct View {
+  int installed = kNothing;
+  int top = -1;
+  bool have_entry = false;  // `entry` is chain[index]
+  struct sigaction entry;
+};
+// Reads installed and top and, if `index_of(installed, top)` is 0 or more,
+// that chain entry. Async-signal-safe; spins only while a writer on another
+// thread is mid-change (a writer cannot be interrupted by this handler).
+template <typename IndexOf>
+View Read(int signo, IndexOf index_of) {
+  Table& t = g_table[signo];
+  for (;;) {
+    View view;
+    const uint32_t before = t.seq.load(std::memory_order_acquire);
+    if (before & 1) continue;
+    view.installed = t.installed.load(std::memory_order_relaxed);
+    view.top = t.top.load(std::memory_order_relaxed);
+    const int index = index_of(view.installed, view.top);
+    if (index >= 0 && index < kChainDepth && index <= view.top) {
+      LoadAction(t.chain[index], &view.entry);
+      view.have_entry = true;
+    }
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (t.seq.load(std::memory_order_relaxed) == before) return view;
+  }
+}
+
+// Changes a signal's table: constructed under the runtime's lock. Blocks
+// every signal on this thread meanwhile, so portsig's handler cannot spin
+// here on a change its own thread is making.
+class Writer {
+ public:
+  explicit Writer(int signo) : t_(g_table[signo]) {
+    t_.seq.store(t_.seq.load(std::memory_order_relaxed) + 1,
+                 std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_release);
+  }
+  ~Writer() {
+    t_.seq.store(t_.seq.load(std::memory_order_relaxed) + 1,
+                 std::memory_order_release);
+  }
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+
+  int top() const { return t_.top.load(std::memory_order_relaxed); }
+  void SetInstalled(int what) {
+    t_.installed.store(what, std::memory_order_relaxed);
+  }
+  // chain[top] = action (the first entry if nothing is saved).
+  void ReplaceTop(const struct sigaction& action) {
+    if (top() < 0) {
+      Push(action);
+      return;
+    }
+    StoreAction(action, &t_.chain[top()]);
+  }
+  // A new top over the current one. A chain full of host layers loses its
+  // newest distinction rather than its original disposition.
+  void Push(const struct sigaction& action) {
+    if (top() == kChainDepth - 1) {
+      StoreAction(action, &t_.chain[top()]);
+      return;
+    }
+    StoreAction(action, &t_.chain[top() + 1]);
+    t_.top.store(top() + 1, std::memory_order_relaxed);
+  }
+  void Pop() {
+    if (top() > 0) t_.top.store(top() - 1, std::memory_order_relaxed);
+  }
+
+ private:
+  platform::ScopedSignalBlock block_;
+  Table& t_;
+};
+
+// Written only under the runtime's lock: no sequence needed to read there.
+const struct sigaction& TopUnderLock(int signo) {
+  return g_table[signo]
+      .chain[g_table[signo].top.load(std::memory_order_relaxed)];
+}
 
 // Signals whose default action is to do nothing.
 bool DefaultIsIgnore(int signo) {
@@ -36,7 +157,25 @@ bool DefaultIsIgnore(int signo) {
          signo == SIGWINCH;
 }
 
-bool IsOurHandler(const struct sigaction& action);
+void Handler(int signo, siginfo_t* info, void* context);
+
+// Whether `action` runs portsig's handler, in either form: a host that saved
+// it with signal(), or read sa_handler, may put it back without SA_SIGINFO.
+bool IsOurHandler(const struct sigaction& action) {
+  return reinterpret_cast<void*>(action.sa_handler) ==
+         reinterpret_cast<void*>(&Handler);
+}
+bool IsPlain(const struct sigaction& action, void (*handler)(int)) {
+  return !IsOurHandler(action) && !(action.sa_flags & SA_SIGINFO) &&
+         action.sa_handler == handler;
+}
+struct sigaction Default() {
+  struct sigaction dfl;
+  std::memset(&dfl, 0, sizeof(dfl));
+  dfl.sa_handler = SIG_DFL;
+  sigemptyset(&dfl.sa_mask);
+  return dfl;
+}
 
 // Takes the default action for signo from inside the handler: put SIG_DFL
 // back, re-raise at this thread, let it through. Kill and core signals end
@@ -44,10 +183,7 @@ bool IsOurHandler(const struct sigaction& action);
 // goes back in place. Only async-signal-safe calls.
 void TakeDefaultAction(int signo) {
   if (DefaultIsIgnore(signo)) return;
-  struct sigaction dfl;
-  std::memset(&dfl, 0, sizeof(dfl));
-  dfl.sa_handler = SIG_DFL;
-  sigemptyset(&dfl.sa_mask);
+  const struct sigaction dfl = Default();
   struct sigaction ours;
   sigaction(signo, &dfl, &ours);
   platform::SignalThisThread(signo);
@@ -64,91 +200,204 @@ void TakeDefaultAction(int signo) {
   PORTSIG_TEST_HOOK(default_action_resumed, signo);
   struct sigaction now;
   sigaction(signo, nullptr, &now);
-  const bool untouched =
-      !(now.sa_flags & SA_SIGINFO) && now.sa_handler == SIG_DFL;
-  if (untouched &&
-      (!IsOurHandler(ours) ||
-       g_installed[signo].load(std::memory_order_relaxed) == kOurHandler)) {
+  if (IsPlain(now, SIG_DFL) &&
+      (!IsOurHandler(ours) || g_table[signo].installed.load(
+                                  std::memory_order_relaxed) == kOurHandler)) {
     sigaction(signo, &ours, nullptr);
   }
 }
 
-// Hands an unwanted signal to whatever was there before portsig.
-void FallThrough(int signo, siginfo_t* info, void* context) {
+// While portsig's handler runs a previous disposition's handler, this
+// thread remembers it, so that when that handler chains back into portsig's
+// (it replaced portsig's handler once and saved it as its own previous)
+// portsig goes on down the chain instead of calling it again for ever.
+// Thread-local with the initial-exec model: reading it is a plain load from
+// the thread pointer, with nothing allocated, so it is async-signal-safe.
+struct FallThroughRecord {
+  int signo;
+  bool fault;         // a fault raised by the kernel: never relayed
+  int index;          // chain index called, or kKernelNow
+  int suspects;       // entries nested in this one with no sign of a chain call
+  const void* frame;  // the handler's frame that made the call
+  const void* info;   // the arguments it passed
+  const void* context;
+};
+constexpr int kMaxRecords = 4;
+// A nested entry with neither argument passed through (a host that kept
+// portsig's handler as a plain function pointer calls it with whatever is
+// in the registers) is taken for a chain call after this many.
+constexpr int kMaxSuspects = 3;
+struct FallThroughRecords {
+  int count;
+  FallThroughRecord record[kMaxRecords];
+};
+ABSL_CONST_INIT thread_local FallThroughRecords t_records
+    ABSL_ATTRIBUTE_INITIAL_EXEC = {};
+
+// The innermost live record for signo, given the frame of a new handler
+// entry. A record whose frame is not above that one (stacks grow down) was
+// left by a handler that did not return (siglongjmp): forgotten.
+FallThroughRecord* LiveRecord(int signo, const void* frame) {
+  FallThroughRecords& records = t_records;
+  while (records.count > 0 &&
+         records.record[records.count - 1].frame <= frame) {
+    --records.count;
+  }
+  for (int i = records.count - 1; i >= 0; --i) {
+    if (records.record[i].signo == signo) return &records.record[i];
+  }
+  return nullptr;
+}
+
+// `index` of the chain to fall through to when nothing nested says
+// otherwise. Installed (portsig's handler in place, or a host's over it
+// calling it): the top. Restored: portsig's handler was called by the host
+// handler on top (or put back by its owner leaving), so what is under it;
+// with no host layer, the signal raced Stop's restore and gets what is in
+// place now.
+constexpr int kKernelNow = -2;
+int FreshIndex(int installed, int top) {
+  if (installed != kNothing) return top;
+  if (top >= 1) return top - 1;
+  return kKernelNow;
+}
+
+// Hands a signal nobody wants (or a fault) to what portsig stands in for:
+// chain[index], the disposition in place now (kKernelNow), or the default
+// action (below the chain). `frame` is the handler's own.
+void FallThrough(int signo, siginfo_t* info, void* context, bool fault,
+                 int index, int suspects, const void* frame) {
   struct sigaction previous;
-  if (g_saved_valid[signo].load(std::memory_order_acquire)) {
-    previous = g_saved[signo];
-  } else {
-    // portsig put the old disposition back after this signal entered the
-    // handler (a Stop racing it). Do what is in place now, which is what
-    // the kernel would have done a moment later. If that is portsig's
-    // handler again, a new Notify has saved the disposition anew since we
-    // looked: use that copy.
+  if (index == kKernelNow) {
+    // Stop restored chain[0] after this signal entered the handler: do what
+    // is in place now, which is what the kernel would have done a moment
+    // later; if that is portsig's handler again, chain[0].
+    index = 0;
     if (sigaction(signo, nullptr, &previous) != 0) {
       TakeDefaultAction(signo);
       return;
     }
     if (IsOurHandler(previous)) {
-      if (!g_saved_valid[signo].load(std::memory_order_acquire)) {
+      View view = Read(signo, [](int, int) { return 0; });
+      if (!view.have_entry) {
         TakeDefaultAction(signo);
         return;
       }
-      previous = g_saved[signo];
+      previous = view.entry;
     }
+  } else {
+    View view = Read(
+        signo, [index](int, int top) { return index < top ? index : top; });
+    if (index < 0 || !view.have_entry || IsOurHandler(view.entry)) {
+      // Below the chain: nothing portsig knows of was there before.
+      TakeDefaultAction(signo);
+      return;
+    }
+    index = index < view.top ? index : view.top;
+    previous = view.entry;
+  }
+  // The kernel reads SIG_DFL and SIG_IGN from the handler's value whatever
+  // the flags say.
+  if (previous.sa_handler == SIG_DFL || previous.sa_handler == SIG_IGN) {
+    if (previous.sa_handler == SIG_DFL) TakeDefaultAction(signo);
+    return;
+  }
+  FallThroughRecords& records = t_records;
+  const int slot = records.count;
+  if (slot < kMaxRecords) {
+    records.record[slot] = {signo, fault, index,  suspects,
+                            frame, info,  context};
+    records.count = slot + 1;
   }
   if (previous.sa_flags & SA_SIGINFO) {
-    if (previous.sa_sigaction != nullptr) {
-      previous.sa_sigaction(signo, info, context);
-    }
-    return;
+    previous.sa_sigaction(signo, info, context);
+  } else {
+    previous.sa_handler(signo);
   }
-  if (previous.sa_handler == SIG_IGN) return;
-  if (previous.sa_handler == SIG_DFL) {
-    TakeDefaultAction(signo);
-    return;
-  }
-  previous.sa_handler(signo);
+  t_records.count = slot;
 }
 
 void Handler(int signo, siginfo_t* info, void* context) {
   const int saved_errno = errno;
   PORTSIG_TEST_HOOK(handler_entered, signo);
+  const void* frame = __builtin_frame_address(0);
+  if (const FallThroughRecord* outer = LiveRecord(signo, frame)) {
+    // This thread is inside portsig's own call of a previous handler for
+    // signo: a host handler chaining back into portsig's, or a signal
+    // raised inside it. Either way it belongs to that fall-through: never
+    // relayed. A call that passes portsig's arguments through is a chain
+    // call: go on below what was called.
+    const bool chained = (context != nullptr && context == outer->context) ||
+                         (info != nullptr && info == outer->info) ||
+                         (info == nullptr && context == nullptr) ||
+                         outer->suspects >= kMaxSuspects;
+    const int below = outer->index == kKernelNow ? -1 : outer->index - 1;
+    const bool fault = outer->fault;
+    const int suspects = outer->suspects + 1;
+    if (chained) {
+      FallThrough(signo, info, context, fault, below, 0, frame);
+    } else {
+      View view = Read(signo, [](int, int) { return -1; });
+      FallThrough(signo, info, context, fault,
+                  FreshIndex(view.installed, view.top), suspects, frame);
+    }
+    errno = saved_errno;
+    return;
+  }
   platform::SigQueue* queue = g_queue.load(std::memory_order_acquire);
-  // A fault raised by the kernel (si_code > 0) must not be relayed: returning
-  // would re-run the faulting instruction forever.
-  const bool from_fault = platform::IsSynchronousSignal(signo) &&
-                          info != nullptr && info->si_code > 0;
+  // The kernel fills siginfo only for a disposition with SA_SIGINFO: a host
+  // that kept portsig's handler as a plain function (signal()) and put it
+  // back, or calls it, gives it none worth reading.
+  const siginfo_t* known =
+      info != nullptr && info->si_signo == signo ? info : nullptr;
+  // A fault raised by the kernel (si_code > 0) is never relayed: returning
+  // would run the faulting instruction again. It gets what the disposition
+  // portsig replaced would have done.
+  const bool fault = platform::IsSynchronousSignal(signo) && known != nullptr &&
+                     known->si_code > 0;
   platform::SendResult result = platform::SendResult::kNotWanted;
-  if (queue != nullptr && !from_fault) {
-    result = queue->Send(signo, platform::RecordFromSiginfo(signo, info));
+  if (queue != nullptr && !fault) {
+    result = queue->Send(signo, platform::RecordFromSiginfo(signo, known));
   }
   if (result == platform::SendResult::kNotWanted &&
-      !(queue != nullptr && queue->Ignored(signo))) {
-    FallThrough(signo, info, context);
+      (fault || !(queue != nullptr && queue->Ignored(signo)))) {
+    View view = Read(signo, [](int, int) { return -1; });
+    FallThrough(signo, info, context, fault,
+                FreshIndex(view.installed, view.top), 0, frame);
   }
   errno = saved_errno;
 }
 
-bool IsOurHandler(const struct sigaction& action) {
-  return (action.sa_flags & SA_SIGINFO) && action.sa_sigaction == &Handler;
+// Under the runtime's lock: brings the chain up to date with what the host
+// did since portsig last looked, given the disposition in place now, before
+// portsig puts its handler or SIG_IGN over it. Whatever the host installed
+// last becomes the top, the disposition the new subscription stands in for.
+void NoteBeforeInstall(int signo, const struct sigaction& now) {
+  Writer w(signo);
+  switch (g_table[signo].installed.load(std::memory_order_relaxed)) {
+    case kOurHandler:
+      // Only Ignore gets here. A host handler over portsig's chains to it.
+      if (!IsOurHandler(now)) w.Push(now);
+      break;
+    case kOurIgnore:
+      if (!IsOurHandler(now) && !IsPlain(now, SIG_IGN)) w.ReplaceTop(now);
+      break;
+    default:
+      if (w.top() < 0) {
+        w.Push(IsOurHandler(now) ? Default() : now);
+      } else if (IsOurHandler(now)) {
+        // Put back by the owner of the top as it left (it had saved
+        // portsig's handler): what is under it is in force again.
+        w.Pop();
+      } else {
+        w.ReplaceTop(now);
+      }
+  }
 }
 
-absl::Status SaveCurrent(int signo) {
-  if (g_saved_valid[signo].load(std::memory_order_relaxed)) {
-    return absl::OkStatus();
-  }
-  if (sigaction(signo, nullptr, &g_saved[signo]) != 0) {
-    return absl::ErrnoToStatus(
-        errno, absl::StrCat("sigaction(", platform::SignalName(signo), ")"));
-  }
-  if (IsOurHandler(g_saved[signo])) {
-    // Our own handler left behind (never expected): saving it would make
-    // FallThrough call itself. Treat the previous disposition as default.
-    std::memset(&g_saved[signo], 0, sizeof(g_saved[signo]));
-    g_saved[signo].sa_handler = SIG_DFL;
-  }
-  g_saved_valid[signo].store(true, std::memory_order_release);
-  return absl::OkStatus();
+absl::Status SigactionError(int signo) {
+  return absl::ErrnoToStatus(
+      errno, absl::StrCat("sigaction(", platform::SignalName(signo), ")"));
 }
 
 absl::Status Install(int signo, const struct sigaction& action, int what) {
@@ -158,12 +407,14 @@ absl::Status Install(int signo, const struct sigaction& action, int what) {
         absl::StrCat("injected sigaction failure for ", signo));
   }
 #endif
-  if (absl::Status saved = SaveCurrent(signo); !saved.ok()) return saved;
-  if (sigaction(signo, &action, nullptr) != 0) {
-    return absl::ErrnoToStatus(
-        errno, absl::StrCat("sigaction(", platform::SignalName(signo), ")"));
+  struct sigaction now;
+  if (sigaction(signo, nullptr, &now) != 0) return SigactionError(signo);
+  NoteBeforeInstall(signo, now);
+  if (sigaction(signo, &action, nullptr) != 0) return SigactionError(signo);
+  {
+    Writer w(signo);
+    w.SetInstalled(what);
   }
-  g_installed[signo].store(what, std::memory_order_relaxed);
   PORTSIG_TEST_HOOK(disposition_changed, signo);
   return absl::OkStatus();
 }
@@ -175,12 +426,14 @@ void SetHandlerQueue(platform::SigQueue* queue) {
 }
 
 absl::Status InstallHandler(int signo) {
-  if (g_installed[signo].load(std::memory_order_relaxed) == kOurHandler) {
+  if (g_table[signo].installed.load(std::memory_order_relaxed) == kOurHandler) {
     return absl::OkStatus();
   }
   struct sigaction ours;
   std::memset(&ours, 0, sizeof(ours));
   ours.sa_sigaction = &Handler;
+  // SA_ONSTACK: a host's sigaltstack serves a stack overflow that reaches
+  // portsig's handler as a fault.
   ours.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
   // Go blocks every signal while its handler runs; so do we. It also keeps
   // the note backend's lock safe from a nested handler on the same thread.
@@ -198,28 +451,45 @@ absl::Status InstallIgnore(int signo) {
 
 void RestoreSaved(int signo) {
   PORTSIG_TEST_HOOK(restore_saved_begin, signo);
-  int what = g_installed[signo].load(std::memory_order_relaxed);
-  if (what == kNothing || !g_saved_valid[signo].load()) return;
-  struct sigaction current;
-  sigaction(signo, nullptr, &current);
-  bool still_ours = what == kOurHandler ? IsOurHandler(current)
-                                        : !(current.sa_flags & SA_SIGINFO) &&
-                                              current.sa_handler == SIG_IGN;
-  g_installed[signo].store(kNothing, std::memory_order_relaxed);
-  if (!still_ours) {
-    // The host replaced portsig's handler since; its choice stands. Keep the
-    // saved disposition: the host's handler may chain to ours, which then
-    // falls through to it.
-    return;
+  Table& t = g_table[signo];
+  const int what = t.installed.load(std::memory_order_relaxed);
+  struct sigaction now;
+  if (sigaction(signo, nullptr, &now) != 0) return;
+  // Never touched, or already restored and left to the host.
+  if (what == kNothing && !IsOurHandler(now)) return;
+  bool put_back = false;
+  {
+    Writer w(signo);
+    w.SetInstalled(kNothing);
+    if (IsOurHandler(now)) {
+      // portsig's handler, installed by portsig, or put back by a host
+      // that had saved it (as it uninstalled itself): what was under that
+      // host is in force again.
+      if (what == kNothing) w.Pop();
+      put_back = true;
+    } else if (what == kOurIgnore && IsPlain(now, SIG_IGN)) {
+      put_back = true;
+    } else if (what == kOurHandler) {
+      // The host replaced portsig's handler; its choice stands. It may
+      // chain to portsig's handler, which then goes on to what it stood
+      // in for.
+      w.Push(now);
+    } else if (what == kOurIgnore) {
+      w.ReplaceTop(now);
+    }
   }
-  sigaction(signo, &g_saved[signo], nullptr);
-  g_saved_valid[signo].store(false, std::memory_order_release);
+  if (!put_back) return;
+  const struct sigaction previous = t.top.load(std::memory_order_relaxed) >= 0
+                                        ? TopUnderLock(signo)
+                                        : Default();
+  sigaction(signo, &previous, nullptr);
   PORTSIG_TEST_HOOK(disposition_changed, signo);
 }
 
 bool RestoreCanWait(int signo) {
-  if (g_installed[signo].load(std::memory_order_relaxed) != kOurHandler ||
-      !g_saved_valid[signo].load(std::memory_order_relaxed) ||
+  const Table& t = g_table[signo];
+  if (t.installed.load(std::memory_order_relaxed) != kOurHandler ||
+      t.top.load(std::memory_order_relaxed) < 0 ||
       platform::IsSynchronousSignal(signo) || DefaultIsIgnore(signo) ||
       signo == SIGTSTP || signo == SIGTTIN || signo == SIGTTOU ||
       // A core dump would show portsig's handler re-raising, not the
@@ -228,18 +498,24 @@ bool RestoreCanWait(int signo) {
       signo == SIGXFSZ) {
     return false;
   }
-  const struct sigaction& saved = g_saved[signo];
-  return !(saved.sa_flags & SA_SIGINFO) && saved.sa_handler == SIG_DFL;
+  return IsPlain(TopUnderLock(signo), SIG_DFL);
 }
 
 bool HandlerInstalled(int signo) {
-  return g_installed[signo].load(std::memory_order_relaxed) == kOurHandler;
+  return g_table[signo].installed.load(std::memory_order_relaxed) ==
+         kOurHandler;
+}
+
+bool OurHandlerInPlace(int signo) {
+  struct sigaction current;
+  if (sigaction(signo, nullptr, &current) != 0) return false;
+  return IsOurHandler(current);
 }
 
 bool KernelIgnores(int signo) {
   struct sigaction current;
   if (sigaction(signo, nullptr, &current) != 0) return false;
-  return !(current.sa_flags & SA_SIGINFO) && current.sa_handler == SIG_IGN;
+  return IsPlain(current, SIG_IGN);
 }
 
 }  // namespace runtime

@@ -1,7 +1,19 @@
 // The sigaction side of the runtime: portsig's async signal handler, the
-// dispositions it replaced, and how an unwanted signal falls through to
-// them. Callers serialize installs and restores (the runtime's lock); the
-// handler itself only reads.
+// dispositions it stands in for, and how an unwanted signal or a fault falls
+// through to them. Callers serialize installs and restores (the runtime's
+// lock); the handler itself only reads.
+//
+// The rules a host can count on:
+// - Each time portsig installs its handler (or SIG_IGN) it stands in for
+//   what is in place at that moment, unless that is portsig's own handler:
+//   whatever the host installed last, even between two subscriptions, is
+//   what an unwanted signal gets meanwhile and what Stop and Reset put back.
+// - A host handler installed over portsig's stays (restoring leaves it). If
+//   it chains back into portsig's handler, portsig goes on to what it stood
+//   in for and never calls that host handler again for the same signal.
+// - A host that put back portsig's handler (restoring what it had saved as
+//   it left) is recognised: Stop and Reset put back what was under that
+//   host, and a new Notify stands in for that.
 #ifndef PORTSIG_RUNTIME_SIGACTION_TABLE_H_
 #define PORTSIG_RUNTIME_SIGACTION_TABLE_H_
 
@@ -17,13 +29,15 @@ namespace runtime {
 void SetHandlerQueue(platform::SigQueue* queue);
 
 // Installs portsig's handler (SA_SIGINFO | SA_ONSTACK | SA_RESTART, every
-// signal blocked while it runs), first saving the current disposition unless
-// one is saved already.
+// signal blocked while it runs) unless portsig installed it already, first
+// noting the disposition in place as the one it stands in for.
 absl::Status InstallHandler(int signo);
-// Sets SIG_IGN, saving the current disposition unless one is saved already.
+// Sets SIG_IGN, noting the disposition in place as InstallHandler does.
 absl::Status InstallIgnore(int signo);
-// Puts the saved disposition back, if one is saved and portsig's handler or
-// portsig's SIG_IGN is still in place, and forgets it.
+// Puts back what portsig stands in for if portsig's handler (installed by
+// portsig or put back by a host) or portsig's SIG_IGN is in place; else
+// leaves the host's disposition and remembers it as the one to stand in for
+// next.
 void RestoreSaved(int signo);
 // Whether restoring signo can wait (deferred_restore.h): portsig's handler
 // is in place, and what it replaced is SIG_DFL for a signal whose default
@@ -32,6 +46,9 @@ void RestoreSaved(int signo);
 bool RestoreCanWait(int signo);
 // Whether portsig's handler is installed for signo (by this table).
 bool HandlerInstalled(int signo);
+// Whether the kernel's current disposition for signo is portsig's handler
+// (false when a host replaced it, or sigaction fails).
+bool OurHandlerInPlace(int signo);
 // Whether the kernel's current disposition for signo is SIG_IGN.
 bool KernelIgnores(int signo);
 
