@@ -3,16 +3,21 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <optional>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "os_signal/handler_map.h"
+#include "platform/readiness_fd.h"
 #include "platform/spin.h"
+#include "platform/sync.h"
 #include "runtime/runtime.h"
 
 namespace portsig {
+namespace os_signal_internal {
 namespace {
 
 // How often a receiver looks at the queue itself while no dispatcher runs
@@ -28,114 +33,208 @@ bool DispatchedOrDeliveredHere() {
   return false;
 }
 
-std::optional<Signal> SignalOf(std::optional<Delivery> delivery) {
-  if (!delivery.has_value()) return std::nullopt;
-  return std::move(delivery->signal);
-}
-
 }  // namespace
 
-struct SignalChannel::Waiter {
-  // What Deliver handed to this receiver; only it takes it.
-  std::optional<Delivery> handed;
-  // handed.has_value(), for the receiver to watch while it spins.
-  std::atomic<bool> filled{false};
-  // The receiver returned `handed`.
-  bool taken = false;
-};
-
-class SignalChannel::WaiterExit {
+// What a channel's receivers use. The channel owns it until its destructor
+// closes it; from then on the receivers still inside own it, and the last
+// to leave deletes it. So a channel destroyed while a thread waits in it
+// (a static channel at exit(), a detached receiver) neither waits for that
+// thread nor frees what it uses: glibc's pthread_cond_destroy waits for
+// the condition variable's waiters, and a receiver blocked in Receive
+// never leaves by itself. As absl::Mutex and Go's channels, whose waiters
+// hold what they wait on, rather than the object being destroyed.
+class ChannelState {
  public:
-  WaiterExit(SignalChannel* channel, Waiter* waiter)
-      : channel_(channel), waiter_(waiter) {}
-  WaiterExit(const WaiterExit&) = delete;
-  WaiterExit& operator=(const WaiterExit&) = delete;
-  // Runs after the MutexLock of the scope that returns (or unwinds) is
-  // gone, so it takes the lock itself.
-  ~WaiterExit() {
-    MutexLock lock(&channel_->mu_);
-    channel_->LeaveLocked(waiter_);
-  }
+  explicit ChannelState(size_t capacity)
+      : capacity_(capacity), receivers_generation_(runtime::ForkGeneration()) {}
+  ChannelState(const ChannelState&) = delete;
+  ChannelState& operator=(const ChannelState&) = delete;
+
+  bool Deliver(const Delivery& delivery, BeforePublish* before_publish);
+  std::optional<Delivery> Receive(absl::Time deadline);
+  std::optional<Delivery> TryReceive();
+  absl::StatusOr<int> ReadyFd();
+  size_t size() const;
+  // The channel is gone (unregistered already): nothing is delivered any
+  // more. Discards what it holds, closes the ready descriptor, and deletes
+  // this now, or when the last receiver inside leaves.
+  void Close();
+
+  std::atomic<uint64_t> delivered{0};
+  std::atomic<uint64_t> dropped{0};
+  std::atomic<uint64_t> dropped_occurrences{0};
 
  private:
-  SignalChannel* const channel_;
-  Waiter* const waiter_;
+  // A receiver blocked in Receive, on its own stack.
+  struct Waiter {
+    // What Deliver handed to this receiver; only it takes it.
+    std::optional<Delivery> handed;
+    // handed.has_value(), for the receiver to watch while it spins.
+    std::atomic<bool> filled{false};
+    // The receiver returned `handed`, or has nothing more to do here.
+    bool taken = false;
+  };
+
+  // Takes a receiver out however it leaves Receive, pthread_cancel's
+  // unwinding included, and deletes the state if it was the last one
+  // inside a closed channel.
+  class WaiterExit {
+   public:
+    WaiterExit(ChannelState* state, Waiter* waiter)
+        : state_(state), waiter_(waiter) {}
+    WaiterExit(const WaiterExit&) = delete;
+    WaiterExit& operator=(const WaiterExit&) = delete;
+    // Runs after the MutexLock of the scope that returns (or unwinds) is
+    // gone, so it takes the lock itself.
+    ~WaiterExit() {
+      bool last;
+      {
+        MutexLock lock(&state_->mu_);
+        last = state_->LeaveLocked(waiter_);
+      }
+      if (last) delete state_;
+    }
+
+   private:
+    ChannelState* const state_;
+    Waiter* const waiter_;
+  };
+
+  // The rest of Receive, for a receiver inside.
+  std::optional<Delivery> WaitLocked(Waiter* waiter, absl::Time deadline,
+                                     ScopedCancellationOff* cancellation)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // For a receiver inside a closed channel: nothing comes any more, and
+  // returning a delivery would send the caller back into the destroyed
+  // channel. Waits for the deadline (for ever if infinite).
+  std::optional<Delivery> WaitClosedLocked(Waiter* waiter, absl::Time deadline,
+                                           ScopedCancellationOff* cancellation)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A receiver leaves: unlisted, or what was handed to it and not returned
+  // is offered again. True if it was the last inside a closed channel.
+  bool LeaveLocked(Waiter* waiter) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Offers a delivery already counted in `delivered` whose receiver left
+  // without it: to the next waiter, else the buffer's front, else dropped.
+  void OfferAgainLocked(Delivery delivery) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Hands a delivery to the receiver that has waited longest.
+  void HandLocked(Delivery delivery) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Delivery TakeLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // First thing under mu_ in a forked child: none of the parent's threads
+  // inside came along. Forgets them, in waiters_, inside_ and nonempty_,
+  // whose copy still counts them: glibc's broadcast (and destroy) would
+  // wait for them to leave, and the child's dispatcher would hang in
+  // Deliver.
+  void ForgetParentsReceiversLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The ready descriptor, made anew if this process forked since it was
+  // created (the inherited one is shared with the parent); -1 if none.
+  int ReadyFdLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Makes a fresh ready descriptor for this process, readable if the
+  // channel holds a signal; -1 (errno set) on failure.
+  int MakeReadyFdLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const size_t capacity_;
+  mutable ForkSafeMutex mu_;
+  ForkSafeCondVar nonempty_;
+  absl::InlinedVector<Delivery, 1> buffer_ ABSL_GUARDED_BY(mu_);
+  // Receivers blocked right now, spinning or parked, and not yet handed a
+  // delivery, longest waiting first. While there is one, buffer_ is empty.
+  absl::InlinedVector<Waiter*, 1> waiters_ ABSL_GUARDED_BY(mu_);
+  // Receivers inside Receive past its first look, handed a delivery or
+  // not: what keeps this alive once closed.
+  size_t inside_ ABSL_GUARDED_BY(mu_) = 0;
+  // The channel was destroyed.
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  platform::ReadinessFd ready_ ABSL_GUARDED_BY(mu_);
+  uint64_t ready_fd_generation_ ABSL_GUARDED_BY(mu_) = 0;
+  // The runtime's fork generation whose threads waiters_ and inside_ count.
+  uint64_t receivers_generation_ ABSL_GUARDED_BY(mu_);
 };
 
-SignalChannel::SignalChannel(size_t capacity)
-    : capacity_(capacity), receivers_generation_(runtime::ForkGeneration()) {}
-
-void SignalChannel::ForgetParentsReceiversLocked() {
+void ChannelState::ForgetParentsReceiversLocked() {
   const uint64_t generation = runtime::ForkGeneration();
   if (generation == receivers_generation_) return;
   receivers_generation_ = generation;
   waiters_.clear();
+  inside_ = 0;
   nonempty_.ReinitInChild();
 }
 
-SignalChannel::~SignalChannel() {
-  ScopedCancellationOff cancellation;
-  os_signal_internal::HandlerMap::Get().Remove(AsSubscriber());
-  MutexLock lock(&mu_);
-  ready_.Close();
+void ChannelState::Close() {
+  bool last;
+  {
+    MutexLock lock(&mu_);
+    ForgetParentsReceiversLocked();
+    closed_ = true;
+    absl::InlinedVector<Delivery, 1>().swap(buffer_);
+    // Blocked receivers stay where they are; nothing is handed to them.
+    waiters_.clear();
+    ready_.Close();
+    last = inside_ == 0;
+  }
+  if (last) delete this;
 }
 
-bool SignalChannel::Deliver(const Delivery& delivery,
-                            os_signal_internal::BeforePublish* before_publish) {
+void ChannelState::HandLocked(Delivery delivery) {
+  Waiter* waiter = waiters_.front();
+  waiters_.erase(waiters_.begin());
+  waiter->handed = std::move(delivery);
+  waiter->filled.store(true, std::memory_order_release);
+  // Every blocked receiver looks; only the one handed it leaves.
+  nonempty_.SignalAll();
+}
+
+bool ChannelState::Deliver(const Delivery& delivery,
+                           BeforePublish* before_publish) {
   MutexLock lock(&mu_);
   ForgetParentsReceiversLocked();
   if (!waiters_.empty()) {
     // Handed to the receiver that has waited longest: the buffer is empty
     // while one waits, and only that receiver can take it.
     if (before_publish != nullptr) before_publish->Run();
-    Waiter* waiter = waiters_.front();
-    waiters_.erase(waiters_.begin());
-    waiter->handed = delivery;
-    waiter->filled.store(true, std::memory_order_release);
-    delivered_.fetch_add(1, std::memory_order_relaxed);
-    // Every blocked receiver looks; only the one handed it leaves.
-    nonempty_.SignalAll();
+    HandLocked(delivery);
+    delivered.fetch_add(1, std::memory_order_relaxed);
     return true;
   }
   if (buffer_.size() >= capacity_) {
-    dropped_.fetch_add(1, std::memory_order_relaxed);
-    dropped_occurrences_.fetch_add(delivery.occurrences,
-                                   std::memory_order_relaxed);
+    dropped.fetch_add(1, std::memory_order_relaxed);
+    dropped_occurrences.fetch_add(delivery.occurrences,
+                                  std::memory_order_relaxed);
     return false;
   }
   // Taken: no receiver can see it before the lock is released.
   if (before_publish != nullptr) before_publish->Run();
   buffer_.push_back(delivery);
-  delivered_.fetch_add(1, std::memory_order_relaxed);
+  delivered.fetch_add(1, std::memory_order_relaxed);
   if (ReadyFdLocked() >= 0 && buffer_.size() == 1) ready_.Set();
   return true;
 }
 
-Delivery SignalChannel::TakeLocked() {
+Delivery ChannelState::TakeLocked() {
   Delivery delivery = std::move(buffer_.front());
   buffer_.erase(buffer_.begin());
   if (ReadyFdLocked() >= 0 && buffer_.empty()) ready_.Clear();
   return delivery;
 }
 
-void SignalChannel::LeaveLocked(Waiter* waiter) {
-  if (waiter->taken) return;
-  if (waiter->handed.has_value()) {
-    OfferAgainLocked(*std::move(waiter->handed));
-    return;
+bool ChannelState::LeaveLocked(Waiter* waiter) {
+  if (!waiter->taken && !closed_) {
+    if (waiter->handed.has_value()) {
+      OfferAgainLocked(*std::move(waiter->handed));
+    } else {
+      // Not handed anything, so still listed (unless a fork forgot it).
+      auto it = std::find(waiters_.begin(), waiters_.end(), waiter);
+      if (it != waiters_.end()) waiters_.erase(it);
+    }
   }
-  // Not handed anything, so still listed (unless a fork forgot the list).
-  auto it = std::find(waiters_.begin(), waiters_.end(), waiter);
-  if (it != waiters_.end()) waiters_.erase(it);
+  // In a forked child only the child's own receivers are counted; one that
+  // entered in the parent cannot leave here.
+  if (inside_ > 0) --inside_;
+  return closed_ && inside_ == 0;
 }
 
-void SignalChannel::OfferAgainLocked(Delivery delivery) {
+void ChannelState::OfferAgainLocked(Delivery delivery) {
   if (!waiters_.empty()) {
-    Waiter* next = waiters_.front();
-    waiters_.erase(waiters_.begin());
-    next->handed = std::move(delivery);
-    next->filled.store(true, std::memory_order_release);
-    nonempty_.SignalAll();
+    HandLocked(std::move(delivery));
     return;
   }
   if (buffer_.size() < capacity_) {
@@ -145,13 +244,13 @@ void SignalChannel::OfferAgainLocked(Delivery delivery) {
     if (ReadyFdLocked() >= 0 && buffer_.size() == 1) ready_.Set();
     return;
   }
-  delivered_.fetch_sub(1, std::memory_order_relaxed);
-  dropped_.fetch_add(1, std::memory_order_relaxed);
-  dropped_occurrences_.fetch_add(delivery.occurrences,
-                                 std::memory_order_relaxed);
+  delivered.fetch_sub(1, std::memory_order_relaxed);
+  dropped.fetch_add(1, std::memory_order_relaxed);
+  dropped_occurrences.fetch_add(delivery.occurrences,
+                                std::memory_order_relaxed);
 }
 
-std::optional<Delivery> SignalChannel::ReceiveUntil(absl::Time deadline) {
+std::optional<Delivery> ChannelState::Receive(absl::Time deadline) {
   // Cancellation may act only where this thread waits (see channel.h).
   ScopedCancellationOff cancellation;
   // Without a dispatcher, WaitLocked looks for signals itself.
@@ -163,9 +262,10 @@ std::optional<Delivery> SignalChannel::ReceiveUntil(absl::Time deadline) {
     if (!buffer_.empty()) return TakeLocked();
     // Listed while spinning too, so an unbuffered channel hands over.
     waiters_.push_back(&waiter);
+    ++inside_;
   }
-  // No cancellation point between listing and this: it unlists the waiter
-  // however the thread leaves, pthread_cancel's unwinding included.
+  // No cancellation point between listing and this: it takes the receiver
+  // out however the thread leaves, pthread_cancel's unwinding included.
   WaiterExit exit(this, &waiter);
   if (platform::SpinEnabled()) {
     // While it spins, this thread takes signals from the queue itself, for
@@ -190,9 +290,11 @@ std::optional<Delivery> SignalChannel::ReceiveUntil(absl::Time deadline) {
   return WaitLocked(&waiter, deadline, &cancellation);
 }
 
-std::optional<Delivery> SignalChannel::WaitLocked(
+std::optional<Delivery> ChannelState::WaitLocked(
     Waiter* waiter, absl::Time deadline, ScopedCancellationOff* cancellation) {
-  while (!waiter->handed.has_value()) {
+  for (;;) {
+    if (closed_) return WaitClosedLocked(waiter, deadline, cancellation);
+    if (waiter->handed.has_value()) break;
     if (!runtime::DispatcherRunning()) {
       // No thread could be made for the dispatcher: deliver what is queued
       // here, and look again every kNoDispatcherPoll (nothing wakes this
@@ -200,13 +302,13 @@ std::optional<Delivery> SignalChannel::WaitLocked(
       mu_.Unlock();
       const bool dispatched = DispatchedOrDeliveredHere();
       mu_.Lock();
-      if (waiter->handed.has_value()) break;
+      if (closed_ || waiter->handed.has_value()) continue;
       if (!dispatched) {
         cancellation->Allow();
         const bool timed_out = nonempty_.WaitWithDeadline(
             &mu_, std::min(deadline, absl::Now() + kNoDispatcherPoll));
         cancellation->Disallow();
-        if (timed_out && absl::Now() >= deadline &&
+        if (timed_out && absl::Now() >= deadline && !closed_ &&
             !waiter->handed.has_value()) {
           return std::nullopt;
         }
@@ -216,22 +318,28 @@ std::optional<Delivery> SignalChannel::WaitLocked(
     cancellation->Allow();
     const bool timed_out = nonempty_.WaitWithDeadline(&mu_, deadline);
     cancellation->Disallow();
-    if (timed_out && !waiter->handed.has_value()) return std::nullopt;
+    if (timed_out && !closed_ && !waiter->handed.has_value()) {
+      return std::nullopt;
+    }
   }
   waiter->taken = true;
   return *std::move(waiter->handed);
 }
 
-Delivery SignalChannel::ReceiveDelivery() {
-  return *ReceiveUntil(absl::InfiniteFuture());
+std::optional<Delivery> ChannelState::WaitClosedLocked(
+    Waiter* waiter, absl::Time deadline, ScopedCancellationOff* cancellation) {
+  waiter->handed.reset();
+  waiter->taken = true;
+  // Infinite: wakes only spuriously, and waits again.
+  while (deadline == absl::InfiniteFuture() || absl::Now() < deadline) {
+    cancellation->Allow();
+    nonempty_.WaitWithDeadline(&mu_, deadline);
+    cancellation->Disallow();
+  }
+  return std::nullopt;
 }
 
-std::optional<Delivery> SignalChannel::ReceiveDeliveryFor(
-    absl::Duration timeout) {
-  return ReceiveUntil(absl::Now() + timeout);
-}
-
-std::optional<Delivery> SignalChannel::TryReceiveDelivery() {
+std::optional<Delivery> ChannelState::TryReceive() {
   ScopedCancellationOff cancellation;
   (void)DispatchedOrDeliveredHere();
   MutexLock lock(&mu_);
@@ -239,24 +347,14 @@ std::optional<Delivery> SignalChannel::TryReceiveDelivery() {
   return TakeLocked();
 }
 
-Signal SignalChannel::Receive() { return ReceiveDelivery().signal; }
-
-std::optional<Signal> SignalChannel::ReceiveFor(absl::Duration timeout) {
-  return SignalOf(ReceiveDeliveryFor(timeout));
-}
-
-std::optional<Signal> SignalChannel::TryReceive() {
-  return SignalOf(TryReceiveDelivery());
-}
-
-int SignalChannel::MakeReadyFdLocked() {
+int ChannelState::MakeReadyFdLocked() {
   const int fd = ready_.Open();
   ready_fd_generation_ = runtime::ForkGeneration();
   if (fd >= 0 && !buffer_.empty()) ready_.Set();
   return fd;
 }
 
-int SignalChannel::ReadyFdLocked() {
+int ChannelState::ReadyFdLocked() {
   if (ready_.fd() < 0) return -1;
   if (runtime::ForkGeneration() != ready_fd_generation_) {
     // Open closes our copy, which leaves the parent's descriptor alone.
@@ -265,7 +363,7 @@ int SignalChannel::ReadyFdLocked() {
   return ready_.fd();
 }
 
-absl::StatusOr<int> SignalChannel::ReadyFd() {
+absl::StatusOr<int> ChannelState::ReadyFd() {
   // The descriptor turns readable only when a signal is delivered, which
   // without a dispatcher nobody would do while the host polls it.
   ScopedCancellationOff cancellation;
@@ -278,9 +376,70 @@ absl::StatusOr<int> SignalChannel::ReadyFd() {
   return fd;
 }
 
-size_t SignalChannel::size() const {
+size_t ChannelState::size() const {
   MutexLock lock(&mu_);
   return buffer_.size();
+}
+
+}  // namespace os_signal_internal
+
+namespace {
+
+std::optional<Signal> SignalOf(std::optional<Delivery> delivery) {
+  if (!delivery.has_value()) return std::nullopt;
+  return std::move(delivery->signal);
+}
+
+}  // namespace
+
+SignalChannel::SignalChannel(size_t capacity)
+    : capacity_(capacity),
+      state_(new os_signal_internal::ChannelState(capacity)) {}
+
+SignalChannel::~SignalChannel() {
+  ScopedCancellationOff cancellation;
+  os_signal_internal::HandlerMap::Get().Remove(AsSubscriber());
+  state_->Close();
+}
+
+bool SignalChannel::Deliver(const Delivery& delivery,
+                            os_signal_internal::BeforePublish* before_publish) {
+  return state_->Deliver(delivery, before_publish);
+}
+
+Delivery SignalChannel::ReceiveDelivery() {
+  return *state_->Receive(absl::InfiniteFuture());
+}
+
+std::optional<Delivery> SignalChannel::ReceiveDeliveryFor(
+    absl::Duration timeout) {
+  return state_->Receive(absl::Now() + timeout);
+}
+
+std::optional<Delivery> SignalChannel::TryReceiveDelivery() {
+  return state_->TryReceive();
+}
+
+Signal SignalChannel::Receive() { return ReceiveDelivery().signal; }
+
+std::optional<Signal> SignalChannel::ReceiveFor(absl::Duration timeout) {
+  return SignalOf(ReceiveDeliveryFor(timeout));
+}
+
+std::optional<Signal> SignalChannel::TryReceive() {
+  return SignalOf(TryReceiveDelivery());
+}
+
+absl::StatusOr<int> SignalChannel::ReadyFd() { return state_->ReadyFd(); }
+
+size_t SignalChannel::size() const { return state_->size(); }
+
+uint64_t SignalChannel::delivered() const { return state_->delivered.load(); }
+
+uint64_t SignalChannel::dropped() const { return state_->dropped.load(); }
+
+uint64_t SignalChannel::dropped_occurrences() const {
+  return state_->dropped_occurrences.load();
 }
 
 }  // namespace portsig

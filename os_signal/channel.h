@@ -23,24 +23,40 @@
 // then moves from delivered() to dropped(). So delivered() + dropped()
 // always counts every delivery offered, and delivered() those a receiver
 // got or the buffer holds.
+//
+// Destruction while threads wait (a static channel at exit(), with a
+// detached thread looping on Receive; or another thread deleting it): the
+// destructor never waits for them and frees nothing they use. It stops the
+// channel and discards what it holds; what receivers need lives on, apart
+// from the channel, until the last of them has left. A thread blocked in
+// Receive or ReceiveDelivery then stays blocked for ever, as a goroutine
+// receiving from a channel nothing sends to does: it never returns into
+// the destroyed object, costs only its own thread and a few hundred bytes,
+// and does not delay exit(), which ends the process around it. A thread
+// blocked in ReceiveFor/ReceiveDeliveryFor returns nothing at its
+// deadline. Either can still be cancelled (pthread_cancel), which frees
+// what the last one held. A delivery handed to a receiver that had not yet
+// returned it when the channel was destroyed is discarded with the
+// buffer. Calling into a channel after its destructor has begun remains
+// undefined, as for any C++ object: destroy it when no thread will call it
+// again, or let those calls be ones already blocked.
 #ifndef PORTSIG_OS_SIGNAL_CHANNEL_H_
 #define PORTSIG_OS_SIGNAL_CHANNEL_H_
 
-#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 
-#include "absl/container/inlined_vector.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "os_signal/delivery.h"
 #include "os_signal/signal_value.h"
 #include "os_signal/subscriber.h"
-#include "platform/readiness_fd.h"
-#include "platform/sync.h"
 
 namespace portsig {
+namespace os_signal_internal {
+class ChannelState;
+}  // namespace os_signal_internal
 
 class SignalChannel final : private os_signal_internal::Subscriber {
  public:
@@ -72,62 +88,25 @@ class SignalChannel final : private os_signal_internal::Subscriber {
   // Signals waiting in the buffer.
   size_t size() const;
   // Deliveries accepted into this channel (see Cancellation above).
-  uint64_t delivered() const { return delivered_.load(); }
+  uint64_t delivered() const;
   // Deliveries that found the channel full (or, unbuffered, no receiver),
   // and those whose receiver was cancelled before returning them and that
   // nobody else could take.
-  uint64_t dropped() const { return dropped_.load(); }
+  uint64_t dropped() const;
   // The signal occurrences those dropped deliveries stood for (see
   // Delivery::occurrences): what a full channel cost, counted.
-  uint64_t dropped_occurrences() const { return dropped_occurrences_.load(); }
+  uint64_t dropped_occurrences() const;
 
  private:
   friend class HandlerMapAccess;
   bool Deliver(const Delivery& delivery,
                os_signal_internal::BeforePublish* before_publish) override;
-  // A receiver blocked in ReceiveUntil, on its own stack.
-  struct Waiter;
-  // Unlists a waiter on every way out of ReceiveUntil, cancellation too.
-  class WaiterExit;
-  std::optional<Delivery> ReceiveUntil(absl::Time deadline);
-  // The rest of ReceiveUntil, for a listed (or already handed) waiter.
-  std::optional<Delivery> WaitLocked(Waiter* waiter, absl::Time deadline,
-                                     ScopedCancellationOff* cancellation)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // A waiter leaves without having returned a delivery: it is unlisted, or
-  // what was handed to it is offered again.
-  void LeaveLocked(Waiter* waiter) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Offers a delivery already counted in delivered_ whose receiver left
-  // without it: to the next waiter, else the buffer's front, else dropped.
-  void OfferAgainLocked(Delivery delivery) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  Delivery TakeLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // First thing under mu_ in a forked child: none of the parent's threads
-  // waiting here came along. Forgets them, in waiters_ and in nonempty_,
-  // whose copy still counts them: glibc's broadcast would wait for them to
-  // leave, and the child's dispatcher would hang in Deliver.
-  void ForgetParentsReceiversLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // The ready descriptor, made anew if this process forked since it was
-  // created (the inherited one is shared with the parent); -1 if none.
-  int ReadyFdLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Makes a fresh ready descriptor for this process, readable if the
-  // channel holds a signal; -1 (errno set) on failure.
-  int MakeReadyFdLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   os_signal_internal::Subscriber* AsSubscriber() { return this; }
 
   const size_t capacity_;
-  mutable ForkSafeMutex mu_;
-  ForkSafeCondVar nonempty_;
-  absl::InlinedVector<Delivery, 1> buffer_ ABSL_GUARDED_BY(mu_);
-  // Receivers blocked right now, spinning or parked, and not yet handed a
-  // delivery, longest waiting first. While there is one, buffer_ is empty.
-  absl::InlinedVector<Waiter*, 1> waiters_ ABSL_GUARDED_BY(mu_);
-  platform::ReadinessFd ready_ ABSL_GUARDED_BY(mu_);
-  uint64_t ready_fd_generation_ ABSL_GUARDED_BY(mu_) = 0;
-  // The runtime's fork generation whose threads waiters_ lists.
-  uint64_t receivers_generation_ ABSL_GUARDED_BY(mu_);
-  std::atomic<uint64_t> delivered_{0};
-  std::atomic<uint64_t> dropped_{0};
-  std::atomic<uint64_t> dropped_occurrences_{0};
+  // Everything receivers use, apart from the channel: it outlives the
+  // channel while a receiver is still inside (see above).
+  os_signal_internal::ChannelState* const state_;
 };
 
 }  // namespace portsig

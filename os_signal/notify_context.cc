@@ -10,6 +10,7 @@
 #include "os_signal/handler_map.h"
 #include "os_signal/subscriber.h"
 #include "platform/sync.h"
+#include "platform/test_hooks.h"
 #include "runtime/runtime.h"
 
 namespace portsig {
@@ -107,8 +108,11 @@ class ContextState final : public Subscriber,
       }
       if (deadline == absl::InfiniteFuture()) {
         done_.Wait(&mu_);
-      } else if (done_.WaitWithDeadline(&mu_, deadline)) {
-        return !status_.ok();
+        PORTSIG_TEST_HOOK(context_waiter_woken, 0);
+      } else {
+        const bool timed_out = done_.WaitWithDeadline(&mu_, deadline);
+        PORTSIG_TEST_HOOK(context_waiter_woken, 0);
+        if (timed_out) return !status_.ok();
       }
     }
     return true;
@@ -149,10 +153,17 @@ SignalContext::~SignalContext() { Stop(); }
 
 bool SignalContext::done() const { return !state_->status().ok(); }
 
-void SignalContext::Wait() const { state_->WaitUntil(absl::InfiniteFuture()); }
+// A waiter holds the state: the context may be destroyed (by another
+// thread, or at exit for a static one) while it waits, which stops it and
+// wakes the waiter, who then still takes the state's lock and reads it.
+void SignalContext::Wait() const {
+  std::shared_ptr<os_signal_internal::ContextState> state = state_;
+  state->WaitUntil(absl::InfiniteFuture());
+}
 
 bool SignalContext::WaitFor(absl::Duration timeout) const {
-  return state_->WaitUntil(absl::Now() + timeout);
+  std::shared_ptr<os_signal_internal::ContextState> state = state_;
+  return state->WaitUntil(absl::Now() + timeout);
 }
 
 std::optional<Signal> SignalContext::signal() const { return state_->signal(); }

@@ -5,6 +5,11 @@
 // it, like Stop on a channel; the destructor stops it too. Later signals are
 // not relayed to it (as in Go, they are absorbed until Stop, then take their
 // previous disposition).
+//
+// Destroying a context while threads wait in Wait/WaitFor (another thread's
+// delete, or exit() with a static one) stops it, so they return, done;
+// what they still read lives until the last of them has left, and the
+// destructor waits for none of them.
 #ifndef PORTSIG_OS_SIGNAL_NOTIFY_CONTEXT_H_
 #define PORTSIG_OS_SIGNAL_NOTIFY_CONTEXT_H_
 

@@ -17,6 +17,7 @@ std::atomic<Hook> restore_saved_begin{nullptr};
 std::atomic<Hook> default_action_resumed{nullptr};
 std::atomic<Hook> wakeup_parking{nullptr};
 std::atomic<Hook> spin_started{nullptr};
+std::atomic<Hook> context_waiter_woken{nullptr};
 #endif
 }  // namespace test_hooks
 }  // namespace portsig

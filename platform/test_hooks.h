@@ -40,6 +40,11 @@ extern std::atomic<Hook> restore_saved_begin;
 // been continued, before portsig decides whether to put its handler back.
 extern std::atomic<Hook> default_action_resumed;
 
+// In a NotifyContext's Wait/WaitFor, when a wait returned and the waiter
+// holds the context's lock again, before it looks at the context. The
+// argument is 0.
+extern std::atomic<Hook> context_waiter_woken;
+
 // In OneShotWakeup::Sleep, when its spin (if any) found no Wake() and the
 // thread is about to park. The argument is 0.
 extern std::atomic<Hook> wakeup_parking;

@@ -1,0 +1,404 @@
+// Issue 13, class 1: a program that ends while threads are blocked in
+// portsig. The Go idiom in C++ is a static SignalChannel, a detached thread
+// looping on Receive(), and main returning: exit() must finish promptly,
+// with the program's status, and what a blocked thread sees is documented
+// in channel.h. Each test forks a child that sets the pattern up and calls
+// exit(7); the parent checks that it ended so, within a watchdog (alarm)
+// that turns a hang into SIGALRM.
+#include <pthread.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <memory>
+#include <optional>
+
+#include "absl/time/time.h"
+#include "gtest/gtest.h"
+#include "os_signal/signal.h"
+#include "platform/test_hooks.h"
+#include "tests/testing/child_process.h"
+#include "tests/testing/proc_tasks.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define EXIT_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define EXIT_TEST_ASAN 1
+#endif
+#endif
+#ifdef EXIT_TEST_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
+namespace portsig {
+namespace {
+
+using ::portsig::testing::ChildStatus;
+using ::portsig::testing::RunInChild;
+using ::portsig::testing::WaitUntilInFutex;
+
+constexpr int kExitStatus = 7;
+// The watchdog: a child still running this long after setting the pattern
+// up is hung. Generous, for a loaded machine; a pass takes milliseconds.
+constexpr unsigned kWatchdogSeconds = 30;
+
+// Runs `body` in a forked child, which must end by calling exit().
+ChildStatus ExitStatusOf(const std::function<void()>& body) {
+  return RunInChild([&body] {
+    alarm(kWatchdogSeconds);
+    body();
+    std::fflush(nullptr);
+    std::exit(::testing::Test::HasFailure() ? 1 : 2);  // Not kExitStatus.
+  });
+}
+
+bool ExitedWith(const ChildStatus& status, int code) {
+  return WIFEXITED(status.raw) && WEXITSTATUS(status.raw) == code;
+}
+
+// At the top of a thread function that may be cancelled: ASan does not see
+// pthread_cancel's unwinding, leaves the unwound frames poisoned, and its
+// own thread teardown then reports a stack-use-after-scope there.
+struct UnpoisonUnwoundFrames {
+  ~UnpoisonUnwoundFrames() {
+#ifdef EXIT_TEST_ASAN
+    __asan_handle_no_return();
+#endif
+  }
+};
+
+// A thread made with its own stack size (under TSan a thread made in a
+// child of a threaded runner may otherwise be given a dead thread's cached
+// stack: "dup thread with used id"), detached or not. Returns its kernel
+// thread id once it runs; `started` gets its pthread_t.
+struct ThreadStart {
+  std::function<void()> body;
+  std::atomic<pid_t> tid{0};
+};
+void* RunThread(void* arg) {
+  UnpoisonUnwoundFrames unpoison;
+  auto* start = static_cast<ThreadStart*>(arg);
+  start->tid = static_cast<pid_t>(syscall(SYS_gettid));
+  start->body();
+  return nullptr;
+}
+pid_t StartThread(ThreadStart* start, bool detached,
+                  pthread_t* started = nullptr) {
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, size_t{3} << 20);
+  if (detached) pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_t thread;
+  if (pthread_create(&thread, &attr, &RunThread, start) != 0) return 0;
+  pthread_attr_destroy(&attr);
+  if (started != nullptr) *started = thread;
+  while (start->tid.load() == 0) usleep(100);
+  return start->tid.load();
+}
+
+void SetSpin(absl::Duration spin) {
+  Options options;
+  options.spin_before_sleep = spin;
+  ASSERT_TRUE(Configure(options).ok());
+}
+
+enum class Wait { kReceive, kReceiveFor, kReceiveDelivery };
+
+// A static channel, a detached thread looping on it, exit() while the thread
+// is blocked. On main exit() never finished: the channel's destructor
+// destroyed the condition variable the thread waited on, and glibc's
+// pthread_cond_destroy waits for its waiters.
+void ExitWithAStaticChannelsReceiverBlocked(size_t capacity, Wait wait,
+                                            absl::Duration spin) {
+  SetSpin(spin);
+  static SignalChannel ch(capacity);
+  ASSERT_TRUE(Notify(ch, {SIGUSR1}).ok());
+  static ThreadStart& receiver = *new ThreadStart;  // Never destroyed.
+  receiver.body = [wait] {
+    for (;;) {
+      switch (wait) {
+        case Wait::kReceive:
+          ch.Receive();
+          break;
+        case Wait::kReceiveFor:
+          ch.ReceiveFor(absl::Hours(1));
+          break;
+        case Wait::kReceiveDelivery:
+          ch.ReceiveDelivery();
+          break;
+      }
+    }
+  };
+  // One signal first: the loop runs, and goes back to wait.
+  const pid_t tid = StartThread(&receiver, /*detached=*/true);
+  ASSERT_NE(tid, 0);
+  ASSERT_EQ(raise(SIGUSR1), 0);
+  SignalChannel barrier(1);  // Stop waits until the signal is fanned out.
+  ASSERT_TRUE(Notify(barrier, {SIGURG}).ok());
+  Stop(barrier);
+  WaitUntilInFutex(tid);
+  std::exit(kExitStatus);
+}
+
+TEST(ExitTest, StaticChannelWithAReceiverBlockedInReceive) {
+  for (size_t capacity : {0, 1}) {
+    SCOPED_TRACE(capacity);
+    auto status = ExitStatusOf([capacity] {
+      ExitWithAStaticChannelsReceiverBlocked(capacity, Wait::kReceive,
+                                             absl::ZeroDuration());
+    });
+    EXPECT_TRUE(ExitedWith(status, kExitStatus)) << status.ToString();
+  }
+}
+
+TEST(ExitTest, StaticChannelWithAReceiverBlockedInReceiveFor) {
+  auto status = ExitStatusOf([] {
+    ExitWithAStaticChannelsReceiverBlocked(1, Wait::kReceiveFor,
+                                           absl::ZeroDuration());
+  });
+  EXPECT_TRUE(ExitedWith(status, kExitStatus)) << status.ToString();
+}
+
+// The receiver spins before it parks (and takes signals from the queue
+// itself meanwhile).
+TEST(ExitTest, StaticChannelWithASpinningReceiver) {
+  auto status = ExitStatusOf([] {
+    ExitWithAStaticChannelsReceiverBlocked(0, Wait::kReceiveDelivery,
+                                           absl::Milliseconds(1));
+  });
+  EXPECT_TRUE(ExitedWith(status, kExitStatus)) << status.ToString();
+}
+
+// exit() called by another thread while main is the one blocked.
+TEST(ExitTest, ExitFromAnotherThreadWhileMainReceives) {
+  auto status = ExitStatusOf([] {
+    static SignalChannel ch(1);
+    ASSERT_TRUE(Notify(ch, {SIGUSR1}).ok());
+    static ThreadStart& exiter = *new ThreadStart;
+    static std::atomic<pid_t> main_tid{0};
+    main_tid = static_cast<pid_t>(syscall(SYS_gettid));
+    exiter.body = [] {
+      WaitUntilInFutex(main_tid.load());
+      std::exit(kExitStatus);
+    };
+    ASSERT_NE(StartThread(&exiter, /*detached=*/true), 0);
+    ch.Receive();
+  });
+  EXPECT_TRUE(ExitedWith(status, kExitStatus)) << status.ToString();
+}
+
+// A static NotifyContext with a thread blocked in Wait: the destructor stops
+// the context, which wakes the waiter (a stopped context is done).
+TEST(ExitTest, StaticContextWithAThreadBlockedInWait) {
+  auto status = ExitStatusOf([] {
+    static std::unique_ptr<SignalContext> context = [] {
+      auto made = NotifyContext({SIGUSR1});
+      return made.ok() ? *std::move(made) : nullptr;
+    }();
+    ASSERT_NE(context, nullptr);
+    static ThreadStart& waiter = *new ThreadStart;
+    waiter.body = [] {
+      for (;;) {
+        context->Wait();
+        pause();  // Done for good; exit() ends the process around it.
+      }
+    };
+    const pid_t tid = StartThread(&waiter, /*detached=*/true);
+    ASSERT_NE(tid, 0);
+    WaitUntilInFutex(tid);
+    std::exit(kExitStatus);
+  });
+  EXPECT_TRUE(ExitedWith(status, kExitStatus)) << status.ToString();
+}
+
+// A forked child exits with a static channel that a thread of its parent
+// (which does not exist in the child) was blocked on. The child's copy of
+// the condition variable still counts that waiter, and destroying it
+// waited for it for ever.
+TEST(ExitTest, ForkedChildExitsWithAChannelItsParentsThreadWaitsOn) {
+  auto status = RunInChild([] {
+    static SignalChannel ch(1);
+    ASSERT_TRUE(Notify(ch, {SIGUSR1}).ok());
+    static ThreadStart& receiver = *new ThreadStart;  // Never destroyed.
+    receiver.body = [] {
+      for (;;) ch.Receive();
+    };
+    const pid_t tid = StartThread(&receiver, /*detached=*/true);
+    ASSERT_NE(tid, 0);
+    WaitUntilInFutex(tid);
+    testing::WaitForPortsigThreadsAsleep();
+    std::fflush(nullptr);
+    const pid_t child = fork();
+    if (child == 0) {
+      alarm(kWatchdogSeconds);
+      std::exit(kExitStatus);
+    }
+    ChildStatus ended;
+    ASSERT_EQ(waitpid(child, &ended.raw, 0), child);
+    EXPECT_TRUE(ExitedWith(ended, kExitStatus)) << ended.ToString();
+    _exit(::testing::Test::HasFailure() ? 1 : 0);  // Not this exit's test.
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+// portsig's own threads at exit: the dispatcher, and the restorer waiting
+// out the restore delay of a signal just stopped.
+TEST(ExitTest, ExitWhileTheRestorerWaits) {
+  auto status = ExitStatusOf([] {
+    Options options;
+    options.restore_delay = absl::Seconds(1);
+    ASSERT_TRUE(Configure(options).ok());
+    static SignalChannel ch(1);
+    ASSERT_TRUE(Notify(ch, {SIGUSR1, SIGTERM}).ok());
+    Stop(ch);  // SIGUSR1's and SIGTERM's handler lingers for the delay.
+    std::exit(kExitStatus);
+  });
+  EXPECT_TRUE(ExitedWith(status, kExitStatus)) << status.ToString();
+}
+
+// What a receiver blocked on a channel that another thread destroys sees:
+// Receive stays blocked for ever, harmlessly (the destructor returns at
+// once, frees nothing the receiver uses, and a pthread_cancel still ends
+// the receiver cleanly); ReceiveFor returns nothing at its deadline. On
+// main the destructor waited in pthread_cond_destroy for the receiver and
+// then freed the lock it was about to take.
+struct Blocked {
+  SignalChannel* ch = nullptr;
+  absl::Duration timeout = absl::InfiniteDuration();
+  std::atomic<bool> returned{false};
+  std::optional<Signal> got;
+};
+
+TEST(DestroyedChannelTest, TheDestructorReturnsWhileAReceiverIsBlocked) {
+  auto status = RunInChild([] {
+    auto* ch = new SignalChannel(0);
+    ASSERT_TRUE(Notify(*ch, {SIGUSR1}).ok());
+    static Blocked blocked;
+    blocked.ch = ch;
+    static ThreadStart& receiver = *new ThreadStart;  // Never destroyed.
+    receiver.body = [] {
+      blocked.got = blocked.ch->Receive();
+      blocked.returned = true;
+    };
+    pthread_t thread;
+    const pid_t tid = StartThread(&receiver, /*detached=*/false, &thread);
+    ASSERT_NE(tid, 0);
+    WaitUntilInFutex(tid);
+    delete ch;
+    ASSERT_EQ(raise(SIGUSR1), 0);  // Default action: nobody subscribes.
+    FAIL() << "SIGUSR1 did not end the process";
+  });
+  EXPECT_TRUE(status.killed_by(SIGUSR1)) << status.ToString();
+}
+
+TEST(DestroyedChannelTest, AReceiverBlockedThereCanStillBeCancelled) {
+  auto status = RunInChild([] {
+    auto* ch = new SignalChannel(1);
+    ASSERT_TRUE(Notify(*ch, {SIGUSR1}).ok());
+    static Blocked blocked;
+    blocked.ch = ch;
+    static ThreadStart& receiver = *new ThreadStart;  // Never destroyed.
+    receiver.body = [] {
+      blocked.got = blocked.ch->Receive();
+      blocked.returned = true;
+    };
+    pthread_t thread;
+    const pid_t tid = StartThread(&receiver, /*detached=*/false, &thread);
+    ASSERT_NE(tid, 0);
+    WaitUntilInFutex(tid);
+    delete ch;
+    EXPECT_FALSE(blocked.returned.load());
+    ASSERT_EQ(pthread_cancel(thread), 0);
+    void* result = nullptr;
+    ASSERT_EQ(pthread_join(thread, &result), 0);
+    EXPECT_EQ(result, PTHREAD_CANCELED);
+    EXPECT_FALSE(blocked.returned.load());
+    // The receiver, last to leave, freed what the channel left behind
+    // (under ASan, a use after that or a second free would be reported).
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+TEST(DestroyedChannelTest, AReceiverBlockedInReceiveForGetsNothing) {
+  auto status = RunInChild([] {
+    auto* ch = new SignalChannel(1);
+    ASSERT_TRUE(Notify(*ch, {SIGUSR1}).ok());
+    static Blocked blocked;
+    blocked.ch = ch;
+    static ThreadStart& receiver = *new ThreadStart;  // Never destroyed.
+    receiver.body = [] {
+      blocked.got = blocked.ch->ReceiveFor(absl::Milliseconds(300));
+      blocked.returned = true;
+    };
+    pthread_t thread;
+    const pid_t tid = StartThread(&receiver, /*detached=*/false, &thread);
+    ASSERT_NE(tid, 0);
+    WaitUntilInFutex(tid);
+    delete ch;
+    ASSERT_EQ(pthread_join(thread, nullptr), 0);
+    EXPECT_TRUE(blocked.returned.load());
+    EXPECT_EQ(blocked.got, std::nullopt);
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+// A context destroyed by another thread while a thread waits in it: the
+// destructor stops it, which wakes the waiter, who must still find what it
+// reads. The hook holds the woken waiter, holding the context's lock again,
+// until the destructor has returned. On main the waiter then read the
+// freed state (ASan: heap-use-after-free).
+int g_woken_pipe[2] = {-1, -1};
+std::atomic<bool> g_woken{false};
+thread_local bool t_hold_when_woken = false;
+void HoldWokenWaiter(int) {
+  if (!t_hold_when_woken) return;
+  t_hold_when_woken = false;
+  g_woken = true;
+  char byte;
+  while (read(g_woken_pipe[0], &byte, 1) < 0 && errno == EINTR) {
+  }
+}
+
+TEST(DestroyedContextTest, AWaiterWokenByTheDestructorStillHasTheState) {
+  for (bool timed : {false, true}) {
+    SCOPED_TRACE(timed ? "WaitFor" : "Wait");
+    auto status = RunInChild([timed] {
+      ASSERT_EQ(pipe(g_woken_pipe), 0);
+      test_hooks::context_waiter_woken.store(&HoldWokenWaiter);
+      auto made = NotifyContext({SIGUSR1});
+      ASSERT_TRUE(made.ok());
+      static SignalContext* context = made->release();
+      static std::atomic<bool> done{false};
+      static ThreadStart& waiter = *new ThreadStart;
+      waiter.body = [timed] {
+        t_hold_when_woken = true;
+        if (timed) {
+          done = context->WaitFor(absl::Hours(1));
+        } else {
+          context->Wait();
+          done = true;
+        }
+      };
+      pthread_t thread;
+      const pid_t tid = StartThread(&waiter, /*detached=*/false, &thread);
+      ASSERT_NE(tid, 0);
+      WaitUntilInFutex(tid);
+      delete context;
+      ASSERT_EQ(write(g_woken_pipe[1], "x", 1), 1);
+      ASSERT_EQ(pthread_join(thread, nullptr), 0);
+      EXPECT_TRUE(g_woken.load());
+      EXPECT_TRUE(done.load());
+    });
+    EXPECT_TRUE(status.exited_ok()) << status.ToString();
+  }
+}
+
+}  // namespace
+}  // namespace portsig
