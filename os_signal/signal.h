@@ -23,9 +23,14 @@
 //   program blocks everywhere to take with sigwaitinfo or signalfd stays
 //   the program's unless it names it.
 // - Signals nobody asked for keep the behavior they had before portsig:
-//   default action, SIG_IGN, or the host's handler (chained).
+//   default action, SIG_IGN, or the host's handler (chained). What the host
+//   installed last counts, also between two subscriptions.
 // - Reset puts back exactly what the process had before portsig touched a
-//   signal (handler, flags and mask).
+//   signal (handler, flags and mask): what the host installed last.
+// - A fault the kernel raises for the faulting thread (SIGSEGV, SIGBUS,
+//   SIGFPE, SIGILL, SIGTRAP, SIGSYS) is never relayed, even when asked for
+//   by number: it gets what the previous disposition would have done, with
+//   its flags, and ends the process where it would have. Sent ones are.
 // - Bad input (numbers outside 1..NSIG-1, SIGKILL, SIGSTOP, reserved numbers,
 //   bad notes) gets InvalidArgument naming the value, and nothing changes.
 // - No exception crosses this API. When portsig cannot make a thread it

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -207,6 +208,54 @@ void TakeDefaultAction(int signo) {
   }
 }
 
+// What a fault raised by the kernel gets when the disposition portsig
+// stands in for is SIG_DFL (or SIG_IGN, which the kernel overrides for a
+// fault): the process ends by that signal. SIG_DFL goes back in place; an
+// instruction that faults (SEGV, BUS, FPE, ILL) runs again on return and
+// the kernel ends the process with its own report of the fault; a trap or
+// a seccomp SIGSYS does not repeat, so it is raised again here, unblocked.
+void FaultDefaultAction(int signo) {
+  const struct sigaction dfl = Default();
+  sigaction(signo, &dfl, nullptr);
+  if (signo == SIGTRAP || signo == SIGSYS) {
+    platform::SignalThisThread(signo);
+    sigset_t just_this;
+    sigemptyset(&just_this);
+    sigaddset(&just_this, signo);
+    pthread_sigmask(SIG_UNBLOCK, &just_this, nullptr);
+  }
+}
+
+// Calls a host handler for a fault as the kernel would have: SA_RESETHAND
+// puts SIG_DFL in place first (so a re-raise, or the instruction faulting
+// again, ends the process), and the handler runs with the interrupted
+// code's mask plus its sa_mask plus the signal itself unless SA_NODEFER.
+void CallForFault(const struct sigaction& previous, int signo, siginfo_t* info,
+                  void* context) {
+  if (previous.sa_flags & SA_RESETHAND) {
+    const struct sigaction dfl = Default();
+    sigaction(signo, &dfl, nullptr);
+  }
+  sigset_t mask;
+  if (context != nullptr) {
+    mask = static_cast<ucontext_t*>(context)->uc_sigmask;
+  } else {
+    pthread_sigmask(SIG_SETMASK, nullptr, &mask);
+  }
+  for (int s = 1; s <= kMaxSignal; ++s) {
+    if (sigismember(&previous.sa_mask, s) == 1) sigaddset(&mask, s);
+  }
+  if (!(previous.sa_flags & SA_NODEFER)) sigaddset(&mask, signo);
+  sigset_t ours;
+  pthread_sigmask(SIG_SETMASK, &mask, &ours);
+  if (previous.sa_flags & SA_SIGINFO) {
+    previous.sa_sigaction(signo, info, context);
+  } else {
+    previous.sa_handler(signo);
+  }
+  pthread_sigmask(SIG_SETMASK, &ours, nullptr);
+}
+
 // While portsig's handler runs a previous disposition's handler, this
 // thread remembers it, so that when that handler chains back into portsig's
 // (it replaced portsig's handler once and saved it as its own previous)
@@ -274,13 +323,13 @@ void FallThrough(int signo, siginfo_t* info, void* context, bool fault,
     // later; if that is portsig's handler again, chain[0].
     index = 0;
     if (sigaction(signo, nullptr, &previous) != 0) {
-      TakeDefaultAction(signo);
+      fault ? FaultDefaultAction(signo) : TakeDefaultAction(signo);
       return;
     }
     if (IsOurHandler(previous)) {
       View view = Read(signo, [](int, int) { return 0; });
       if (!view.have_entry) {
-        TakeDefaultAction(signo);
+        fault ? FaultDefaultAction(signo) : TakeDefaultAction(signo);
         return;
       }
       previous = view.entry;
@@ -290,7 +339,7 @@ void FallThrough(int signo, siginfo_t* info, void* context, bool fault,
         signo, [index](int, int top) { return index < top ? index : top; });
     if (index < 0 || !view.have_entry || IsOurHandler(view.entry)) {
       // Below the chain: nothing portsig knows of was there before.
-      TakeDefaultAction(signo);
+      fault ? FaultDefaultAction(signo) : TakeDefaultAction(signo);
       return;
     }
     index = index < view.top ? index : view.top;
@@ -299,7 +348,11 @@ void FallThrough(int signo, siginfo_t* info, void* context, bool fault,
   // The kernel reads SIG_DFL and SIG_IGN from the handler's value whatever
   // the flags say.
   if (previous.sa_handler == SIG_DFL || previous.sa_handler == SIG_IGN) {
-    if (previous.sa_handler == SIG_DFL) TakeDefaultAction(signo);
+    if (fault) {
+      FaultDefaultAction(signo);
+    } else if (previous.sa_handler == SIG_DFL) {
+      TakeDefaultAction(signo);
+    }
     return;
   }
   FallThroughRecords& records = t_records;
@@ -309,7 +362,9 @@ void FallThrough(int signo, siginfo_t* info, void* context, bool fault,
                             frame, info,  context};
     records.count = slot + 1;
   }
-  if (previous.sa_flags & SA_SIGINFO) {
+  if (fault) {
+    CallForFault(previous, signo, info, context);
+  } else if (previous.sa_flags & SA_SIGINFO) {
     previous.sa_sigaction(signo, info, context);
   } else {
     previous.sa_handler(signo);

@@ -14,6 +14,11 @@
 // - A host that put back portsig's handler (restoring what it had saved as
 //   it left) is recognised: Stop and Reset put back what was under that
 //   host, and a new Notify stands in for that.
+// - A fault raised by the kernel for the faulting thread (SEGV, BUS, FPE,
+//   ILL, TRAP, SYS with si_code > 0) is never relayed: it gets what the
+//   previous disposition would have done, with SA_RESETHAND, SA_NODEFER and
+//   sa_mask honoured, and the process ends by that signal where it would
+//   have. Only sent ones (kill, raise, sigqueue, tgkill) reach channels.
 #ifndef PORTSIG_RUNTIME_SIGACTION_TABLE_H_
 #define PORTSIG_RUNTIME_SIGACTION_TABLE_H_
 
