@@ -416,6 +416,11 @@ std::optional<Delivery> SignalChannel::ReceiveDeliveryFor(
   return state_->Receive(absl::Now() + timeout);
 }
 
+std::optional<Delivery> SignalChannel::ReceiveDeliveryUntil(
+    absl::Time deadline) {
+  return state_->Receive(deadline);
+}
+
 std::optional<Delivery> SignalChannel::TryReceiveDelivery() {
   return state_->TryReceive();
 }
@@ -424,6 +429,10 @@ Signal SignalChannel::Receive() { return ReceiveDelivery().signal; }
 
 std::optional<Signal> SignalChannel::ReceiveFor(absl::Duration timeout) {
   return SignalOf(ReceiveDeliveryFor(timeout));
+}
+
+std::optional<Signal> SignalChannel::ReceiveUntil(absl::Time deadline) {
+  return SignalOf(ReceiveDeliveryUntil(deadline));
 }
 
 std::optional<Signal> SignalChannel::TryReceive() {

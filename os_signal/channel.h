@@ -14,12 +14,12 @@
 // Receiving is thread-safe. Destroying a channel that is still registered
 // stops it first, so nothing is delivered into freed memory.
 //
-// Cancellation (pthread_cancel, deferred): Receive, ReceiveFor and their
-// Delivery forms are cancellation points while they wait, and nowhere
-// else; every other call here holds cancellation off. A cancelled receiver
-// leaves the channel: it is no longer counted as blocked, and a delivery
-// already handed to it, not yet returned, goes to the next blocked
-// receiver, else into the buffer if there is room, else is dropped: it
+// Cancellation (pthread_cancel, deferred): Receive, ReceiveFor,
+// ReceiveUntil and their Delivery forms are cancellation points while they
+// wait, and nowhere else; every other call here holds cancellation off. A
+// cancelled receiver leaves the channel: it is no longer counted as blocked,
+// and a delivery already handed to it, not yet returned, goes to the next
+// blocked receiver, else into the buffer if there is room, else is dropped: it
 // then moves from delivered() to dropped(). So delivered() + dropped()
 // always counts every delivery offered, and delivered() those a receiver
 // got or the buffer holds.
@@ -33,13 +33,21 @@
 // receiving from a channel nothing sends to does: it never returns into
 // the destroyed object, costs only its own thread and a few hundred bytes,
 // and does not delay exit(), which ends the process around it. A thread
-// blocked in ReceiveFor/ReceiveDeliveryFor returns nothing at its
+// blocked in a ...For or ...Until receive returns nothing at its
 // deadline. Either can still be cancelled (pthread_cancel), which frees
 // what the last one held. A delivery handed to a receiver that had not yet
 // returned it when the channel was destroyed is discarded with the
 // buffer. Calling into a channel after its destructor has begun remains
 // undefined, as for any C++ object: destroy it when no thread will call it
 // again, or let those calls be ones already blocked.
+//
+// Thread safety. Distinct objects: safe. Shared objects: safe for every
+// member function and for Notify/Stop on it: any number of threads may
+// receive, try, poll ReadyFd, read the counters, Notify and Stop one
+// channel at the same time. Destruction is the exception: another thread
+// may be blocked inside a receive when the destructor runs (see above),
+// but no call may begin once it has. Nothing here may be called from a
+// signal handler: every call may take locks or allocate.
 #ifndef PORTSIG_OS_SIGNAL_CHANNEL_H_
 #define PORTSIG_OS_SIGNAL_CHANNEL_H_
 
@@ -70,14 +78,19 @@ class SignalChannel final : private os_signal_internal::Subscriber {
   // A buffered signal, if any. Always empty for an unbuffered channel, whose
   // deliveries only go to blocked receivers.
   std::optional<Signal> TryReceive();
-  // Blocks up to `timeout`.
+  // Blocks up to `timeout`, or until `deadline`: nothing if no signal came
+  // by then. A timeout of zero or less, or a deadline already past, does
+  // not wait (but still hands over a signal buffered, or delivered to a
+  // receiver of an unbuffered channel while it looks).
   std::optional<Signal> ReceiveFor(absl::Duration timeout);
+  std::optional<Signal> ReceiveUntil(absl::Time deadline);
 
   // The same, with who sent the signal and how many occurrences it stands
   // for (see delivery.h).
   Delivery ReceiveDelivery();
   std::optional<Delivery> TryReceiveDelivery();
   std::optional<Delivery> ReceiveDeliveryFor(absl::Duration timeout);
+  std::optional<Delivery> ReceiveDeliveryUntil(absl::Time deadline);
 
   // A descriptor that polls readable while the channel holds a signal, for
   // poll/epoll/libuv/Asio loops; read signals with TryReceive. Created on

@@ -166,6 +166,11 @@ bool SignalContext::WaitFor(absl::Duration timeout) const {
   return state->WaitUntil(absl::Now() + timeout);
 }
 
+bool SignalContext::WaitUntil(absl::Time deadline) const {
+  std::shared_ptr<os_signal_internal::ContextState> state = state_;
+  return state->WaitUntil(deadline);
+}
+
 std::optional<Signal> SignalContext::signal() const { return state_->signal(); }
 
 absl::Status SignalContext::status() const { return state_->status(); }

@@ -10,6 +10,14 @@
 // delete, or exit() with a static one) stops it, so they return, done;
 // what they still read lives until the last of them has left, and the
 // destructor waits for none of them.
+//
+// Thread safety. Distinct objects: safe. Shared objects: safe for every
+// member function: any number of threads may wait, look at done(),
+// signal() and status(), and Stop one context at the same time, and a
+// context may be the parent of contexts made on other threads.
+// Destruction while other threads wait is allowed (see above); no call may
+// begin once it has. Nothing here may be called from a signal handler:
+// every call may take locks or allocate.
 #ifndef PORTSIG_OS_SIGNAL_NOTIFY_CONTEXT_H_
 #define PORTSIG_OS_SIGNAL_NOTIFY_CONTEXT_H_
 
@@ -37,8 +45,11 @@ class SignalContext {
 
   bool done() const;
   void Wait() const;
-  // True if done within `timeout`.
+  // True if done within `timeout`, or by `deadline`. A timeout of zero or
+  // less, or a deadline already past, does not wait: it says whether the
+  // context is done now.
   bool WaitFor(absl::Duration timeout) const;
+  bool WaitUntil(absl::Time deadline) const;
   // The signal that made it done, if a signal did.
   std::optional<Signal> signal() const;
   // OK while not done; Cancelled saying why once done ("SIGINT signal
