@@ -14,6 +14,7 @@
 #include "platform/readiness_fd.h"
 #include "platform/spin.h"
 #include "platform/sync.h"
+#include "platform/test_hooks.h"
 #include "runtime/runtime.h"
 
 namespace portsig {
@@ -134,6 +135,9 @@ class ChannelState {
 
   const size_t capacity_;
   mutable ForkSafeMutex mu_;
+  // Held across fork(), so a child never copies mu_ held by a thread it
+  // does not have (a receiver of the parent, say).
+  ForkHeldLock fork_held_{&mu_};
   ForkSafeCondVar nonempty_;
   absl::InlinedVector<Delivery, 1> buffer_ ABSL_GUARDED_BY(mu_);
   // Receivers blocked right now, spinning or parked, and not yet handed a
@@ -378,6 +382,7 @@ absl::StatusOr<int> ChannelState::ReadyFd() {
 
 size_t ChannelState::size() const {
   MutexLock lock(&mu_);
+  PORTSIG_TEST_HOOK(inside_fork_held_lock, 1);
   return buffer_.size();
 }
 

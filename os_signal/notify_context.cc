@@ -128,11 +128,14 @@ class ContextState final : public Subscriber,
   }
   std::optional<Signal> signal() {
     MutexLock lock(&mu_);
+    PORTSIG_TEST_HOOK(inside_fork_held_lock, 2);
     return signal_;
   }
 
  private:
   ForkSafeMutex mu_;
+  // Held across fork() (see SignalChannel::fork_held_).
+  ForkHeldLock fork_held_{&mu_};
   ForkSafeCondVar done_;
   absl::Status status_ ABSL_GUARDED_BY(mu_);
   std::optional<Signal> signal_ ABSL_GUARDED_BY(mu_);

@@ -41,4 +41,55 @@ bool ForkSafeCondVar::WaitWithDeadline(ForkSafeMutex* mu, absl::Time deadline) {
 
 void ForkSafeCondVar::SignalAll() { pthread_cond_broadcast(&cv_); }
 
+namespace {
+
+// Every ForkHeldLock alive, newest first. Never destroyed: channels may be
+// destroyed during exit, after static destructors have run.
+struct ForkHeldList {
+  ForkSafeMutex mu;
+  ForkHeldLock* head ABSL_GUARDED_BY(mu) = nullptr;
+};
+
+ForkHeldList& TheForkHeldList() {
+  static ForkHeldList* list = new ForkHeldList;
+  return *list;
+}
+
+}  // namespace
+
+ForkHeldLock::ForkHeldLock(ForkSafeMutex* mu) : mu_(mu) {
+  ForkHeldList& list = TheForkHeldList();
+  MutexLock lock(&list.mu);
+  next_ = list.head;
+  if (next_ != nullptr) next_->prev_ = this;
+  list.head = this;
+}
+
+ForkHeldLock::~ForkHeldLock() {
+  ForkHeldList& list = TheForkHeldList();
+  MutexLock lock(&list.mu);
+  if (prev_ != nullptr) {
+    prev_->next_ = next_;
+  } else {
+    list.head = next_;
+  }
+  if (next_ != nullptr) next_->prev_ = prev_;
+}
+
+// The locks are taken here and released in another function (around
+// fork()), which the thread-safety analysis cannot follow.
+void ForkHeldLock::LockAllForFork() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  ForkHeldList& list = TheForkHeldList();
+  list.mu.Lock();
+  for (ForkHeldLock* l = list.head; l != nullptr; l = l->next_) l->mu_->Lock();
+}
+
+void ForkHeldLock::UnlockAllAfterFork() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  ForkHeldList& list = TheForkHeldList();
+  for (ForkHeldLock* l = list.head; l != nullptr; l = l->next_) {
+    l->mu_->Unlock();
+  }
+  list.mu.Unlock();
+}
+
 }  // namespace portsig

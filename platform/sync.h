@@ -133,6 +133,37 @@ class ForkSafeCondVar {
   pthread_cond_t cv_;
 };
 
+// Lists a ForkSafeMutex that fork() must find free: one per channel and per
+// context. A host thread may be inside a channel call (TryReceive, size,
+// a receiver between waits) at the moment another thread forks; the child
+// has no such thread, so its copy of that lock would stay held for ever and
+// the child's dispatcher, or its own first call on the channel, would hang.
+// The runtime's fork handlers take every listed lock before fork() and
+// release them in parent and child (LockAllForFork, UnlockAllAfterFork), as
+// glibc does for malloc's arenas, so the child also never sees a channel's
+// state half changed. Construct it after the mutex it lists (a member
+// declared after it) and destroy it before; never while holding that or any
+// other listed lock. Listed locks are taken after the handler map's lock
+// and before the runtime's, and never two at a time elsewhere.
+class ForkHeldLock {
+ public:
+  explicit ForkHeldLock(ForkSafeMutex* mu);
+  ~ForkHeldLock();
+  ForkHeldLock(const ForkHeldLock&) = delete;
+  ForkHeldLock& operator=(const ForkHeldLock&) = delete;
+
+  // For the runtime's pthread_atfork handlers only: takes every listed lock
+  // (the list's own lock first), and releases them all.
+  static void LockAllForFork();
+  static void UnlockAllAfterFork();
+
+ private:
+  ForkSafeMutex* const mu_;
+  // The list, guarded by its lock in sync.cc.
+  ForkHeldLock* prev_ = nullptr;
+  ForkHeldLock* next_ = nullptr;
+};
+
 // Holds off deferred thread cancellation (pthread_cancel) for a scope and
 // gives the caller's own state back at its end. A portsig call that waits
 // lets a cancellation act only while it waits (Allow ... Disallow), where

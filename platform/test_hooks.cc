@@ -18,6 +18,7 @@ std::atomic<Hook> default_action_resumed{nullptr};
 std::atomic<Hook> wakeup_parking{nullptr};
 std::atomic<Hook> spin_started{nullptr};
 std::atomic<Hook> context_waiter_woken{nullptr};
+std::atomic<Hook> inside_fork_held_lock{nullptr};
 #endif
 }  // namespace test_hooks
 }  // namespace portsig

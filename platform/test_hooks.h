@@ -51,6 +51,11 @@ extern std::atomic<Hook> wakeup_parking;
 // In OneShotWakeup::Sleep and SignalChannel's Receive, as a spin begins.
 extern std::atomic<Hook> spin_started;
 
+// While a host thread holds a lock that fork() must find free: in
+// SignalChannel::size() (argument 1), SignalContext::signal() (2) and the
+// runtime's CurrentSettings (3), under the channel's, the context's and
+// the settings' lock.
+extern std::atomic<Hook> inside_fork_held_lock;
 // When set to a signal number, the runtime fails to install a handler for
 // that signal, as if sigaction had refused.
 extern std::atomic<int> fail_install_signo;

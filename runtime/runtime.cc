@@ -79,40 +79,6 @@ absl::Status StartDispatcherLocked(Runtime* rt)
   return absl::OkStatus();
 }
 
-// fork(): the child has no dispatcher thread and may have copied the queue
-// mid-operation. Hold the runtime lock across fork so no sigaction change is
-// half done, and keep signals blocked in the forking thread until the
-// child's queue is reset, so no handler runs in the child against the
-// parent's half-copied queue state. The lock serializes forks, so one saved
-// mask suffices.
-sigset_t g_mask_before_fork;
-std::atomic<uint64_t> g_fork_generation{0};
-
-// Each of these takes or releases the lock the other ends (around fork()),
-// which the thread-safety analysis cannot follow.
-void PrepareFork() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-  g_runtime->mu.Lock();
-  g_runtime->mask.PrepareFork();
-  sigset_t all;
-  sigfillset(&all);
-  pthread_sigmask(SIG_BLOCK, &all, &g_mask_before_fork);
-}
-void ParentAfterFork() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-  pthread_sigmask(SIG_SETMASK, &g_mask_before_fork, nullptr);
-  g_runtime->mask.ParentAfterFork();
-  g_runtime->mu.Unlock();
-}
-void ChildAfterFork() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-  g_runtime->is_init = getpid() == 1;
-  g_runtime->deferred.RestoreAllInChild();
-  g_runtime->queue->ResetAfterFork();
-  g_runtime->dispatcher_running.store(false, std::memory_order_release);
-  g_runtime->mask.ChildAfterFork();
-  g_fork_generation.fetch_add(1, std::memory_order_release);
-  pthread_sigmask(SIG_SETMASK, &g_mask_before_fork, nullptr);
-  g_runtime->mu.Unlock();
-}
-
 // Settings, and whether the runtime has started (which fixes the backend).
 // Apart from the runtime so that Configure before first use starts nothing.
 struct Config {
@@ -140,6 +106,50 @@ Config& TheConfig() {
     return c;
   }();
   return *config;
+}
+
+// fork(): the child has no dispatcher thread and may have copied the queue
+// mid-operation. Hold the runtime lock across fork so no sigaction change is
+// half done, and keep signals blocked in the forking thread until the
+// child's queue is reset, so no handler runs in the child against the
+// parent's half-copied queue state. The lock serializes forks, so one saved
+// mask suffices. Every channel's and context's lock (ForkHeldLock) and the
+// settings' lock are held across fork too, so that none is copied held by a
+// thread the child does not have. The order is the one every other path
+// takes them in: os_signal's handler map (its handlers run before these),
+// the channels' and contexts' locks, the settings, the runtime.
+sigset_t g_mask_before_fork;
+std::atomic<uint64_t> g_fork_generation{0};
+
+// Each of these takes or releases the locks the other ends (around fork()),
+// which the thread-safety analysis cannot follow.
+void PrepareFork() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  ForkHeldLock::LockAllForFork();
+  TheConfig().mu.Lock();
+  g_runtime->mu.Lock();
+  g_runtime->mask.PrepareFork();
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &g_mask_before_fork);
+}
+void ParentAfterFork() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  pthread_sigmask(SIG_SETMASK, &g_mask_before_fork, nullptr);
+  g_runtime->mask.ParentAfterFork();
+  g_runtime->mu.Unlock();
+  TheConfig().mu.Unlock();
+  ForkHeldLock::UnlockAllAfterFork();
+}
+void ChildAfterFork() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  g_runtime->is_init = getpid() == 1;
+  g_runtime->deferred.RestoreAllInChild();
+  g_runtime->queue->ResetAfterFork();
+  g_runtime->dispatcher_running.store(false, std::memory_order_release);
+  g_runtime->mask.ChildAfterFork();
+  g_fork_generation.fetch_add(1, std::memory_order_release);
+  pthread_sigmask(SIG_SETMASK, &g_mask_before_fork, nullptr);
+  g_runtime->mu.Unlock();
+  TheConfig().mu.Unlock();
+  ForkHeldLock::UnlockAllAfterFork();
 }
 
 Runtime* Get() {
@@ -357,6 +367,7 @@ absl::Status Configure(const SettingsUpdate& update) {
 Settings CurrentSettings() {
   Config& config = TheConfig();
   MutexLock config_lock(&config.mu);
+  PORTSIG_TEST_HOOK(inside_fork_held_lock, 3);
   Settings now;
   now.sigqueue = config.sigqueue;
   now.spin_before_sleep = platform::SpinBeforeSleep();

@@ -1,0 +1,149 @@
+// fork() from a host whose other threads are inside portsig, as a hostile
+// (or merely busy) host does: a thread reading a channel, a context or the
+// settings while another forks. The child has none of those threads, so
+// any lock one of them held would be copied held for ever.
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <functional>
+#include <string>
+
+#include "gtest/gtest.h"
+#include "os_signal/signal.h"
+#include "platform/test_hooks.h"
+#include "tests/testing/child_process.h"
+#include "tests/testing/proc_tasks.h"
+
+namespace portsig {
+namespace {
+
+using testing::ChildStatus;
+using testing::RunInChild;
+
+// Which lock the holder thread stops in (the hook's argument), once.
+std::atomic<int> g_hold_in{0};
+std::atomic<bool> g_inside{false};
+std::atomic<bool> g_forked{false};
+std::atomic<pid_t> g_forker{0};
+
+bool InFutex(pid_t tid) {
+  return std::atoi(
+             testing::ReadTaskFile(std::to_string(tid), "syscall").c_str()) ==
+         SYS_futex;
+}
+
+// The holder stays inside the lock until the forking thread either waits
+// for it (fork()'s prepare handlers take it: the fix) or has forked without
+// waiting (the bug: the child copies it held).
+void HoldWhileForking(int which) {
+  int expected = which;
+  if (!g_hold_in.compare_exchange_strong(expected, 0)) return;
+  g_inside.store(true);
+  while (!g_forked.load() && !InFutex(g_forker.load())) sched_yield();
+}
+
+// A thread with a stack size of its own: in a child, glibc gives a new
+// thread of the default size the dead parent thread's cached stack, which
+// TSan reports as "dup thread with used id".
+void RunOnThread(const std::function<void()>& body) {
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, 3 << 20);
+  pthread_t thread;
+  auto* owned = new std::function<void()>(body);
+  ASSERT_EQ(pthread_create(
+                &thread, &attr,
+                [](void* arg) -> void* {
+                  auto* f = static_cast<std::function<void()>*>(arg);
+                  (*f)();
+                  delete f;
+                  return nullptr;
+                },
+                owned),
+            0);
+  pthread_attr_destroy(&attr);
+  while (!g_inside.load()) sched_yield();
+  std::fflush(nullptr);
+  const pid_t pid = fork();
+  if (pid == 0) return;  // The caller's child part runs next.
+  g_forked.store(true);
+  pthread_join(thread, nullptr);
+  ChildStatus status;
+  ASSERT_EQ(waitpid(pid, &status.raw, 0), pid);
+  EXPECT_TRUE(status.exited_ok())
+      << "the child, forked while a thread held the lock: " << status.ToString()
+      << (status.killed_by(SIGALRM) ? " (hung: watchdog)" : "");
+  // Marks this process as the parent for the caller.
+  g_forker.store(-1);
+}
+
+// Runs `hold` on another thread, stopped inside lock `which` (see
+// inside_fork_held_lock), forks meanwhile, and runs `child` in the child
+// under a watchdog; the child must exit 0.
+void ForkWhileHeld(int which, const std::function<void()>& hold,
+                   const std::function<bool()>& child) {
+  g_forker.store(static_cast<pid_t>(syscall(SYS_gettid)));
+  test_hooks::inside_fork_held_lock.store(&HoldWhileForking);
+  g_hold_in.store(which);
+  RunOnThread(hold);
+  if (g_forker.load() == -1) return;
+  // In the child.
+  alarm(10);  // A lock copied held hangs the child: SIGALRM fails it.
+  _exit(child() ? 0 : 1);
+}
+
+TEST(ForkWhileInsideTest, AChannelsLockHeldByAnotherThread) {
+  auto status = RunInChild([] {
+    static SignalChannel ch(1);
+    ASSERT_TRUE(Notify(ch, {SIGUSR1}).ok());
+    ForkWhileHeld(
+        1, [] { (void)ch.size(); },
+        [] {
+          raise(SIGUSR1);  // The child's dispatcher delivers into ch.
+          return ch.ReceiveFor(absl::Seconds(5)) == Signal(SIGUSR1) &&
+                 ch.size() == 0;
+        });
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+TEST(ForkWhileInsideTest, AContextsLockHeldByAnotherThread) {
+  auto status = RunInChild([] {
+    static auto ctx = NotifyContext({SIGUSR2});
+    ASSERT_TRUE(ctx.ok()) << ctx.status();
+    ForkWhileHeld(
+        2, [] { (void)(*ctx)->signal(); },
+        [] {
+          raise(SIGUSR2);  // The child's dispatcher finishes the context.
+          return (*ctx)->WaitFor(absl::Seconds(5)) &&
+                 (*ctx)->signal() == Signal(SIGUSR2);
+        });
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+TEST(ForkWhileInsideTest, TheSettingsLockHeldByAnotherThread) {
+  auto status = RunInChild([] {
+    static SignalChannel ch(1);
+    ASSERT_TRUE(Notify(ch, {SIGUSR1}).ok());
+    ForkWhileHeld(
+        3, [] { (void)CurrentOptions(); },
+        [] {
+          Options options;
+          options.restore_delay = absl::Milliseconds(1);
+          return Configure(options).ok() &&
+                 CurrentOptions().restore_delay == absl::Milliseconds(1) &&
+                 Backend().ok();
+        });
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+}  // namespace
+}  // namespace portsig
