@@ -207,7 +207,15 @@ absl::Status HandlerMap::Add(Subscriber* subscriber,
   if (signals.empty()) {
     const auto& all = CatchableSignals();
     for (int s = 1; s <= platform::kMaxSignal && status.ok(); ++s) {
-      if (all.test(s)) status = add_signal(s);
+      if (!all.test(s)) continue;
+      const bool was_wanted = !by_signal_[s].empty();
+      status = add_signal(s);
+      // Taken over from a lingering handler that a thread that did not
+      // block it left open on the mask thread (runtime::Disable): every
+      // signal opens nothing there.
+      if (status.ok() && !was_wanted && named_count_[s] == 0) {
+        runtime::CloseMask(s);
+      }
     }
     if (status.ok() && !wanted.all_notes) {
       wanted.all_notes = true;
@@ -463,10 +471,12 @@ void HandlerMap::UnnameLocked(int signo) {
 
 void HandlerMap::UnindexSignalLocked(Subscriber* subscriber, int signo,
                                      bool named, bool disable_when_last) {
-  // Blocked on the mask thread before the disposition can be put back
-  // (runtime::Disable): sent from then on, a signal the program blocks
-  // everywhere stays pending, as it would without portsig.
-  if (named) UnnameLocked(signo);
+  bool last_name = false;
+  if (named) {
+    ABSL_RAW_CHECK(named_count_[signo] > 0,
+                   "portsig: unnaming an unnamed signal");
+    last_name = --named_count_[signo] == 0;
+  }
   by_signal_[signo].erase(subscriber);
   // Empty unless someone asked for once: no lookup then.
   if (!once_.empty()) {
@@ -478,7 +488,15 @@ void HandlerMap::UnindexSignalLocked(Subscriber* subscriber, int signo,
   if (!queue_requests_[signo].empty()) {
     SetQueueRequestLocked(subscriber, signo, 0);
   }
-  if (by_signal_[signo].empty() && disable_when_last) runtime::Disable(signo);
+  if (by_signal_[signo].empty() && disable_when_last) {
+    // Blocks it on the mask thread before the disposition can be put back,
+    // or with it, after the restore delay.
+    runtime::Disable(signo);
+  } else if (last_name) {
+    // Still relayed to subscribers of every signal, which open nothing; or
+    // about to be ignored or reset, which block it there first.
+    runtime::CloseMask(signo);
+  }
 }
 
 void HandlerMap::DropNoteLocked(Subscriber* subscriber, const std::string& note,

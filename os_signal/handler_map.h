@@ -17,7 +17,8 @@
 //
 // A signal some subscriber named in Notify (not one it has only as part of
 // "every signal") is delivered even where the program blocks it in every
-// thread: the runtime opens it on its mask thread while anyone names it.
+// thread: the runtime opens it on its mask thread while anyone names it
+// (and, in one case, while its handler lingers after: runtime::Disable).
 // "Every signal" does not open what the program blocks everywhere, which is
 // how a host takes a signal with sigwait or signalfd.
 #ifndef PORTSIG_OS_SIGNAL_HANDLER_MAP_H_

@@ -18,7 +18,9 @@
 // - A signal a Notify or NotifyContext names is delivered even when every
 //   thread of the program blocks it (a process started with it blocked):
 //   portsig's thread portsig-mask has it unblocked while anyone names it,
-//   as Go does, and blocks it again before Stop restores the disposition.
+//   as Go does, and blocks it again before Stop restores the disposition
+//   (or, if the stopping thread does not block it, with the restore after
+//   the restore delay).
 //   Notify() for every signal unblocks nothing there, so a signal the
 //   program blocks everywhere to take with sigwaitinfo or signalfd stays
 //   the program's unless it names it.

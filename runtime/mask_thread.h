@@ -17,11 +17,15 @@
 // (ThreadsTest.KillToSelfRunsTheHandlerFirstWhileTheMaskThreadIsOpen).
 //
 // Only this thread can change its mask, so a change wakes it and waits
-// until it has made it: a signal sent once SetOpen returns meets the new
-// mask. Opening is done after portsig's handler is installed (a signal
+// until it has made it: a signal sent once Open returns meets the new mask.
+// The runtime opens a signal after portsig's handler is installed (a signal
 // pending since the program started is then delivered to portsig, not to
-// the default action) and closing before the disposition is restored (a
-// signal sent after Stop stays pending, as it would without portsig).
+// the default action) and closes it before the disposition is restored (a
+// signal sent after Stop stays pending, as it would without portsig). One
+// exception, so that a subscribe/unsubscribe loop costs no wake-up of this
+// thread: while a handler lingers after Stop (deferred_restore.h), its
+// signal stays open if the thread that stopped it does not block it, and
+// closes with the restore (runtime.cc, Disable).
 //
 // Started on the first signal opened; in a forked child, where the parent's
 // thread does not exist, on the next open, close or EnsureRunning.

@@ -27,6 +27,9 @@ namespace {
 
 using platform::SigQueue;
 
+// What the restorer runs when a lingering signal's delay is over.
+void RestoreAfterDelay(int signo);
+
 // Everything the runtime owns. Never destroyed: signal handlers and the
 // detached dispatcher may run during exit.
 struct Runtime {
@@ -41,7 +44,7 @@ struct Runtime {
   // signals whose disposition is SIG_DFL: a lingering handler would catch
   // them instead, so restores never wait.
   bool is_init ABSL_GUARDED_BY(mu) = false;
-  DeferredRestore deferred{&mu, &RestoreSaved};
+  DeferredRestore deferred{&mu, &RestoreAfterDelay};
   // Opens the named signals on a thread of portsig's (mask_thread.h).
   // Called under mu, whose holder may wait for the thread to change its
   // mask.
@@ -49,6 +52,19 @@ struct Runtime {
 };
 
 Runtime* g_runtime = nullptr;
+
+// With the runtime's lock held, as DeferredRestore calls it. A signal
+// whose handler lingered open on the mask thread is blocked there first.
+void RestoreAfterDelay(int signo) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  g_runtime->mask.Close(signo);
+  RestoreSaved(signo);
+}
+
+bool ThisThreadBlocks(int signo) {
+  sigset_t mask;
+  return pthread_sigmask(SIG_BLOCK, nullptr, &mask) == 0 &&
+         sigismember(&mask, signo) == 1;
+}
 
 // Passes one received signal to os_signal, on whichever thread holds the
 // queue's receive role.
@@ -141,10 +157,12 @@ void ParentAfterFork() ABSL_NO_THREAD_SAFETY_ANALYSIS {
 }
 void ChildAfterFork() ABSL_NO_THREAD_SAFETY_ANALYSIS {
   g_runtime->is_init = getpid() == 1;
+  // First: the restores below close signals on a mask thread that does not
+  // exist here, under the lock PrepareFork took.
+  g_runtime->mask.ChildAfterFork();
   g_runtime->deferred.RestoreAllInChild();
   g_runtime->queue->ResetAfterFork();
   g_runtime->dispatcher_running.store(false, std::memory_order_release);
-  g_runtime->mask.ChildAfterFork();
   g_fork_generation.fetch_add(1, std::memory_order_release);
   pthread_sigmask(SIG_SETMASK, &g_mask_before_fork, nullptr);
   g_runtime->mu.Unlock();
@@ -217,16 +235,23 @@ void Disable(int signo) {
   Runtime* rt = Get();
   MutexLock lock(&rt->mu);
   rt->deferred.AssertHeld(&rt->mu);
+  const bool can_wait =
+      HandlerInstalled(signo) && !rt->is_init && RestoreCanWait(signo);
   // Blocked on the mask thread before the signal is unwanted: one sent from
-  // now on stays pending where the program blocks it, as without portsig,
-  // rather than reach the disposition being put back (os_signal closes it
-  // first; this keeps the order if it did not).
-  rt->mask.Close(signo);
+  // now on stays pending where the program blocks it everywhere, as without
+  // portsig, rather than reach the disposition being put back. Except while
+  // the handler lingers, if this thread does not block the signal: then it
+  // is not blocked everywhere, the lingering handler does the same on
+  // either thread (the default action), and a Notify within the delay
+  // finds it open, so a subscribe/unsubscribe loop changes no mask, as it
+  // makes no sigaction call.
+  const bool keep_open =
+      can_wait && rt->mask.IsOpen(signo) && !ThisThreadBlocks(signo);
+  if (!keep_open) rt->mask.Close(signo);
   rt->queue->Disable(signo);
   if (!HandlerInstalled(signo)) return;
-  if (!rt->is_init && RestoreCanWait(signo) && rt->deferred.Defer(signo)) {
-    return;
-  }
+  if (can_wait && rt->deferred.Defer(signo)) return;
+  rt->mask.Close(signo);
   RestoreSaved(signo);
 }
 
@@ -234,7 +259,7 @@ void RestoreIfLingering(int signo) {
   Runtime* rt = Get();
   MutexLock lock(&rt->mu);
   rt->deferred.AssertHeld(&rt->mu);
-  if (rt->deferred.Cancel(signo)) RestoreSaved(signo);
+  if (rt->deferred.Cancel(signo)) RestoreAfterDelay(signo);
 }
 
 absl::Status Ignore(int signo) {

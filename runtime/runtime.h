@@ -72,8 +72,10 @@ void Disable(int signo);
 // blocks it, and returns once it is unblocked there; call it after Enable.
 // ResourceExhausted, naming the thread, if the thread cannot be made (then
 // nothing changed). CloseMask blocks it there again and returns once it is
-// blocked; Disable, Ignore and Reset do so first too. MaskOpen: whether
-// signo is open there.
+// blocked. Disable, Ignore and Reset block it there first too, except that
+// Disable leaves it open while its handler lingers (the restore delay) if
+// the calling thread does not block it: the restore closes it. MaskOpen:
+// whether signo is open there.
 absl::Status OpenMask(int signo);
 void CloseMask(int signo);
 bool MaskOpen(int signo);

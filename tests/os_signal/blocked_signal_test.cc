@@ -8,6 +8,7 @@
 // exactly as after an exec with that mask; its 60 s watchdog turns a signal
 // that is never delivered into a SIGALRM death.
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -104,8 +105,9 @@ TEST(BlockedEverywhereTest, SignalPendingBeforeNotifyIsDelivered) {
   EXPECT_TRUE(status.exited_ok()) << status.ToString();
 }
 
-// After Stop, the signal is blocked on portsig's thread again: sent then,
-// it stays pending, as it would without portsig, and the program can still
+// After Stop (by a thread that blocks the signal, as every thread does
+// here), the signal is blocked on portsig's thread again: sent then, it
+// stays pending, as it would without portsig, and the program can still
 // take it itself (sigwaitinfo). Open on portsig's thread, it would take the
 // lingering or restored default action and kill the process.
 TEST(BlockedEverywhereTest, AfterStopTheSignalStaysPending) {
@@ -164,11 +166,57 @@ TEST(BlockedEverywhereTest, OnlyNamedSignalsAreOpen) {
     ASSERT_TRUE(Notify(all, {SIGUSR1}).ok());
     EXPECT_EQ(blocked() & Bit(SIGUSR1), 0u);
     Stop(all);
+    // Its handler lingers and this thread does not block it: still open
+    // (ALingeringSignalStaysOpenUntilItsRestore), until Reset.
+    ASSERT_TRUE(Reset({SIGUSR1}).ok());
     EXPECT_NE(blocked() & Bit(SIGUSR1), 0u);
     EXPECT_EQ(blocked() & Bit(SIGTERM), 0u);
+    // A thread that blocks it stops it: blocked there at once.
+    BlockInThisThread(SIGTERM);
     Stop(term);
     EXPECT_NE(blocked() & Bit(SIGTERM), 0u);
+    // Notify() for every signal takes over no opening that lingers.
+    ASSERT_TRUE(Notify(usr2, {SIGWINCH, SIGINT}).ok());
+    Stop(usr2);
+    ASSERT_TRUE(Notify(all).ok());
+    EXPECT_NE(blocked() & Bit(SIGINT), 0u);
+    EXPECT_NE(blocked() & Bit(SIGWINCH), 0u);
     EXPECT_EQ(blocked() & Bit(SIGSEGV), 0u) << "a fault is blocked";
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+// So that a subscribe/unsubscribe loop wakes no thread (as the restore
+// delay makes it call no sigaction), a signal whose handler lingers after
+// Stop stays open on the mask thread if the stopping thread does not block
+// it (it is then not blocked everywhere, and the lingering handler does on
+// either thread what the restored default would); the restore blocks it.
+TEST(BlockedEverywhereTest, ALingeringSignalStaysOpenUntilItsRestore) {
+  PORTSIG_SKIP_UNLESS_LINUX_LAYER("portsig's thread found by name in /proc");
+  auto status = RunInChild([] {
+    SignalChannel ch(1);
+    test_hooks::hold_deferred_restores = true;
+    ASSERT_TRUE(Notify(ch, {SIGUSR1}).ok());
+    Stop(ch);
+    std::optional<uint64_t> blocked = BlockedMaskOf("portsig-mask");
+    ASSERT_TRUE(blocked.has_value());
+    EXPECT_EQ(*blocked & Bit(SIGUSR1), 0u) << "closed while it lingers";
+    // Subscribed again within the delay: nothing to change.
+    ASSERT_TRUE(Notify(ch, {SIGUSR1}).ok());
+    ASSERT_EQ(raise(SIGUSR1), 0);
+    EXPECT_EQ(ch.Receive(), Signal(SIGUSR1));
+    Stop(ch);
+    test_hooks::hold_deferred_restores = false;
+    // The restorer's next period puts SIG_DFL back, having closed it.
+    for (;;) {
+      struct sigaction now;
+      ASSERT_EQ(sigaction(SIGUSR1, nullptr, &now), 0);
+      if (!(now.sa_flags & SA_SIGINFO) && now.sa_handler == SIG_DFL) break;
+      sched_yield();
+    }
+    blocked = BlockedMaskOf("portsig-mask");
+    ASSERT_TRUE(blocked.has_value());
+    EXPECT_NE(*blocked & Bit(SIGUSR1), 0u) << "still open after the restore";
   });
   EXPECT_TRUE(status.exited_ok()) << status.ToString();
 }

@@ -633,8 +633,10 @@ TEST(ForkTest, AContextMadeInAForkedChildFires) {
 // never runs on portsig's thread, and a thread that sends its process a
 // signal it does not block runs the handler before kill() returns. A fault
 // on portsig's thread still reaches the host's crash handler. (The mask
-// thread opens the signals a Notify names, while it names them:
-// blocked_signal_test. SIGUSR1 is stopped here before the masks are read.)
+// thread opens the signals a Notify names, while it names them, and keeps
+// one open while its handler lingers if the stopping thread does not block
+// it: blocked_signal_test. Here SIGUSR1 is stopped by a thread that blocks
+// it, before the masks are read.)
 TEST(ThreadsTest, PortsigThreadsBlockEverySignalButFaults) {
   PORTSIG_SKIP_UNLESS_LINUX_LAYER(
       "portsig's threads found by name and their masks in /proc");
@@ -643,6 +645,10 @@ TEST(ThreadsTest, PortsigThreadsBlockEverySignalButFaults) {
     ASSERT_TRUE(Notify(ch, {SIGUSR1}).ok());
     ASSERT_EQ(raise(SIGUSR1), 0);
     ASSERT_EQ(ch.Receive(), Signal(SIGUSR1));  // The dispatcher runs.
+    sigset_t usr1;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    ASSERT_EQ(pthread_sigmask(SIG_BLOCK, &usr1, nullptr), 0);
     Stop(ch);  // SIGUSR1's restore is deferred: the restorer runs.
     // Asleep, so no thread is inside a section that blocks every signal
     // for a moment (the restorer's sigaction calls, the note backend's
