@@ -100,10 +100,16 @@ TEST(DeliveryTest, PlainReceiveStillReturnsTheSignal) {
 }
 
 // How many times portsig's handler ran for Realtime(): the occurrences it
-// saw, which the deliveries' counts must add up to.
+// saw, which the deliveries' counts must add up to. While g_hold is set,
+// the run that counts holds the handler (a spin: async-signal-safe), so
+// the kernel keeps what comes meanwhile queued for after it.
 std::atomic<int> g_handler_runs{0};
+std::atomic<bool> g_hold{false};
 void CountHandlerRun(int signo) {
-  if (signo == Realtime()) g_handler_runs.fetch_add(1);
+  if (signo != Realtime()) return;
+  g_handler_runs.fetch_add(1);
+  while (g_hold.load()) {
+  }
 }
 
 #ifdef PORTSIG_TSAN
@@ -114,27 +120,42 @@ constexpr bool kHandlerSeesEveryOccurrence = false;
 constexpr bool kHandlerSeesEveryOccurrence = true;
 #endif
 
-// Sends `count` queued occurrences while the signal is blocked in every
-// thread (the dispatcher inherits the mask of the thread that first calls
-// Notify), then unblocks: the kernel runs the handler once per occurrence.
-// Returns everything the channel received; its counts must add up to the
-// handler's runs.
-// The channel must already want Realtime(), and every thread but this one
-// block it.
-std::vector<Delivery> SendBlockedThenUnblockNotified(SignalChannel& ch,
-                                                     int count) {
-  const int signo = Realtime();
+// Returns once portsig's mask thread has run the handler for every signal
+// the kernel had queued for it: it changes its mask for a Notify naming
+// another signal only after that (the kernel hands a thread what is
+// pending for it before the thread runs its own code again).
+void AwaitTheMaskThread() {
+  SignalChannel barrier(1);
+  ASSERT_TRUE(Notify(barrier, {SIGUSR2}).ok());
+  Stop(barrier);
+}
+
+// Sends `count` queued occurrences in a burst while every thread of the
+// program blocks the signal, so that the handler runs for them back to
+// back. The channel named the signal, so portsig's mask thread has it open
+// (issue 13, class 3) and is the one thread that runs the handler: the
+// first run holds until all are sent, and the kernel hands it the rest, in
+// the order sent, as soon as it returns.
+// The channel must already want Realtime(), and this thread (the only
+// program thread) block it.
+void SendBurstToTheMaskThread(int count) {
   test_hooks::handler_entered.store(&CountHandlerRun);
-  SetBlocked(SIG_BLOCK, signo);
-  for (int i = 0; i < count; ++i) SendQueued(signo, i);
-  SetBlocked(SIG_UNBLOCK, signo);
+  g_hold = true;
+  for (int i = 0; i < count; ++i) SendQueued(Realtime(), i);
+  g_hold = false;
+  AwaitTheMaskThread();
+}
+
+// The burst, then everything the channel received; its counts must add up
+// to the handler's runs.
+std::vector<Delivery> SendBurstNotified(SignalChannel& ch, int count) {
+  SendBurstToTheMaskThread(count);
   std::vector<Delivery> got;
   uint64_t occurrences = 0;
   while (occurrences < static_cast<uint64_t>(g_handler_runs.load())) {
     got.push_back(ch.ReceiveDelivery());
     occurrences += got.back().occurrences;
   }
-  // Stop waits until everything the handler queued has been fanned out.
   Stop(ch);
   while (std::optional<Delivery> late = ch.TryReceiveDelivery()) {
     got.push_back(*late);
@@ -148,21 +169,18 @@ std::vector<Delivery> SendBlockedThenUnblockNotified(SignalChannel& ch,
   return got;
 }
 
-// Blocked before Notify, so the dispatcher thread that Notify starts
-// inherits the block and every occurrence is handled on this thread, in
-// the order sent, once it unblocks.
-std::vector<Delivery> SendBlockedThenUnblock(SignalChannel& ch,
-                                             const NotifyOptions& options,
-                                             int count) {
+// Blocked before Notify, in the one thread of the program.
+std::vector<Delivery> SendBurst(SignalChannel& ch, const NotifyOptions& options,
+                                int count) {
   SetBlocked(SIG_BLOCK, Realtime());
   EXPECT_TRUE(Notify(ch, {Realtime()}, options).ok());
-  return SendBlockedThenUnblockNotified(ch, count);
+  return SendBurstNotified(ch, count);
 }
 
 TEST(DeliveryTest, CountsAddUpToTheOccurrencesTheKernelQueued) {
   auto status = RunInChild([] {
     SignalChannel ch(16);
-    std::vector<Delivery> got = SendBlockedThenUnblock(ch, NotifyOptions(), 5);
+    std::vector<Delivery> got = SendBurst(ch, NotifyOptions(), 5);
     // The note backend keeps each; posix may coalesce, keeping the latest.
     if (NoteBackend()) {
       EXPECT_EQ(got.size(), static_cast<size_t>(g_handler_runs.load()));
@@ -185,7 +203,7 @@ TEST(DeliveryTest, QueueModeDeliversEachOccurrenceInOrder) {
     SignalChannel ch(16);
     NotifyOptions queued;
     queued.queue_capacity = 8;
-    std::vector<Delivery> got = SendBlockedThenUnblock(ch, queued, 5);
+    std::vector<Delivery> got = SendBurst(ch, queued, 5);
     ASSERT_EQ(got.size(), static_cast<size_t>(g_handler_runs.load()));
     for (size_t i = 0; i < got.size(); ++i) {
       ASSERT_TRUE(got[i].value.has_value());
@@ -209,12 +227,12 @@ TEST(DeliveryTest, AFailedNotifyKeepsTheQueueModeItFound) {
     SignalChannel ch(16);
     NotifyOptions queued;
     queued.queue_capacity = 8;
-    SetBlocked(SIG_BLOCK, Realtime());  // As in SendBlockedThenUnblock.
+    SetBlocked(SIG_BLOCK, Realtime());  // As in SendBurst.
     ASSERT_TRUE(Notify(ch, {Realtime()}, queued).ok());
     test_hooks::fail_install_signo.store(SIGUSR2);
     EXPECT_FALSE(Notify(ch, {Realtime(), SIGUSR2}).ok());
     test_hooks::fail_install_signo.store(0);
-    std::vector<Delivery> got = SendBlockedThenUnblockNotified(ch, 5);
+    std::vector<Delivery> got = SendBurstNotified(ch, 5);
     // Still queued: one delivery per occurrence, none coalesced.
     ASSERT_EQ(got.size(), static_cast<size_t>(g_handler_runs.load()));
     for (const Delivery& d : got) EXPECT_EQ(d.occurrences, 1u);
@@ -228,10 +246,9 @@ TEST(DeliveryTest, AFullChannelCountsTheOccurrencesItDropped) {
     NotifyOptions queued;
     queued.queue_capacity = 8;
     test_hooks::handler_entered.store(&CountHandlerRun);
-    SetBlocked(SIG_BLOCK, Realtime());
+    SetBlocked(SIG_BLOCK, Realtime());  // As in SendBurst.
     ASSERT_TRUE(Notify(ch, {Realtime()}, queued).ok());
-    for (int i = 0; i < 5; ++i) SendQueued(Realtime(), i);
-    SetBlocked(SIG_UNBLOCK, Realtime());
+    SendBurstToTheMaskThread(5);
     Stop(ch);  // Everything the handler queued has been fanned out.
     std::optional<Delivery> kept = ch.TryReceiveDelivery();
     ASSERT_TRUE(kept.has_value());
