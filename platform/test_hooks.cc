@@ -6,6 +6,7 @@ namespace test_hooks {
 std::atomic<Hook> after_wanted_check{nullptr};
 std::atomic<Hook> disposition_changed{nullptr};
 std::atomic<int> fail_install_signo{0};
+std::atomic<int> fail_restore_signo{0};
 std::atomic<bool> hold_deferred_restores{false};
 std::atomic<Hook> handler_entered{nullptr};
 std::atomic<Hook> before_fan_out{nullptr};

@@ -59,6 +59,9 @@ extern std::atomic<Hook> inside_fork_held_lock;
 // When set to a signal number, the runtime fails to install a handler for
 // that signal, as if sigaction had refused.
 extern std::atomic<int> fail_install_signo;
+// When set to a signal number, the runtime's restore of that signal's
+// disposition fails, as if sigaction had refused (EINVAL).
+extern std::atomic<int> fail_restore_signo;
 // While true, the runtime's deferred restores (runtime/deferred_restore.h)
 // wait: a lingering handler stays until it is false again.
 extern std::atomic<bool> hold_deferred_restores;

@@ -11,6 +11,7 @@
 
 #include "absl/base/attributes.h"
 #include "absl/strings/str_cat.h"
+#include "platform/fatal.h"
 #include "platform/scoped_signal_block.h"
 #include "platform/signal_names.h"
 #include "platform/signal_record.h"
@@ -152,6 +153,21 @@ const struct sigaction& TopUnderLock(int signo) {
       .chain[g_table[signo].top.load(std::memory_order_relaxed)];
 }
 
+// sigaction and pthread_sigmask cannot fail with a valid signal number and
+// valid arguments; if one does, the process is in a state portsig cannot
+// reason about (a signal would be lost or loop), so it ends, saying which.
+// Async-signal-safe.
+void MustSigaction(int signo, const struct sigaction* action,
+                   struct sigaction* old, const char* what) {
+  if (sigaction(signo, action, old) != 0) platform::Fatal(what, signo, errno);
+}
+void MustSigmask(int how, const sigset_t* set, sigset_t* old, int signo) {
+  const int err = pthread_sigmask(how, set, old);
+  if (err != 0) {
+    platform::Fatal("pthread_sigmask failed in the signal handler", signo, err);
+  }
+}
+
 // Signals whose default action is to do nothing.
 bool DefaultIsIgnore(int signo) {
   return signo == SIGCHLD || signo == SIGCONT || signo == SIGURG ||
@@ -186,25 +202,28 @@ void TakeDefaultAction(int signo) {
   if (DefaultIsIgnore(signo)) return;
   const struct sigaction dfl = Default();
   struct sigaction ours;
-  sigaction(signo, &dfl, &ours);
+  MustSigaction(signo, &dfl, &ours,
+                "cannot put SIG_DFL in place for the default action");
   platform::SignalThisThread(signo);
   sigset_t just_this;
   sigemptyset(&just_this);
   sigaddset(&just_this, signo);
   sigset_t old;
-  pthread_sigmask(SIG_UNBLOCK, &just_this, &old);
+  MustSigmask(SIG_UNBLOCK, &just_this, &old, signo);
   // Still alive: a stop signal, now continued. Put back what was there
   // (portsig's handler, or a host handler that chained into it) only if
   // nobody restored or replaced the disposition meanwhile; portsig's own
   // only if portsig still wants it installed.
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  MustSigmask(SIG_SETMASK, &old, nullptr, signo);
   PORTSIG_TEST_HOOK(default_action_resumed, signo);
   struct sigaction now;
-  sigaction(signo, nullptr, &now);
+  MustSigaction(signo, nullptr, &now,
+                "cannot read the disposition after a stop signal");
   if (IsPlain(now, SIG_DFL) &&
       (!IsOurHandler(ours) || g_table[signo].installed.load(
                                   std::memory_order_relaxed) == kOurHandler)) {
-    sigaction(signo, &ours, nullptr);
+    MustSigaction(signo, &ours, nullptr,
+                  "cannot put the handler back after a stop signal");
   }
 }
 
@@ -216,13 +235,14 @@ void TakeDefaultAction(int signo) {
 // a seccomp SIGSYS does not repeat, so it is raised again here, unblocked.
 void FaultDefaultAction(int signo) {
   const struct sigaction dfl = Default();
-  sigaction(signo, &dfl, nullptr);
+  MustSigaction(signo, &dfl, nullptr,
+                "cannot put SIG_DFL in place for a fault");
   if (signo == SIGTRAP || signo == SIGSYS) {
     platform::SignalThisThread(signo);
     sigset_t just_this;
     sigemptyset(&just_this);
     sigaddset(&just_this, signo);
-    pthread_sigmask(SIG_UNBLOCK, &just_this, nullptr);
+    MustSigmask(SIG_UNBLOCK, &just_this, nullptr, signo);
   }
 }
 
@@ -234,26 +254,27 @@ void CallForFault(const struct sigaction& previous, int signo, siginfo_t* info,
                   void* context) {
   if (previous.sa_flags & SA_RESETHAND) {
     const struct sigaction dfl = Default();
-    sigaction(signo, &dfl, nullptr);
+    MustSigaction(signo, &dfl, nullptr,
+                  "cannot reset a SA_RESETHAND handler for a fault");
   }
   sigset_t mask;
   if (context != nullptr) {
     mask = static_cast<ucontext_t*>(context)->uc_sigmask;
   } else {
-    pthread_sigmask(SIG_SETMASK, nullptr, &mask);
+    MustSigmask(SIG_SETMASK, nullptr, &mask, signo);
   }
   for (int s = 1; s <= kMaxSignal; ++s) {
     if (sigismember(&previous.sa_mask, s) == 1) sigaddset(&mask, s);
   }
   if (!(previous.sa_flags & SA_NODEFER)) sigaddset(&mask, signo);
   sigset_t ours;
-  pthread_sigmask(SIG_SETMASK, &mask, &ours);
+  MustSigmask(SIG_SETMASK, &mask, &ours, signo);
   if (previous.sa_flags & SA_SIGINFO) {
     previous.sa_sigaction(signo, info, context);
   } else {
     previous.sa_handler(signo);
   }
-  pthread_sigmask(SIG_SETMASK, &ours, nullptr);
+  MustSigmask(SIG_SETMASK, &ours, nullptr, signo);
 }
 
 // While portsig's handler runs a previous disposition's handler, this
@@ -322,10 +343,8 @@ void FallThrough(int signo, siginfo_t* info, void* context, bool fault,
     // is in place now, which is what the kernel would have done a moment
     // later; if that is portsig's handler again, chain[0].
     index = 0;
-    if (sigaction(signo, nullptr, &previous) != 0) {
-      fault ? FaultDefaultAction(signo) : TakeDefaultAction(signo);
-      return;
-    }
+    MustSigaction(signo, nullptr, &previous,
+                  "cannot read the disposition in the signal handler");
     if (IsOurHandler(previous)) {
       View view = Read(signo, [](int, int) { return 0; });
       if (!view.have_entry) {
@@ -509,7 +528,7 @@ void RestoreSaved(int signo) {
   Table& t = g_table[signo];
   const int what = t.installed.load(std::memory_order_relaxed);
   struct sigaction now;
-  if (sigaction(signo, nullptr, &now) != 0) return;
+  MustSigaction(signo, nullptr, &now, "cannot read the disposition to restore");
   // Never touched, or already restored and left to the host.
   if (what == kNothing && !IsOurHandler(now)) return;
   bool put_back = false;
@@ -537,7 +556,21 @@ void RestoreSaved(int signo) {
   const struct sigaction previous = t.top.load(std::memory_order_relaxed) >= 0
                                         ? TopUnderLock(signo)
                                         : Default();
-  sigaction(signo, &previous, nullptr);
+  int restored;
+#ifdef PORTSIG_TEST_HOOKS
+  if (test_hooks::fail_restore_signo.load() == signo) {
+    errno = EINVAL;
+    restored = -1;
+  } else
+#endif
+  {
+    restored = sigaction(signo, &previous, nullptr);
+  }
+  // The table says the disposition was put back: if the kernel refused,
+  // the signal would go on reaching a handler that stands in for nothing.
+  if (restored != 0) {
+    platform::Fatal("cannot restore the disposition", signo, errno);
+  }
   PORTSIG_TEST_HOOK(disposition_changed, signo);
 }
 
@@ -563,13 +596,13 @@ bool HandlerInstalled(int signo) {
 
 bool OurHandlerInPlace(int signo) {
   struct sigaction current;
-  if (sigaction(signo, nullptr, &current) != 0) return false;
+  MustSigaction(signo, nullptr, &current, "cannot read the disposition");
   return IsOurHandler(current);
 }
 
 bool KernelIgnores(int signo) {
   struct sigaction current;
-  if (sigaction(signo, nullptr, &current) != 0) return false;
+  MustSigaction(signo, nullptr, &current, "cannot read the disposition");
   return IsPlain(current, SIG_IGN);
 }
 

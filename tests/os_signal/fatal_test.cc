@@ -1,0 +1,105 @@
+// Impossible states end the process with a clear message (issue 13,
+// class 10, the sigaction part): a restore the kernel refuses, and the
+// async-signal-safe helper that says so (platform/fatal.h).
+#include "platform/fatal.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <climits>
+#include <functional>
+#include <string>
+
+#include "gtest/gtest.h"
+#include "os_signal/signal.h"
+#include "platform/test_hooks.h"
+#include "tests/testing/child_process.h"
+#include "tests/testing/dispositions.h"
+
+namespace portsig {
+namespace {
+
+using testing::ChildStatus;
+using testing::RunInChild;
+
+struct Outcome {
+  ChildStatus status;
+  std::string stderr_text;
+};
+
+// Runs `body` in a child whose standard error goes to a pipe.
+Outcome RunCapturingStderr(const std::function<void()>& body) {
+  int fds[2];
+  EXPECT_EQ(pipe(fds), 0);
+  Outcome outcome;
+  outcome.status = RunInChild([&] {
+    dup2(fds[1], STDERR_FILENO);
+    body();
+  });
+  close(fds[1]);
+  fcntl(fds[0], F_SETFL, O_NONBLOCK);
+  char buffer[4096];
+  ssize_t n;
+  while ((n = read(fds[0], buffer, sizeof(buffer))) > 0) {
+    outcome.stderr_text.append(buffer, static_cast<size_t>(n));
+  }
+  close(fds[0]);
+  return outcome;
+}
+
+void Host(int) {}
+
+// Without the check, Stop returned with portsig's handler still in place,
+// standing in for nothing, while portsig believed it had restored.
+TEST(FatalTest, ARefusedRestoreEndsTheProcessSayingWhich) {
+  Outcome outcome = RunCapturingStderr([] {
+    ASSERT_TRUE(testing::SetPlainHandler(SIGUSR1, &Host));  // No delay.
+    SignalChannel channel(1);
+    ASSERT_TRUE(Notify(channel, {SIGUSR1}).ok());
+    test_hooks::fail_restore_signo.store(SIGUSR1);
+    Stop(channel);
+    ADD_FAILURE() << "Stop returned after a refused restore";
+  });
+  EXPECT_TRUE(outcome.status.killed_by(SIGABRT)) << outcome.status.ToString();
+  EXPECT_NE(
+      outcome.stderr_text.find(
+          "portsig: cannot restore the disposition (SIGUSR1, errno 22)\n"),
+      std::string::npos)
+      << outcome.stderr_text;
+}
+
+void FatalInHandler(int signo) { platform::Fatal("from a handler", signo, 5); }
+
+TEST(FatalTest, TheHelperWorksInsideASignalHandler) {
+  Outcome outcome = RunCapturingStderr([] {
+    ASSERT_TRUE(testing::SetPlainHandler(SIGUSR2, &FatalInHandler));
+    raise(SIGUSR2);
+  });
+  EXPECT_TRUE(outcome.status.killed_by(SIGABRT)) << outcome.status.ToString();
+  EXPECT_EQ(outcome.stderr_text,
+            "portsig: from a handler (SIGUSR2, errno 5)\n");
+}
+
+TEST(FatalTest, TheMessageLeavesOutWhatIsZero) {
+  struct Case {
+    int signo;
+    int err;
+    const char* expected;
+  };
+  for (const Case& c : {
+           Case{0, 0, "portsig: state\n"},
+           Case{0, 7, "portsig: state (errno 7)\n"},
+           Case{SIGTERM, 0, "portsig: state (SIGTERM)\n"},
+           Case{1000, INT_MIN,
+                "portsig: state (signal 1000, errno -2147483648)\n"},
+       }) {
+    Outcome outcome =
+        RunCapturingStderr([c] { platform::Fatal("state", c.signo, c.err); });
+    EXPECT_TRUE(outcome.status.killed_by(SIGABRT)) << outcome.status.ToString();
+    EXPECT_EQ(outcome.stderr_text, c.expected);
+  }
+}
+
+}  // namespace
+}  // namespace portsig
