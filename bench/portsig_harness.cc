@@ -3,16 +3,15 @@
 // spin budget (PORTSIG_SPIN_BEFORE_SLEEP) is named in the backend label.
 //
 // Consumers, all on the main thread: SignalChannel::Receive in a loop
-// (latency, sparse, storm, fanout_other); one epoll loop over every
-// channel's ReadyFd, taking with TryReceive (fanout_loop, the peers'
-// model); Receive on the first channel while a thread per other channel
-// does the same (fanout_threads).
+// (latency, sparse, storm, fanout_other); one epoll loop over a
+// ChannelGroup of every channel, one descriptor, taking from the ready
+// members with TryReceive (fanout_loop, the peers' model); Receive on the first
+// channel while a thread per other channel does the same (fanout_threads).
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -24,6 +23,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "bench/harness.h"
 #include "os_signal/signal.h"
 
@@ -102,48 +102,49 @@ void Storm(const Options& options, const Reporter& reporter,
 }
 
 // Fan-out to n channels whose consumers share one event loop on the main
-// thread, as libuv's and Asio's do: each channel's ReadyFd is in one epoll
-// set, and the loop takes what is ready with TryReceive and bumps the sink.
-// Needs a descriptor per channel, so the soft RLIMIT_NOFILE is raised to
-// the hard one; a size that does not fit is skipped (on stderr).
+// thread, as libuv's and Asio's do: the channels are one ChannelGroup,
+// whose one descriptor is in an epoll set beside a stop descriptor; when
+// it is readable the loop takes from the members ReadyChannels names with
+// TryReceive and bumps the sink.
 void FanoutLoop(const Options& options, const Reporter& reporter,
                 Placement placement, int n) {
-  rlimit limit;
-  getrlimit(RLIMIT_NOFILE, &limit);
-  limit.rlim_cur = limit.rlim_max;
-  setrlimit(RLIMIT_NOFILE, &limit);
-  if (static_cast<rlim_t>(n) + 64 > limit.rlim_cur) {
-    fprintf(stderr, "fanout_loop channels=%d: skipped, fd limit %llu\n", n,
-            static_cast<unsigned long long>(limit.rlim_cur));
-    return;
-  }
   Channels channels = Subscribe(n, SIGUSR1);
+  portsig::ChannelGroup group;
+  for (auto& ch : channels) {
+    if (absl::Status added = group.Add(ch.get()); !added.ok()) {
+      fprintf(stderr, "ChannelGroup::Add: %s\n", added.ToString().c_str());
+      exit(1);
+    }
+  }
+  absl::StatusOr<int> group_fd = group.ReadyFd();
+  if (!group_fd.ok()) {
+    fprintf(stderr, "ChannelGroup::ReadyFd: %s\n",
+            group_fd.status().ToString().c_str());
+    exit(1);
+  }
   const int epoll = epoll_create1(EPOLL_CLOEXEC);
   const int stop = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   epoll_event event = {};
   event.events = EPOLLIN;
   event.data.ptr = nullptr;  // The stop descriptor.
   epoll_ctl(epoll, EPOLL_CTL_ADD, stop, &event);
-  for (auto& ch : channels) {
-    absl::StatusOr<int> fd = ch->ReadyFd();
-    if (!fd.ok()) {
-      fprintf(stderr, "ReadyFd: %s\n", fd.status().ToString().c_str());
-      exit(1);
-    }
-    event.data.ptr = ch.get();
-    epoll_ctl(epoll, EPOLL_CTL_ADD, *fd, &event);
-  }
+  event.data.ptr = &group;
+  epoll_ctl(epoll, EPOLL_CTL_ADD, *group_fd, &event);
   Sink sink;
   RunPlaced(
       placement,
       [&] {
-        epoll_event ready[256];
+        epoll_event events[2];
+        SignalChannel* ready[256];
         for (;;) {
-          const int got = epoll_wait(epoll, ready, 256, -1);
+          const int got = epoll_wait(epoll, events, 2, -1);
           for (int i = 0; i < got; ++i) {
-            auto* ch = static_cast<SignalChannel*>(ready[i].data.ptr);
-            if (ch == nullptr) return;
-            while (ch->TryReceive()) sink.Bump();
+            if (events[i].data.ptr == nullptr) return;
+            while (size_t k = group.ReadyChannels(absl::MakeSpan(ready))) {
+              for (size_t j = 0; j < k; ++j) {
+                while (ready[j]->TryReceive()) sink.Bump();
+              }
+            }
           }
         }
       },

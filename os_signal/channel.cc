@@ -10,6 +10,8 @@
 
 #include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
+#include "absl/strings/str_format.h"
+#include "os_signal/group_state.h"
 #include "os_signal/handler_map.h"
 #include "platform/readiness_fd.h"
 #include "platform/spin.h"
@@ -56,6 +58,11 @@ class ChannelState {
   std::optional<Delivery> TryReceive();
   absl::StatusOr<int> ReadyFd();
   size_t size() const;
+  // Joins `group` / leaves it (see SignalChannel::JoinGroup); `channel` is
+  // the channel this state belongs to, named in errors.
+  absl::Status JoinGroup(SignalChannel* channel,
+                         const std::shared_ptr<GroupState>& group);
+  absl::Status LeaveGroup(SignalChannel* channel, const GroupState* group);
   // The channel is gone (unregistered already): nothing is delivered any
   // more. Discards what it holds, closes the ready descriptor, and deletes
   // this now, or when the last receiver inside leaves.
@@ -120,6 +127,10 @@ class ChannelState {
   // Hands a delivery to the receiver that has waited longest.
   void HandLocked(Delivery delivery) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Delivery TakeLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The buffer went from empty to holding a signal, or back: tells the
+  // ready descriptor and the group, if any.
+  void NowReadyLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void NowEmptyLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // First thing under mu_ in a forked child: none of the parent's threads
   // inside came along. Forgets them, in waiters_, inside_ and nonempty_,
   // whose copy still counts them: glibc's broadcast (and destroy) would
@@ -150,6 +161,11 @@ class ChannelState {
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   platform::ReadinessFd ready_ ABSL_GUARDED_BY(mu_);
   uint64_t ready_fd_generation_ ABSL_GUARDED_BY(mu_) = 0;
+  // The ChannelGroup the channel is in, if any (channel_group.h); a closed
+  // one (the group was destroyed) counts as none.
+  std::shared_ptr<GroupState> group_ ABSL_GUARDED_BY(mu_);
+  // The channel's place in group_'s ready list, guarded by group_'s lock.
+  GroupLink group_link_;
   // The runtime's fork generation whose threads waiters_ and inside_ count.
   uint64_t receivers_generation_ ABSL_GUARDED_BY(mu_);
 };
@@ -165,6 +181,8 @@ void ChannelState::ForgetParentsReceiversLocked() {
 
 void ChannelState::Close() {
   bool last;
+  // Dropped once the lock is released (see group_state.h).
+  std::shared_ptr<GroupState> group;
   {
     MutexLock lock(&mu_);
     ForgetParentsReceiversLocked();
@@ -173,6 +191,11 @@ void ChannelState::Close() {
     // Blocked receivers stay where they are; nothing is handed to them.
     waiters_.clear();
     ready_.Close();
+    if (group_ != nullptr) {
+      // Leaves its group: no ready list may name a destroyed channel.
+      group_->Leave(&group_link_);
+      group = std::move(group_);
+    }
     last = inside_ == 0;
   }
   if (last) delete this;
@@ -209,15 +232,65 @@ bool ChannelState::Deliver(const Delivery& delivery,
   if (before_publish != nullptr) before_publish->Run();
   buffer_.push_back(delivery);
   delivered.fetch_add(1, std::memory_order_relaxed);
-  if (ReadyFdLocked() >= 0 && buffer_.size() == 1) ready_.Set();
+  if (buffer_.size() == 1) NowReadyLocked();
   return true;
 }
 
 Delivery ChannelState::TakeLocked() {
   Delivery delivery = std::move(buffer_.front());
   buffer_.erase(buffer_.begin());
-  if (ReadyFdLocked() >= 0 && buffer_.empty()) ready_.Clear();
+  if (buffer_.empty()) NowEmptyLocked();
   return delivery;
+}
+
+void ChannelState::NowReadyLocked() {
+  if (ReadyFdLocked() >= 0) ready_.Set();
+  if (group_ != nullptr) group_->MarkReady(&group_link_);
+}
+
+void ChannelState::NowEmptyLocked() {
+  if (ReadyFdLocked() >= 0) ready_.Clear();
+  if (group_ != nullptr) {
+    // The window in which another member may become ready: this one is
+    // empty but still listed, so the group does not write its descriptor
+    // for the newcomer, and must not clear it when this one leaves.
+    PORTSIG_TEST_HOOK(group_member_drained, 0);
+    group_->MarkEmpty(&group_link_);
+  }
+}
+
+absl::Status ChannelState::JoinGroup(SignalChannel* channel,
+                                     const std::shared_ptr<GroupState>& group) {
+  // A closed group replaced here is dropped once the lock is released (see
+  // group_state.h).
+  std::shared_ptr<GroupState> closed;
+  MutexLock lock(&mu_);
+  if (group_ != nullptr && !group_->closed()) {
+    return absl::AlreadyExistsError(absl::StrFormat(
+        "ChannelGroup::Add: SignalChannel %p is already in %s", channel,
+        group_ == group ? "this group" : "another ChannelGroup"));
+  }
+  closed = std::move(group_);
+  group_ = group;
+  group_link_.channel = channel;
+  group_->Join(&group_link_, !buffer_.empty());
+  return absl::OkStatus();
+}
+
+absl::Status ChannelState::LeaveGroup(SignalChannel* channel,
+                                      const GroupState* group) {
+  // The group itself holds a reference: this is never the last. Still
+  // dropped after the lock, as everywhere.
+  std::shared_ptr<GroupState> left;
+  MutexLock lock(&mu_);
+  if (group_.get() != group) {
+    return absl::NotFoundError(absl::StrFormat(
+        "ChannelGroup::Remove: SignalChannel %p is not in this group",
+        channel));
+  }
+  group_->Leave(&group_link_);
+  left = std::move(group_);
+  return absl::OkStatus();
 }
 
 bool ChannelState::LeaveLocked(Waiter* waiter) {
@@ -245,7 +318,7 @@ void ChannelState::OfferAgainLocked(Delivery delivery) {
     // No waiter now means none since it was handed over, when the buffer
     // was empty: whatever the buffer holds came later.
     buffer_.insert(buffer_.begin(), std::move(delivery));
-    if (ReadyFdLocked() >= 0 && buffer_.size() == 1) ready_.Set();
+    if (buffer_.size() == 1) NowReadyLocked();
     return;
   }
   delivered.fetch_sub(1, std::memory_order_relaxed);
@@ -405,6 +478,16 @@ SignalChannel::~SignalChannel() {
   ScopedCancellationOff cancellation;
   os_signal_internal::HandlerMap::Get().Remove(AsSubscriber());
   state_->Close();
+}
+
+absl::Status SignalChannel::JoinGroup(
+    const std::shared_ptr<os_signal_internal::GroupState>& group) {
+  return state_->JoinGroup(this, group);
+}
+
+absl::Status SignalChannel::LeaveGroup(
+    const os_signal_internal::GroupState* group) {
+  return state_->LeaveGroup(this, group);
 }
 
 bool SignalChannel::Deliver(const Delivery& delivery,

@@ -53,8 +53,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "os_signal/delivery.h"
@@ -62,8 +64,10 @@
 #include "os_signal/subscriber.h"
 
 namespace portsig {
+class ChannelGroup;
 namespace os_signal_internal {
 class ChannelState;
+class GroupState;
 }  // namespace os_signal_internal
 
 class SignalChannel final : private os_signal_internal::Subscriber {
@@ -94,7 +98,8 @@ class SignalChannel final : private os_signal_internal::Subscriber {
 
   // A descriptor that polls readable while the channel holds a signal, for
   // poll/epoll/libuv/Asio loops; read signals with TryReceive. Created on
-  // first call and owned by the channel.
+  // first call and owned by the channel. A loop consuming many channels
+  // polls one ChannelGroup (channel_group.h) instead.
   absl::StatusOr<int> ReadyFd();
 
   size_t capacity() const { return capacity_; }
@@ -112,6 +117,12 @@ class SignalChannel final : private os_signal_internal::Subscriber {
 
  private:
   friend class HandlerMapAccess;
+  friend class ChannelGroup;
+  // ChannelGroup::Add and Remove, under the channel's lock; the Status
+  // names this channel.
+  absl::Status JoinGroup(
+      const std::shared_ptr<os_signal_internal::GroupState>& group);
+  absl::Status LeaveGroup(const os_signal_internal::GroupState* group);
   bool Deliver(const Delivery& delivery,
                os_signal_internal::BeforePublish* before_publish) override;
   os_signal_internal::Subscriber* AsSubscriber() { return this; }

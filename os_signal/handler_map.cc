@@ -10,6 +10,7 @@
 #include "absl/container/inlined_vector.h"
 #include "absl/numeric/bits.h"
 #include "absl/strings/str_cat.h"
+#include "os_signal/group_state.h"
 #include "platform/quiet_thread.h"
 #include "platform/test_hooks.h"
 #include "runtime/runtime.h"
@@ -687,6 +688,9 @@ void HandlerMap::ForEachCurrentLocked(const platform::QueuedSignal& received,
 
 void HandlerMap::Deliver(const platform::QueuedSignal& received) {
   const Delivery delivery = ToDelivery(received);
+  // Groups whose first member this signal makes ready are told when the
+  // fan-out is over (and the map's lock released), once each.
+  FanOutBatch group_batch;
   MutexLock lock(&mu_);
   Released released;
   if (once_.empty()) {

@@ -62,6 +62,7 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "os_signal/channel.h"
+#include "os_signal/channel_group.h"
 #include "os_signal/delivery.h"
 #include "os_signal/notify_context.h"
 #include "os_signal/notify_options.h"

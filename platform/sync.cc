@@ -57,7 +57,8 @@ ForkHeldList& TheForkHeldList() {
 
 }  // namespace
 
-ForkHeldLock::ForkHeldLock(ForkSafeMutex* mu) : mu_(mu) {
+ForkHeldLock::ForkHeldLock(ForkSafeMutex* mu, Order order)
+    : mu_(mu), order_(order) {
   ForkHeldList& list = TheForkHeldList();
   MutexLock lock(&list.mu);
   next_ = list.head;
@@ -81,7 +82,13 @@ ForkHeldLock::~ForkHeldLock() {
 void ForkHeldLock::LockAllForFork() ABSL_NO_THREAD_SAFETY_ANALYSIS {
   ForkHeldList& list = TheForkHeldList();
   list.mu.Lock();
-  for (ForkHeldLock* l = list.head; l != nullptr; l = l->next_) l->mu_->Lock();
+  // The inner ones last, as every other path takes them: a thread holding
+  // an outer lock may be waiting for an inner one, never the reverse.
+  for (Order order : {Order::kOuter, Order::kInner}) {
+    for (ForkHeldLock* l = list.head; l != nullptr; l = l->next_) {
+      if (l->order_ == order) l->mu_->Lock();
+    }
+  }
 }
 
 void ForkHeldLock::UnlockAllAfterFork() ABSL_NO_THREAD_SAFETY_ANALYSIS {

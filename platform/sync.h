@@ -144,10 +144,15 @@ class ForkSafeCondVar {
 // state half changed. Construct it after the mutex it lists (a member
 // declared after it) and destroy it before; never while holding that or any
 // other listed lock. Listed locks are taken after the handler map's lock
-// and before the runtime's, and never two at a time elsewhere.
+// and before the runtime's, and never two at a time elsewhere but for one
+// pair: a channel's lock, then its ChannelGroup's (kInner), which fork
+// takes after every other listed lock.
 class ForkHeldLock {
  public:
-  explicit ForkHeldLock(ForkSafeMutex* mu);
+  // kInner: a lock taken while a listed kOuter one is held (and never the
+  // other way round).
+  enum class Order { kOuter, kInner };
+  explicit ForkHeldLock(ForkSafeMutex* mu, Order order = Order::kOuter);
   ~ForkHeldLock();
   ForkHeldLock(const ForkHeldLock&) = delete;
   ForkHeldLock& operator=(const ForkHeldLock&) = delete;
@@ -159,6 +164,7 @@ class ForkHeldLock {
 
  private:
   ForkSafeMutex* const mu_;
+  const Order order_;
   // The list, guarded by its lock in sync.cc.
   ForkHeldLock* prev_ = nullptr;
   ForkHeldLock* next_ = nullptr;

@@ -20,6 +20,8 @@ std::atomic<Hook> wakeup_parking{nullptr};
 std::atomic<Hook> spin_started{nullptr};
 std::atomic<Hook> context_waiter_woken{nullptr};
 std::atomic<Hook> inside_fork_held_lock{nullptr};
+std::atomic<Hook> group_member_drained{nullptr};
+std::atomic<Hook> group_fd_set{nullptr};
 #endif
 }  // namespace test_hooks
 }  // namespace portsig

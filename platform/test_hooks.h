@@ -44,6 +44,13 @@ extern std::atomic<Hook> default_action_resumed;
 // holds the context's lock again, before it looks at the context. The
 // argument is 0.
 extern std::atomic<Hook> context_waiter_woken;
+// In SignalChannel, when a member of a ChannelGroup has just given up its
+// last buffered signal and before its group hears of it, with the
+// channel's lock held (not the group's). The argument is 0.
+extern std::atomic<Hook> group_member_drained;
+// When a ChannelGroup writes its ready descriptor (the group went from no
+// ready member to one), with the group's lock held. The argument is 0.
+extern std::atomic<Hook> group_fd_set;
 
 // In OneShotWakeup::Sleep, when its spin (if any) found no Wake() and the
 // thread is about to park. The argument is 0.
@@ -52,9 +59,9 @@ extern std::atomic<Hook> wakeup_parking;
 extern std::atomic<Hook> spin_started;
 
 // While a host thread holds a lock that fork() must find free: in
-// SignalChannel::size() (argument 1), SignalContext::signal() (2) and the
-// runtime's CurrentSettings (3), under the channel's, the context's and
-// the settings' lock.
+// SignalChannel::size() (argument 1), SignalContext::signal() (2), the
+// runtime's CurrentSettings (3) and ChannelGroup::ReadyChannels (4), under
+// the channel's, the context's, the settings' and the group's lock.
 extern std::atomic<Hook> inside_fork_held_lock;
 // When set to a signal number, the runtime fails to install a handler for
 // that signal, as if sigaction had refused.

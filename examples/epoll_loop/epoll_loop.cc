@@ -1,5 +1,7 @@
-// epoll_loop: signals and sockets in one event loop, through
-// SignalChannel::ReadyFd().
+// epoll_loop: signals and sockets in one event loop, through a
+// ChannelGroup: one channel per purpose (reload, terminate), one
+// descriptor for all of them in the epoll set. (With a single channel,
+// SignalChannel::ReadyFd() is that descriptor.)
 //
 // Promises:
 // - Prints "epoll_loop: ready pid=N" once SIGUSR1 and SIGTERM are caught.
@@ -10,8 +12,10 @@
 // - On SIGTERM prints "epoll_loop: SIGTERM (exiting)", then a summary
 //     epoll_loop: saw SIGUSR1 x1, SIGTERM x1 and 42 socket messages
 //   and exits 0.
-// The signal and the socket wake the same epoll_wait: no signal handler
-// code, no self-pipe, no thread blocked in Receive.
+// The signals and the socket wake the same epoll_wait: no signal handler
+// code, no self-pipe, no thread blocked in Receive, and however many
+// channels join the group, one epoll registration and one wake-up per
+// signal.
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -24,6 +28,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "os_signal/signal.h"
 
@@ -53,20 +58,27 @@ int Fail(const char* what) {
   return 1;
 }
 
+int FailStatus(const absl::Status& status) {
+  std::fprintf(stderr, "epoll_loop: %s\n", status.ToString().c_str());
+  return 1;
+}
+
 }  // namespace
 
 int main() {
-  portsig::SignalChannel signals(8);
-  if (absl::Status s = portsig::Notify(signals, {SIGUSR1, SIGTERM}); !s.ok()) {
-    std::fprintf(stderr, "epoll_loop: %s\n", s.ToString().c_str());
-    return 1;
+  // Each part of a program subscribes its own channel; the loop watches
+  // them all through one group.
+  portsig::SignalChannel reload(8), terminate(1);
+  portsig::ChannelGroup signals;
+  for (auto [channel, signo] :
+       {std::pair{&reload, SIGUSR1}, std::pair{&terminate, SIGTERM}}) {
+    if (absl::Status s = portsig::Notify(*channel, {signo}); !s.ok()) {
+      return FailStatus(s);
+    }
+    if (absl::Status s = signals.Add(channel); !s.ok()) return FailStatus(s);
   }
   absl::StatusOr<int> signal_fd = signals.ReadyFd();
-  if (!signal_fd.ok()) {
-    std::fprintf(stderr, "epoll_loop: %s\n",
-                 signal_fd.status().ToString().c_str());
-    return 1;
-  }
+  if (!signal_fd.ok()) return FailStatus(signal_fd.status());
 
   int pair[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
@@ -93,17 +105,26 @@ int main() {
     if (n < 0) return Fail("epoll_wait");
     for (int i = 0; i < n; ++i) {
       if (events[i].data.fd == *signal_fd) {
-        // Readable means at least one signal is buffered; take them all,
-        // since the descriptor stays readable until the channel is empty.
-        while (std::optional<portsig::Signal> got = signals.TryReceive()) {
-          if (got->number() == SIGUSR1) {
-            ++usr1;
-            std::printf("epoll_loop: SIGUSR1 (reload)\n");
-          } else if (got->number() == SIGTERM) {
-            ++term;
-            std::printf("epoll_loop: SIGTERM (exiting)\n");
+        // Readable means some member holds a signal. Take everything from
+        // every ready member: the descriptor stays readable until they are
+        // all empty.
+        portsig::SignalChannel* ready[2];
+        while (size_t n = signals.ReadyChannels(absl::MakeSpan(ready))) {
+          for (size_t r = 0; r < n; ++r) {
+            while (std::optional<portsig::Signal> got =
+                       ready[r]->TryReceive()) {
+              if (ready[r] == &reload) {
+                ++usr1;
+                std::printf("epoll_loop: %s (reload)\n",
+                            got->ToString().c_str());
+              } else {
+                ++term;
+                std::printf("epoll_loop: %s (exiting)\n",
+                            got->ToString().c_str());
+              }
+              std::fflush(stdout);
+            }
           }
-          std::fflush(stdout);
         }
       } else {
         char buffer[512];

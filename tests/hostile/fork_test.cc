@@ -2,6 +2,7 @@
 // (or merely busy) host does: a thread reading a channel, a context or the
 // settings while another forks. The child has none of those threads, so
 // any lock one of them held would be copied held for ever.
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -124,6 +125,72 @@ TEST(ForkWhileInsideTest, AContextsLockHeldByAnotherThread) {
           return (*ctx)->WaitFor(absl::Seconds(5)) &&
                  (*ctx)->signal() == Signal(SIGUSR2);
         });
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+// Waits up to 5 s for `group`'s descriptor, then takes SIGUSR1 from its
+// one ready member, `ch`.
+bool GroupGivesSigusr1(ChannelGroup& group, SignalChannel& ch) {
+  absl::StatusOr<int> fd = group.ReadyFd();
+  if (!fd.ok()) return false;
+  struct pollfd p = {*fd, POLLIN, 0};
+  if (poll(&p, 1, 5000) != 1) return false;
+  SignalChannel* ready[2];
+  return group.ReadyChannels(absl::MakeSpan(ready)) == 1 && ready[0] == &ch &&
+         ch.TryReceive() == Signal(SIGUSR1);
+}
+
+// A loop thread inside ReadyChannels, holding the group's lock, which the
+// child's dispatcher needs to make a member ready.
+TEST(ForkWhileInsideTest, AChannelGroupsLockHeldByAnotherThread) {
+  auto status = RunInChild([] {
+    static SignalChannel ch(1);
+    static ChannelGroup group;
+    ASSERT_TRUE(Notify(ch, {SIGUSR1}).ok());
+    ASSERT_TRUE(group.Add(&ch).ok());
+    ForkWhileHeld(
+        4,
+        [] {
+          SignalChannel* ready[1];
+          (void)group.ReadyChannels(absl::MakeSpan(ready));
+        },
+        [] {
+          raise(SIGUSR1);
+          return GroupGivesSigusr1(group, ch);
+        });
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+// A thread holding a member's lock on its way to the group's (a TryReceive
+// emptying the member): fork must take the member's lock before the
+// group's, as that thread does, or the two wait for each other.
+void HoldInGroupDrain(int) { HoldWhileForking(5); }
+
+TEST(ForkWhileInsideTest, AMembersLockHeldOnTheWayToItsGroupsLock) {
+  auto status = RunInChild([] {
+    static SignalChannel ch(1);
+    // Made after ch, so a list taken newest first would take its lock
+    // before ch's.
+    static ChannelGroup group;
+    ASSERT_TRUE(Notify(ch, {SIGUSR1}).ok());
+    ASSERT_TRUE(group.Add(&ch).ok());
+    raise(SIGUSR1);
+    ASSERT_TRUE(GroupGivesSigusr1(group, ch));
+    raise(SIGUSR1);  // For the holder's TryReceive to empty.
+    absl::StatusOr<int> fd = group.ReadyFd();
+    ASSERT_TRUE(fd.ok());
+    struct pollfd p = {*fd, POLLIN, 0};
+    ASSERT_EQ(poll(&p, 1, 5000), 1);
+    test_hooks::group_member_drained.store(&HoldInGroupDrain);
+    ForkWhileHeld(
+        5, [] { (void)ch.TryReceive(); },
+        [] {
+          raise(SIGUSR1);
+          return GroupGivesSigusr1(group, ch);
+        });
+    test_hooks::group_member_drained.store(nullptr);
   });
   EXPECT_TRUE(status.exited_ok()) << status.ToString();
 }
