@@ -17,20 +17,23 @@ Escalation::Decision Escalation::OnSignal(int signo, uint64_t occurrences,
     decision.forward = true;
     return decision;
   }
-  std::optional<Clock::time_point>& last =
-      signo == SIGINT ? last_int_ : last_term_;
-  const bool repeat_within_grace =
-      grace_ > absl::ZeroDuration() && last.has_value() &&
-      now - *last < absl::ToChronoNanoseconds(grace_);
-  if (repeat_within_grace) {
+  std::optional<Clock::time_point>& first =
+      signo == SIGINT ? first_int_ : first_term_;
+  const auto since_first = [&] { return now - *first; };
+  // Occurrences coalesced into this delivery were sent together: one
+  // request, whatever their count.
+  (void)occurrences;
+  if (grace_ > absl::ZeroDuration() && first.has_value() &&
+      since_first() < absl::ToChronoNanoseconds(grace_)) {
+    if (since_first() < absl::ToChronoNanoseconds(kSameRequest)) {
+      // The same request again: already forwarded.
+      return decision;
+    }
     decision.kill = true;
   } else {
     decision.forward = true;
-    // A second occurrence in the same delivery came within grace of the
-    // first, whatever the clock says now.
-    decision.kill = grace_ > absl::ZeroDuration() && occurrences >= 2;
+    first = now;
   }
-  last = now;
   if (decision.forward && kill_after_ > absl::ZeroDuration() &&
       !kill_after_armed_once_) {
     kill_after_armed_once_ = true;

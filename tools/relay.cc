@@ -156,7 +156,9 @@ void Relay::HandleInterrupt(const Delivery& delivery) {
       escalation_.OnSignal(signo, delivery.occurrences, Clock::now());
   if (decision.forward) SendToGroup(signo);
   if (decision.kill) SendToGroup(SIGKILL);
-  Report(delivery, decision.kill ? "kill" : "forward");
+  Report(delivery, decision.kill      ? "kill"
+                   : decision.forward ? "forward"
+                                      : "ignore");
 }
 
 void Relay::HandleStopRequest(const Delivery& delivery) {

@@ -69,7 +69,9 @@ ABSL_FLAG(bool, relay, false,
           "signals to it and exit with its status.");
 ABSL_FLAG(absl::Duration, grace, absl::Seconds(5),
           "Relay mode: the same INT or TERM received twice within this long "
-          "sends SIGKILL to the command's group instead (0: never).");
+          "sends SIGKILL to the command's group instead (0: never). A "
+          "repeat within 100ms of the first is the same request sent twice "
+          "(as GNU timeout does) and is dropped.");
 ABSL_FLAG(absl::Duration, kill_after, absl::ZeroDuration(),
           "Relay mode: send SIGKILL to the command's group this long after "
           "the first INT or TERM was forwarded, if it still runs, like "

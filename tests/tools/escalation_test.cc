@@ -35,7 +35,7 @@ TEST(EscalationTest, DifferentInterruptsDoNotEscalate) {
   EXPECT_TRUE(Forwards(escalation.OnSignal(SIGTERM, 1, At(0))));
   EXPECT_TRUE(Forwards(escalation.OnSignal(SIGINT, 1, At(1))));
   // A second TERM within grace of the first still escalates.
-  EXPECT_TRUE(Kills(escalation.OnSignal(SIGTERM, 1, At(2))));
+  EXPECT_TRUE(Kills(escalation.OnSignal(SIGTERM, 1, At(2000))));
 }
 
 TEST(EscalationTest, RepeatAfterGraceForwards) {
@@ -53,11 +53,25 @@ TEST(EscalationTest, ZeroGraceNeverKills) {
   EXPECT_TRUE(Forwards(escalation.OnSignal(SIGINT, 3, At(0))));
 }
 
-TEST(EscalationTest, CoalescedRepeatForwardsThenKills) {
+TEST(EscalationTest, CoalescedRepeatIsOneRequest) {
   Escalation escalation(absl::Seconds(5), absl::ZeroDuration());
-  Escalation::Decision d = escalation.OnSignal(SIGINT, 2, At(0));
-  EXPECT_TRUE(d.forward);
-  EXPECT_TRUE(d.kill);
+  EXPECT_TRUE(Forwards(escalation.OnSignal(SIGINT, 2, At(0))));
+  // Still counts as a first: a later repeat escalates.
+  EXPECT_TRUE(Kills(escalation.OnSignal(SIGINT, 1, At(1000))));
+}
+
+// GNU timeout sends TERM to its command, then to its own process group:
+// sigwatch under `timeout` gets TERM twice within microseconds.
+TEST(EscalationTest, RepeatWithinSameRequestWindowIsNeitherForwardedNorKills) {
+  Escalation escalation(absl::Seconds(5), absl::ZeroDuration());
+  const int64_t window = absl::ToInt64Milliseconds(Escalation::kSameRequest);
+  for (int signo : {SIGTERM, SIGINT}) {
+    EXPECT_TRUE(Forwards(escalation.OnSignal(signo, 1, At(0))));
+    Escalation::Decision d = escalation.OnSignal(signo, 1, At(window - 1));
+    EXPECT_FALSE(d.forward);
+    EXPECT_FALSE(d.kill);
+    EXPECT_TRUE(Kills(escalation.OnSignal(signo, 1, At(window))));
+  }
 }
 
 TEST(EscalationTest, OtherSignalsNeverEscalate) {

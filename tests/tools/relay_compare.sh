@@ -262,12 +262,33 @@ sc_term_twice_kills() {
   start "$1" "$(waiter "trap 'echo term >> \"\$D/got\"' TERM")"
   kill -TERM "$R"
   await test -e "$D/got"
+  # A person repeating the TERM: later than the 100ms within which sigwatch
+  # takes a repeat for the same request sent twice (see under_timeout).
+  sleep 0.3
   kill -TERM "$R"
   local rc
   finish
   rc="$RC"
   echo "exit=$rc"
   [[ "$rc" == 137 ]]
+}
+
+sc_under_timeout() {
+  # GNU timeout sends TERM to the relay and then to its own process group,
+  # which holds the relay: two TERMs at once, one request. A command that
+  # handles TERM by finishing its work must be allowed to finish.
+  local script
+  # Half a second of shutdown work, then done. (Not `read -t`: a `read -t`
+  # in a trap that interrupted the loop's `read -t` can block for ever.)
+  script="$(waiter "trap 'sleep 0.5; touch \"\$D/quit\"' TERM")"
+  printf '%s\n' "$script" >"$D/script.sh"
+  # shellcheck disable=SC2086
+  timeout -k "$PATIENCE" -s TERM 2 env --default-signal=INT,QUIT ${RELAY_CMD[$1]} \
+    bash "$D/script.sh" </dev/null >"$D/out" 2>"$D/err"
+  local rc=$?
+  echo "exit=$rc"
+  # 124: timeout's own status once its command exited after the TERM.
+  [[ $rc == 124 && -e "$D/quit" ]]
 }
 
 sc_burst_10000() {
@@ -446,7 +467,8 @@ ROWS=(
   exit_status signal_death not_found not_executable stdin_eof
   forward_HUP forward_INT forward_QUIT forward_USR1 forward_USR2
   forward_WINCH forward_ALRM forward_PWR forward_URG forward_RTMIN_3
-  grandchild_forwarding term_then_int term_twice_kills burst_10000
+  grandchild_forwarding term_then_int term_twice_kills under_timeout
+  burst_10000
   stderr_quiet tstp_cont ttin_cont ttou_cont pid1_zombies pid1_tstp_cont
   terminal_read terminal_given_back terminal_ctrl_z
 )
