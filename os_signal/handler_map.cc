@@ -13,6 +13,7 @@
 #include "os_signal/group_state.h"
 #include "platform/quiet_thread.h"
 #include "platform/test_hooks.h"
+#include "platform/this_thread.h"
 #include "runtime/runtime.h"
 
 namespace portsig {
@@ -124,6 +125,32 @@ bool Wanted::RemoveNote(const std::string& note) {
 
 void HandlerMap::ResetInForkedChild() {
   stopping_.clear();
+  // Read now, while every thread's stack is still the parent's copy: the
+  // child has only the thread that forked.
+  const pthread_t forker = pthread_self();
+  absl::flat_hash_set<Subscriber*> gone;
+  auto consider = [&](Subscriber* s) {
+    if (s->stack_owner_.has_value() &&
+        !pthread_equal(*s->stack_owner_, forker)) {
+      gone.insert(s);
+    }
+  };
+  for (const auto& subscribers : by_signal_) {
+    for (Subscriber* s : subscribers) consider(s);
+  }
+  for (Subscriber* s : all_notes_) consider(s);
+  for (const auto& [unused, subscribers] : by_note_) {
+    for (Subscriber* s : subscribers) consider(s);
+  }
+  if (!gone.empty()) {
+    in_fork_child_ = true;
+    for (Subscriber* s : gone) {
+      Wanted lost;
+      TakeAllLocked(s, &lost);
+    }
+    UpdateNotesWantedLocked();
+    in_fork_child_ = false;
+  }
   mu_.Unlock();
 }
 
@@ -178,6 +205,10 @@ absl::Status HandlerMap::Add(Subscriber* subscriber,
     return started;
   }
   Wanted& wanted = WantedLocked(subscriber);
+  if (!subscriber->stack_owner_.has_value() &&
+      platform::OnThisThreadsStack(subscriber)) {
+    subscriber->stack_owner_ = pthread_self();
+  }
   // What this call added or changed, so a failure can take all of it back.
   Wanted added;
   absl::InlinedVector<std::pair<int, uint32_t>, 1> replaced_requests;
@@ -491,8 +522,13 @@ void HandlerMap::UnindexSignalLocked(Subscriber* subscriber, int signo,
   }
   if (by_signal_[signo].empty() && disable_when_last) {
     // Blocks it on the mask thread before the disposition can be put back,
-    // or with it, after the restore delay.
-    runtime::Disable(signo);
+    // or with it, after the restore delay (at once in a fork handler, which
+    // must make no restorer thread).
+    if (in_fork_child_) {
+      runtime::DisableAtOnce(signo);
+    } else {
+      runtime::Disable(signo);
+    }
   } else if (last_name) {
     // Still relayed to subscribers of every signal, which open nothing; or
     // about to be ignored or reset, which block it there first.

@@ -97,7 +97,10 @@ class HandlerMap {
   void UnlockAfterFork() ABSL_UNLOCK_FUNCTION(mu_) { mu_.Unlock(); }
   // The child also drops the stopping list: the threads that would take
   // their entries off it (Stop callers, once's finishing thread) exist only
-  // in the parent.
+  // in the parent; and every subscriber that lives on the stack of a parent
+  // thread other than the one that forked (Subscriber::stack_owner_): that
+  // stack belongs to the child's next thread. What only those wanted takes
+  // its disposition from before portsig again, at once.
   void ResetInForkedChild() ABSL_UNLOCK_FUNCTION(mu_);
 
  private:
@@ -202,6 +205,9 @@ class HandlerMap {
 
   ForkSafeMutex mu_;
   bool runtime_ready_ ABSL_GUARDED_BY(mu_) = false;
+  // In a forked child's fork handler, which must make no thread: a signal
+  // nobody wants any more is restored at once, not after the restore delay.
+  bool in_fork_child_ ABSL_GUARDED_BY(mu_) = false;
   // Whether the runtime has the note slot enabled (UpdateNotesWantedLocked).
   bool notes_enabled_ ABSL_GUARDED_BY(mu_) = false;
   // Per-signal index; its size is the signal's reference count.

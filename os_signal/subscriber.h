@@ -6,7 +6,10 @@
 #ifndef PORTSIG_OS_SIGNAL_SUBSCRIBER_H_
 #define PORTSIG_OS_SIGNAL_SUBSCRIBER_H_
 
+#include <pthread.h>
+
 #include <memory>
+#include <optional>
 
 namespace portsig {
 struct Delivery;
@@ -49,6 +52,13 @@ class Subscriber {
   // Only HandlerMap touches it, under its lock, through WantedLocked and
   // FindWantedLocked, which carry the annotation this header cannot name.
   std::unique_ptr<Wanted, WantedDeleter> wanted_;
+  // The thread on whose stack the subscriber lives, if a Notify made on
+  // that thread found it there. A child forked by another thread does not
+  // have that thread, and gives its stack to the next thread it makes: the
+  // handler map drops such a subscriber in the child, at fork, while its
+  // memory is still the parent's copy. Only HandlerMap touches it, under
+  // its lock.
+  std::optional<pthread_t> stack_owner_;
 };
 
 }  // namespace os_signal_internal

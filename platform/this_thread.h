@@ -1,5 +1,6 @@
 // The calling thread, as the operating system knows it: signalling it from
-// its own signal handler, and naming threads for debuggers.
+// its own signal handler, where its stack is, and naming threads for
+// debuggers.
 //
 // Two implementations behind this header, chosen by --//platform:os (CMake:
 // PORTSIG_OS): linux (this_thread_linux.cc) uses tgkill(2) and
@@ -17,6 +18,11 @@ namespace platform {
 
 // Sends `signo` to the calling thread only. Async-signal-safe.
 void SignalThisThread(int signo);
+
+// Whether `address` lies on the calling thread's stack. False where the
+// system cannot say (no pthread_getattr_np outside glibc, or it failed).
+// Learns the bounds on the first call in each thread.
+bool OnThisThreadsStack(const void* address);
 
 // Gives `thread` a name (at most 15 characters) where the system can show
 // one; does nothing elsewhere.

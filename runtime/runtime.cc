@@ -255,6 +255,15 @@ void Disable(int signo) {
   RestoreSaved(signo);
 }
 
+void DisableAtOnce(int signo) {
+  Runtime* rt = Get();
+  MutexLock lock(&rt->mu);
+  rt->deferred.AssertHeld(&rt->mu);
+  rt->mask.Close(signo);
+  rt->queue->Disable(signo);
+  if (HandlerInstalled(signo)) RestoreSaved(signo);
+}
+
 void RestoreIfLingering(int signo) {
   Runtime* rt = Get();
   MutexLock lock(&rt->mu);

@@ -67,6 +67,9 @@ std::string EnvironmentProblems();
 
 absl::Status Enable(int signo);
 void Disable(int signo);
+// The same, restoring at once rather than after the restore delay, with no
+// thread made: for a forked child's fork handler.
+void DisableAtOnce(int signo);
 // The mask thread (mask_thread.h): OpenMask unblocks signo on a thread of
 // portsig's, so that it is delivered even where every thread of the program
 // blocks it, and returns once it is unblocked there; call it after Enable.

@@ -12,11 +12,15 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "os_signal/signal.h"
+#include "platform/sanitizers.h"
 #include "platform/test_hooks.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/proc_tasks.h"
@@ -208,6 +212,66 @@ TEST(ForkWhileInsideTest, TheSettingsLockHeldByAnotherThread) {
                  CurrentOptions().restore_delay == absl::Milliseconds(1) &&
                  Backend().ok();
         });
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+// A channel on the stack of a thread other than the one that forks is not
+// in the child: that thread does not exist there, and glibc gives its stack
+// to the child's next thread (portsig's own dispatcher, once the child uses
+// portsig). The child used to deliver into, and Reset used to walk,
+// whatever that thread wrote there (SIGSEGV), and a signal only that
+// channel wanted was swallowed in the child instead of taking its default
+// action.
+TEST(ForkedChildTest, ChannelsOnOtherThreadsStacksAreNotInTheChild) {
+#ifdef PORTSIG_TSAN
+  GTEST_SKIP() << "the child's threads must take the dead threads' stacks, "
+                  "which TSan refuses (dup thread with used id)";
+#endif
+  auto status = RunInChild([] {
+    std::atomic<bool> subscribed{false};
+    std::atomic<bool> forked{false};
+    std::thread owner([&] {
+      SignalChannel on_stack(1);
+      ASSERT_TRUE(Notify(on_stack, {SIGUSR1, SIGHUP}).ok());
+      subscribed.store(true);
+      while (!forked.load()) sched_yield();
+    });
+    while (!subscribed.load()) sched_yield();
+    std::fflush(nullptr);
+    const pid_t pid = fork();
+    if (pid == 0) {
+      alarm(10);
+      // Nobody in the child wants SIGHUP: its disposition is back.
+      struct sigaction hup;
+      sigaction(SIGHUP, nullptr, &hup);
+      if ((hup.sa_flags & SA_SIGINFO) || hup.sa_handler != SIG_DFL) _exit(2);
+      // Threads of the child's own take the parent threads' cached stacks
+      // (all alive at once, so each takes another) and write over them.
+      constexpr int kScribblers = 8;
+      std::atomic<int> started{0};
+      std::vector<std::thread> scribblers;
+      for (int i = 0; i < kScribblers; ++i) {
+        scribblers.emplace_back([&started] {
+          started.fetch_add(1);
+          while (started.load() < kScribblers) sched_yield();
+          volatile unsigned char junk[512 << 10];
+          std::memset(const_cast<unsigned char*>(junk), 0xA5, sizeof(junk));
+        });
+      }
+      for (std::thread& t : scribblers) t.join();
+      SignalChannel own(1);
+      if (!Notify(own, {SIGUSR1}).ok()) _exit(3);
+      raise(SIGUSR1);  // Fans out to every channel that wants SIGUSR1.
+      if (own.ReceiveFor(absl::Seconds(5)) != Signal(SIGUSR1)) _exit(4);
+      if (!Reset().ok()) _exit(5);
+      _exit(0);
+    }
+    forked.store(true);
+    owner.join();
+    ChildStatus child;
+    ASSERT_EQ(waitpid(pid, &child.raw, 0), pid);
+    EXPECT_TRUE(child.exited_ok()) << child.ToString();
   });
   EXPECT_TRUE(status.exited_ok()) << status.ToString();
 }
