@@ -28,8 +28,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/flags/commandlineflag.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -239,18 +241,41 @@ int RelayMode(const Common& common, const std::vector<std::string>& command) {
   return RunRelay(options, &reporter);
 }
 
-// Abseil flag names are identifiers; this lets --kill-after stand for
-// --kill_after. Rewrites the names of the flags before a bare "--" (the
-// command's own arguments after it are left alone).
-void AcceptDashedFlagNames(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    char* arg = argv[i];
-    if (std::strcmp(arg, "--") == 0) return;
-    if (std::strncmp(arg, "--", 2) != 0) continue;
-    for (char* c = arg + 2; *c != '\0' && *c != '='; ++c) {
+// Whether `arg` (a "-name" or "--name", no "=value") names a flag that
+// takes its value from the next argument, as `--signals HUP` does.
+bool TakesNextArgument(absl::string_view arg) {
+  absl::string_view name = arg.substr(arg[1] == '-' ? 2 : 1);
+  const absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+  return flag != nullptr && !flag->IsOfType<bool>();
+}
+
+// Rewrites argv for absl::ParseCommandLine. Two things:
+// - The command starts at the first argument that is not a flag, "--" or
+//   not: `sigwatch --relay sh -c 'exit 3'` runs `sh -c 'exit 3'`, as
+//   `dumb-init sh -c ...` does (getopt's "+"), where Abseil, which reads
+//   flags after positional arguments too, would reject "-c". A "--" is
+//   inserted before it.
+// - Abseil flag names are identifiers; --kill-after stands for
+//   --kill_after. Only sigwatch's own flags are rewritten, never the
+//   command's arguments.
+// The result points into argv (and a static "--").
+std::vector<char*> NormalizeArgs(int argc, char** argv) {
+  static char double_dash[] = "--";
+  std::vector<char*> args(argv, argv + argc);
+  for (size_t i = 1; i < args.size(); ++i) {
+    char* arg = args[i];
+    if (std::strcmp(arg, "--") == 0) break;
+    if (arg[0] != '-' || arg[1] == '\0') {
+      args.insert(args.begin() + i, double_dash);
+      break;
+    }
+    char* name = arg + (arg[1] == '-' ? 2 : 1);
+    for (char* c = name; *c != '\0' && *c != '='; ++c) {
       if (*c == '-') *c = '_';
     }
+    if (std::strchr(arg, '=') == nullptr && TakesNextArgument(arg)) ++i;
   }
+  return args;
 }
 
 int Main(int argc, char** argv) {
@@ -263,10 +288,12 @@ int Main(int argc, char** argv) {
       "  sigwatch --relay [--signals=...] [--grace=5s] [--kill-after=D] "
       "[--subreaper] [--verbose] -- CMD ARGS...\n"
       "Relay mode is meant for a container's PID 1: ENTRYPOINT "
-      "[\"sigwatch\", \"--relay\", \"--\"].\n",
+      "[\"sigwatch\", \"--relay\", \"--\"]. Without \"--\", the command "
+      "starts at the first argument that is not a flag of sigwatch's.\n",
       kRelayHelp, kExitStatusHelp));
-  AcceptDashedFlagNames(argc, argv);
-  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  std::vector<char*> args = NormalizeArgs(argc, argv);
+  std::vector<char*> positional =
+      absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
   std::vector<std::string> command(positional.begin() + 1, positional.end());
   const bool relay = absl::GetFlag(FLAGS_relay);
 

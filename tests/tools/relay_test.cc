@@ -118,6 +118,45 @@ std::string Trap(const std::string& signal) {
   return absl::StrCat("trap 'echo got ", signal, "' ", signal, "; ");
 }
 
+// Runs `args` to its end; its exit code, or -1 (and a failure).
+int RunToEnd(const std::vector<std::string>& args,
+             std::unique_ptr<Subprocess>* kept = nullptr) {
+  absl::StatusOr<std::unique_ptr<Subprocess>> process = Subprocess::Start(args);
+  EXPECT_TRUE(process.ok()) << process.status();
+  if (!process.ok()) return -1;
+  const int code = ExitCodeOf(**process);
+  if (kept != nullptr) *kept = *std::move(process);
+  return code;
+}
+
+// Without "--", the command starts at the first argument that is not a
+// flag, as under dumb-init: ENTRYPOINT ["sigwatch", "--relay"] with
+// CMD ["sh", "-c", "..."] works. Abseil rejected "-c" (exit 1) before.
+TEST(RelayCommandLineTest, CommandWithoutDoubleDashStartsAtFirstNonFlag) {
+  EXPECT_EQ(RunToEnd({SigwatchPath(), "--relay", "/bin/bash", "-c", "exit 3"}),
+            3);
+  // A flag's value given as the next argument is not the command.
+  EXPECT_EQ(RunToEnd({SigwatchPath(), "--relay", "--grace", "1s", "/bin/bash",
+                      "-c", "exit 4"}),
+            4);
+}
+
+// The command's own arguments are passed as given: --kill-after is not
+// rewritten to --kill_after past the command's start, "--" or not.
+TEST(RelayCommandLineTest, CommandArgumentsAreNotRewritten) {
+  for (bool dashes : {false, true}) {
+    std::vector<std::string> args = {SigwatchPath(), "--relay"};
+    if (dashes) args.push_back("--");
+    args.insert(args.end(), {"/bin/echo", "--kill-after", "--", "a b"});
+    std::unique_ptr<Subprocess> relay;
+    EXPECT_EQ(RunToEnd(args, &relay), 0);
+    ASSERT_NE(relay, nullptr);
+    EXPECT_THAT(relay->lines(Subprocess::kStdout),
+                ElementsAre("--kill-after -- a b"))
+        << relay->Transcript();
+  }
+}
+
 TEST(RelayOutputTest, PrintsNothingOfItsOwnByDefault) {
   auto relay = StartReady({}, "trap 'exit 0' USR1");
   ASSERT_NE(relay, nullptr);
