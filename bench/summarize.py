@@ -242,7 +242,7 @@ def targets(f):
     ok = None if mine is None or asio is None else mine <= asio / 2
     out.append(
         f"| fan-out to 1,000 on one event loop, all-received p50 ≤ ½ Asio's "
-        f"| {p} | portsig {us(mine)} (ReadyFd per channel, one epoll); Asio "
+        f"| {p} | portsig {us(mine)} (one ChannelGroup, one epoll); Asio "
         f"{us(asio)}, half is {us(asio / 2 if asio else None)} | "
         f"{verdict(ok)} |")
   for p in PLACEMENTS:

@@ -155,19 +155,24 @@ size_t GroupState::Ready(absl::Span<SignalChannel*> out) {
   MutexLock lock(&mu_);
   PORTSIG_TEST_HOOK(inside_fork_held_lock, 4);
   const size_t n = std::min(out.size(), ready_count_);
-  GroupLink* member = head_;
-  for (size_t i = 0; i < n; ++i, member = member->next) {
-    out[i] = member->channel;
+  if (n == 0) return 0;
+  GroupLink* last = head_;
+  out[0] = last->channel;
+  for (size_t i = 1; i < n; ++i) {
+    last = last->next;
+    out[i] = last->channel;
   }
   if (n < ready_count_) {
-    // Those returned go behind the rest, so that the next call starts with
-    // members not returned yet. The descriptor does not change: the list
-    // stays as long.
-    for (size_t i = 0; i < n; ++i) {
-      GroupLink* front = head_;
-      UnlinkLocked(front);
-      LinkLocked(front);
-    }
+    // Those returned go behind the rest, in one splice, so that the next
+    // call starts with members not returned yet. The descriptor does not
+    // change: the list stays as long.
+    GroupLink* first = head_;
+    head_ = last->next;
+    head_->prev = nullptr;
+    tail_->next = first;
+    first->prev = tail_;
+    last->next = nullptr;
+    tail_ = last;
   }
   return n;
 }
