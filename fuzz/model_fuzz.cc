@@ -474,7 +474,7 @@ class Model {
   std::vector<Wants> wants_ = std::vector<Wants>(kChannels);
   std::vector<uint64_t> fanouts_;
   std::set<int> ignored_;
-  std::unique_ptr<SignalContext> context_;
+  std::optional<SignalContext> context_;
   Wants context_wants_;
   std::optional<Signal> context_signal_;
 };

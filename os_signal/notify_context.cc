@@ -1,6 +1,8 @@
 #include "os_signal/notify_context.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdint>
 #include <memory>
 #include <utility>
 
@@ -9,6 +11,7 @@
 #include "os_signal/delivery.h"
 #include "os_signal/handler_map.h"
 #include "os_signal/subscriber.h"
+#include "platform/readiness_fd.h"
 #include "platform/sync.h"
 #include "platform/test_hooks.h"
 #include "runtime/runtime.h"
@@ -46,6 +49,7 @@ class ContextState final : public Subscriber,
       signal_ = std::move(signal);
       children.swap(children_);
       parent.swap(parent_);
+      if (ReadyFdLocked() >= 0) ready_.Set();
       done_.SignalAll();
     }
     // Not under this context's lock: a parent finishing its children calls
@@ -132,7 +136,42 @@ class ContextState final : public Subscriber,
     return signal_;
   }
 
+  absl::StatusOr<int> ReadyFd() {
+    // Opening and setting the descriptor may be cancellation points.
+    ScopedCancellationOff cancellation;
+    // The descriptor turns readable only when the signal is delivered,
+    // which without a dispatcher nobody would do while the host polls it.
+    if (absl::Status started = runtime::EnsureDispatcher(); !started.ok()) {
+      return started;
+    }
+    MutexLock lock(&mu_);
+    const int fd = ready_.fd() < 0 ? MakeReadyFdLocked() : ReadyFdLocked();
+    if (fd < 0) return absl::ErrnoToStatus(errno, "SignalContext::ReadyFd");
+    return fd;
+  }
+
  private:
+  // Makes a fresh ready descriptor for this process, readable if done; -1
+  // (errno set) on failure.
+  int MakeReadyFdLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    const int fd = ready_.Open();
+    ready_fd_generation_ = runtime::ForkGeneration();
+    if (fd >= 0 && !status_.ok()) ready_.Set();
+    return fd;
+  }
+  // The ready descriptor, made anew if this process forked since it was
+  // created: the inherited one is shared with the parent, whose context
+  // is not done because this process's is (nor the other way round). -1
+  // if none.
+  int ReadyFdLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (ready_.fd() < 0) return -1;
+    if (runtime::ForkGeneration() != ready_fd_generation_) {
+      // Open closes our copy, which leaves the parent's descriptor alone.
+      return MakeReadyFdLocked();
+    }
+    return ready_.fd();
+  }
+
   ForkSafeMutex mu_;
   // Held across fork() (see SignalChannel::fork_held_).
   ForkHeldLock fork_held_{&mu_};
@@ -144,6 +183,9 @@ class ContextState final : public Subscriber,
   Children children_ ABSL_GUARDED_BY(mu_);
   // Until this finishes; then it has left the parent's children_.
   std::weak_ptr<ContextState> parent_ ABSL_GUARDED_BY(mu_);
+  // Made by the first ReadyFd, set once done and never cleared.
+  platform::ReadinessFd ready_ ABSL_GUARDED_BY(mu_);
+  uint64_t ready_fd_generation_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace os_signal_internal
@@ -152,7 +194,22 @@ SignalContext::SignalContext(
     std::shared_ptr<os_signal_internal::ContextState> state)
     : state_(std::move(state)) {}
 
-SignalContext::~SignalContext() { Stop(); }
+SignalContext::SignalContext(SignalContext&& other) noexcept
+    : state_(std::move(other.state_)) {}
+
+SignalContext& SignalContext::operator=(SignalContext&& other) noexcept {
+  if (this != &other) {
+    if (state_ != nullptr) Stop();
+    state_ = std::move(other.state_);
+  }
+  return *this;
+}
+
+// The subscription is the state's, not this object's: a moved-from context
+// holds none and has nothing to stop.
+SignalContext::~SignalContext() {
+  if (state_ != nullptr) Stop();
+}
 
 bool SignalContext::done() const { return !state_->status().ok(); }
 
@@ -174,27 +231,36 @@ bool SignalContext::WaitUntil(absl::Time deadline) const {
   return state->WaitUntil(deadline);
 }
 
+absl::StatusOr<int> SignalContext::ReadyFd() { return state_->ReadyFd(); }
+
 std::optional<Signal> SignalContext::signal() const { return state_->signal(); }
 
 absl::Status SignalContext::status() const { return state_->status(); }
 
 void SignalContext::Stop() {
+  // Finishing sets the ready descriptor (write(2), a cancellation point)
+  // under the state's lock.
+  ScopedCancellationOff cancellation;
   os_signal_internal::HandlerMap::Get().Remove(state_.get());
   state_->Finish(absl::CancelledError("context stopped"), std::nullopt);
 }
 
-absl::StatusOr<std::unique_ptr<SignalContext>> NotifyContext(
-    absl::Span<const Signal> signals, const SignalContext* parent) {
+absl::StatusOr<SignalContext> NotifyContext(absl::Span<const Signal> signals,
+                                            const SignalContext* parent) {
   return NotifyContext(signals, NotifyOptions(), parent);
 }
 
-absl::StatusOr<std::unique_ptr<SignalContext>> NotifyContext(
-    absl::Span<const Signal> signals, const NotifyOptions& options,
-    const SignalContext* parent) {
+absl::StatusOr<SignalContext> NotifyContext(absl::Span<const Signal> signals,
+                                            const NotifyOptions& options,
+                                            const SignalContext* parent) {
   if (options.queue_capacity != 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("queue_capacity ", options.queue_capacity,
                      " has no use for a context, which keeps one signal"));
+  }
+  if (parent != nullptr && parent->state_ == nullptr) {
+    return absl::InvalidArgumentError(
+        "parent context was moved from: it refers to no context");
   }
   auto state = std::make_shared<os_signal_internal::ContextState>();
   // Adopted before it is registered, so that no signal can finish it before
@@ -206,7 +272,7 @@ absl::StatusOr<std::unique_ptr<SignalContext>> NotifyContext(
     if (parent != nullptr) parent->state_->ForgetChild(state.get());
     return added;
   }
-  return std::unique_ptr<SignalContext>(new SignalContext(std::move(state)));
+  return SignalContext(std::move(state));
 }
 
 }  // namespace portsig

@@ -1,23 +1,36 @@
 // SignalContext: Go's signal.NotifyContext for C++17.
 //
+//   absl::StatusOr<portsig::SignalContext> ctx =
+//       portsig::NotifyContext({SIGTERM});
+//   if (!ctx.ok()) return ctx.status();
+//   ctx->Wait();  // or poll ctx->ReadyFd() in an event loop
+//
 // Becomes done at the first of its signals (or when its parent is done, or
 // when stopped), remembers which signal, and stays done. Stop() unregisters
 // it, like Stop on a channel; the destructor stops it too. Later signals are
 // not relayed to it (as in Go, they are absorbed until Stop, then take their
 // previous disposition).
 //
-// Destroying a context while threads wait in Wait/WaitFor (another thread's
-// delete, or exit() with a static one) stops it, so they return, done;
-// what they still read lives until the last of them has left, and the
-// destructor waits for none of them.
+// A SignalContext is a movable value, as std::thread is: moving it moves
+// the subscription (the moved-to object is subscribed, done or not, exactly
+// as the original was; nothing is stopped or re-registered), and a parent
+// that is moved keeps its children. A moved-from context refers to no
+// context: destroy it or assign to it, and call nothing else on it (its
+// destructor does nothing). Assigning to a context stops the one it held.
+//
+// Destroying a context while threads wait in Wait/WaitFor/WaitUntil
+// (another thread's delete, or exit() with a static one) stops it, so they
+// return, done; what they still read lives until the last of them has
+// left, and the destructor waits for none of them.
 //
 // Thread safety. Distinct objects: safe. Shared objects: safe for every
 // member function: any number of threads may wait, look at done(),
-// signal() and status(), and Stop one context at the same time, and a
-// context may be the parent of contexts made on other threads.
-// Destruction while other threads wait is allowed (see above); no call may
-// begin once it has. Nothing here may be called from a signal handler:
-// every call may take locks or allocate.
+// signal() and status(), poll ReadyFd and Stop one context at the same
+// time, and a context may be the parent of contexts made on other threads.
+// Moving from or assigning to a context, like destroying it, must not race
+// with a call beginning on it; destruction while other threads wait is
+// allowed (see above), no call may begin once it has. Nothing here may be
+// called from a signal handler: every call may take locks or allocate.
 #ifndef PORTSIG_OS_SIGNAL_NOTIFY_CONTEXT_H_
 #define PORTSIG_OS_SIGNAL_NOTIFY_CONTEXT_H_
 
@@ -39,7 +52,11 @@ class ContextState;
 
 class SignalContext {
  public:
+  // Stops the context (see above); a moved-from one does nothing.
   ~SignalContext();
+  SignalContext(SignalContext&& other) noexcept;
+  // Stops the context this held, then takes `other`'s.
+  SignalContext& operator=(SignalContext&& other) noexcept;
   SignalContext(const SignalContext&) = delete;
   SignalContext& operator=(const SignalContext&) = delete;
 
@@ -50,6 +67,13 @@ class SignalContext {
   // context is done now.
   bool WaitFor(absl::Duration timeout) const;
   bool WaitUntil(absl::Time deadline) const;
+  // A descriptor that polls readable once the context is done, and stays
+  // readable, for poll/epoll/libuv/Asio loops (Go's ctx.Done() in a
+  // select). Created on first call and owned by the context; a forked
+  // child that calls it gets a descriptor of its own, so that neither
+  // process's context makes the other's readable. ResourceExhausted if
+  // portsig's dispatcher thread cannot be made (see signal.h).
+  absl::StatusOr<int> ReadyFd();
   // The signal that made it done, if a signal did.
   std::optional<Signal> signal() const;
   // OK while not done; Cancelled saying why once done ("SIGINT signal
@@ -59,22 +83,24 @@ class SignalContext {
   void Stop();
 
  private:
-  friend absl::StatusOr<std::unique_ptr<SignalContext>> NotifyContext(
-      absl::Span<const Signal>, const NotifyOptions&, const SignalContext*);
+  friend absl::StatusOr<SignalContext> NotifyContext(absl::Span<const Signal>,
+                                                     const NotifyOptions&,
+                                                     const SignalContext*);
   explicit SignalContext(std::shared_ptr<os_signal_internal::ContextState> s);
+  // Null once moved from.
   std::shared_ptr<os_signal_internal::ContextState> state_;
 };
 
 // A context done at the first of `signals` (empty: every catchable signal),
 // or when `parent` (optional, must outlive nothing: it may go first) is done.
-absl::StatusOr<std::unique_ptr<SignalContext>> NotifyContext(
+absl::StatusOr<SignalContext> NotifyContext(
     absl::Span<const Signal> signals, const SignalContext* parent = nullptr);
 
 // The same with options. With `once`, the context's first signal also
 // releases all its signals at once (as Stop() would), so a second Ctrl-C
 // takes the disposition from before portsig instead of being absorbed.
 // queue_capacity has no use for a context and is refused.
-absl::StatusOr<std::unique_ptr<SignalContext>> NotifyContext(
+absl::StatusOr<SignalContext> NotifyContext(
     absl::Span<const Signal> signals, const NotifyOptions& options,
     const SignalContext* parent = nullptr);
 

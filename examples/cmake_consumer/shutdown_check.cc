@@ -30,7 +30,7 @@ int Fail(const char* what) {
 }  // namespace
 
 int main() {
-  absl::StatusOr<std::unique_ptr<portsig::SignalContext>> shutdown =
+  absl::StatusOr<portsig::SignalContext> shutdown =
       portsig::NotifyContext({SIGTERM});
   if (!shutdown.ok()) {
     std::printf("shutdown_check: %s\n", shutdown.status().ToString().c_str());
@@ -50,7 +50,7 @@ int main() {
   while (accepted.load() < 100) std::this_thread::yield();
 
   kill(getpid(), SIGTERM);
-  if (!(*shutdown)->WaitFor(absl::Seconds(30))) {
+  if (!shutdown->WaitFor(absl::Seconds(30))) {
     accepting.store(false);
     worker.join();
     return Fail("SIGTERM never reached the context");
@@ -58,10 +58,10 @@ int main() {
   accepting.store(false);
   worker.join();
 
-  std::optional<portsig::Signal> why = (*shutdown)->signal();
+  std::optional<portsig::Signal> why = shutdown->signal();
   if (!why || why->number() != SIGTERM) return Fail("context names SIGTERM");
   if (processed != accepted.load()) return Fail("every item processed");
-  (*shutdown)->Stop();
+  shutdown->Stop();
   if (!portsig::Reset({SIGTERM}).ok()) return Fail("Reset(SIGTERM)");
   struct sigaction now;
   sigaction(SIGTERM, nullptr, &now);

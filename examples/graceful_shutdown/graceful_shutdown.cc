@@ -81,7 +81,7 @@ int main() {
   // second signal that lands before stop() runs.)
   portsig::NotifyOptions once;
   once.once = true;
-  absl::StatusOr<std::unique_ptr<portsig::SignalContext>> shutdown =
+  absl::StatusOr<portsig::SignalContext> shutdown =
       portsig::NotifyContext({SIGTERM, SIGINT}, once);
   if (!shutdown.ok()) {
     std::fprintf(stderr, "graceful_shutdown: %s\n",
@@ -107,12 +107,12 @@ int main() {
     }
   });
 
-  (*shutdown)->Wait();
+  shutdown->Wait();
   const size_t backlog = queue.Close();
   producer.join();
   worker.join();
 
-  std::optional<portsig::Signal> why = (*shutdown)->signal();
+  std::optional<portsig::Signal> why = shutdown->signal();
   std::printf(
       "graceful_shutdown: %s received; drained %zu items (%zu "
       "processed)\n",

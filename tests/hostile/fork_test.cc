@@ -123,11 +123,11 @@ TEST(ForkWhileInsideTest, AContextsLockHeldByAnotherThread) {
     static auto ctx = NotifyContext({SIGUSR2});
     ASSERT_TRUE(ctx.ok()) << ctx.status();
     ForkWhileHeld(
-        2, [] { (void)(*ctx)->signal(); },
+        2, [] { (void)ctx->signal(); },
         [] {
           raise(SIGUSR2);  // The child's dispatcher finishes the context.
-          return (*ctx)->WaitFor(absl::Seconds(5)) &&
-                 (*ctx)->signal() == Signal(SIGUSR2);
+          return ctx->WaitFor(absl::Seconds(5)) &&
+                 ctx->signal() == Signal(SIGUSR2);
         });
   });
   EXPECT_TRUE(status.exited_ok()) << status.ToString();

@@ -390,29 +390,28 @@ TEST(ContextTest, DoneAtFirstSignalRemembersItAndStops) {
   auto status = RunInChild([] {
     auto ctx = NotifyContext({SIGINT, SIGTERM});
     ASSERT_TRUE(ctx.ok()) << ctx.status();
-    auto child = NotifyContext({SIGUSR1}, ctx->get());
+    auto child = NotifyContext({SIGUSR1}, &*ctx);
     ASSERT_TRUE(child.ok());
-    EXPECT_FALSE((*ctx)->done());
-    EXPECT_TRUE((*ctx)->status().ok());
+    EXPECT_FALSE(ctx->done());
+    EXPECT_TRUE(ctx->status().ok());
     RaiseAndDispatch(SIGTERM);
-    EXPECT_TRUE((*ctx)->WaitFor(absl::Seconds(30)));
-    EXPECT_EQ((*ctx)->signal(), Signal(SIGTERM));
-    EXPECT_EQ((*ctx)->status().code(), absl::StatusCode::kCancelled);
-    EXPECT_THAT(std::string((*ctx)->status().message()), HasSubstr("SIGTERM"));
+    EXPECT_TRUE(ctx->WaitFor(absl::Seconds(30)));
+    EXPECT_EQ(ctx->signal(), Signal(SIGTERM));
+    EXPECT_EQ(ctx->status().code(), absl::StatusCode::kCancelled);
+    EXPECT_THAT(std::string(ctx->status().message()), HasSubstr("SIGTERM"));
     // Nested: the parent's end ends the child.
-    EXPECT_TRUE((*child)->done());
-    EXPECT_EQ((*child)->signal(), std::nullopt);
+    EXPECT_TRUE(child->done());
+    EXPECT_EQ(child->signal(), std::nullopt);
     // A second signal does not change the cause.
     RaiseAndDispatch(SIGINT);
-    EXPECT_EQ((*ctx)->signal(), Signal(SIGTERM));
-    (*ctx)->Stop();
-    (*child)->Stop();
+    EXPECT_EQ(ctx->signal(), Signal(SIGTERM));
+    ctx->Stop();
+    child->Stop();
     auto stopped = NotifyContext({SIGUSR2});
     ASSERT_TRUE(stopped.ok());
-    (*stopped)->Stop();
-    EXPECT_TRUE((*stopped)->done());
-    EXPECT_THAT(std::string((*stopped)->status().message()),
-                HasSubstr("stopped"));
+    stopped->Stop();
+    EXPECT_TRUE(stopped->done());
+    EXPECT_THAT(std::string(stopped->status().message()), HasSubstr("stopped"));
     std::fflush(nullptr);
     if (::testing::Test::HasFailure()) _exit(1);
     raise(SIGTERM);  // Released: default action again.
@@ -611,8 +610,8 @@ TEST(ForkTest, AContextMadeInAForkedChildFires) {
       const char made = 1;
       if (write(ready[1], &made, 1) != 1) _exit(3);
 #ifndef PORTSIG_TSAN
-      (*context)->Wait();
-      if ((*context)->signal() != Signal(SIGUSR1)) _exit(4);
+      context->Wait();
+      if (context->signal() != Signal(SIGUSR1)) _exit(4);
 #endif
       _exit(0);
     }

@@ -70,7 +70,7 @@ void Churn(const SignalContext& parent, int n, End end) {
   for (int i = 0; i < n; ++i) {
     auto child = NotifyContext({SIGUSR2}, &parent);
     ASSERT_TRUE(child.ok()) << child.status();
-    end(**child);
+    end(*child);
   }
 }
 
@@ -80,14 +80,14 @@ void ExpectChildrenLeaveNothing(End end, int children = kChildren) {
   ASSERT_TRUE(parent.ok()) << parent.status();
   // Warm-up: lazily made state (portsig's threads, hash tables at their
   // working size) is not the children's.
-  Churn(**parent, 200, end);
+  Churn(*parent, 200, end);
   const int64_t before = g_live_blocks.load();
-  Churn(**parent, children, end);
+  Churn(*parent, children, end);
   const int64_t growth = g_live_blocks.load() - before;
   EXPECT_LT(growth, AllowedGrowth(children))
       << children << " ended children left " << growth
       << " heap blocks behind in their parent";
-  EXPECT_FALSE((*parent)->done());
+  EXPECT_FALSE(parent->done());
 }
 
 TEST(ContextChildrenTest, StoppedChildrenLeaveNothingInTheParent) {
@@ -119,7 +119,7 @@ TEST(ContextChildrenTest, RefusedChildrenLeaveNothingInTheParent) {
   ASSERT_TRUE(parent.ok()) << parent.status();
   const int64_t before = g_live_blocks.load();
   for (int i = 0; i < kChildren; ++i) {
-    auto child = NotifyContext({SIGKILL}, parent->get());
+    auto child = NotifyContext({SIGKILL}, &*parent);
     ASSERT_EQ(child.status().code(), absl::StatusCode::kInvalidArgument);
   }
   const int64_t growth = g_live_blocks.load() - before;
@@ -132,20 +132,20 @@ TEST(ContextChildrenTest, RefusedChildrenLeaveNothingInTheParent) {
 TEST(ContextChildrenTest, RunningChildrenStillEndWithTheirParent) {
   auto parent = NotifyContext({SIGUSR1});
   ASSERT_TRUE(parent.ok()) << parent.status();
-  Churn(**parent, 100, [](SignalContext& child) { child.Stop(); });
-  std::vector<std::unique_ptr<SignalContext>> running;
+  Churn(*parent, 100, [](SignalContext& child) { child.Stop(); });
+  std::vector<SignalContext> running;
   for (int i = 0; i < 10; ++i) {
-    auto child = NotifyContext({SIGUSR2}, parent->get());
+    auto child = NotifyContext({SIGUSR2}, &*parent);
     ASSERT_TRUE(child.ok()) << child.status();
     running.push_back(*std::move(child));
   }
-  running[3]->Stop();
-  (*parent)->Stop();
-  for (const auto& child : running) {
-    EXPECT_TRUE(child->done());
+  running[3].Stop();
+  parent->Stop();
+  for (const SignalContext& child : running) {
+    EXPECT_TRUE(child.done());
   }
-  EXPECT_EQ(running[4]->status().message(), "parent context done");
-  EXPECT_EQ(running[3]->status().message(), "context stopped");
+  EXPECT_EQ(running[4].status().message(), "parent context done");
+  EXPECT_EQ(running[3].status().message(), "context stopped");
 }
 
 }  // namespace

@@ -198,11 +198,8 @@ TEST(ExitTest, ExitFromAnotherThreadWhileMainReceives) {
 // the context, which wakes the waiter (a stopped context is done).
 TEST(ExitTest, StaticContextWithAThreadBlockedInWait) {
   auto status = ExitStatusOf([] {
-    static std::unique_ptr<SignalContext> context = [] {
-      auto made = NotifyContext({SIGUSR1});
-      return made.ok() ? *std::move(made) : nullptr;
-    }();
-    ASSERT_NE(context, nullptr);
+    static absl::StatusOr<SignalContext> context = NotifyContext({SIGUSR1});
+    ASSERT_TRUE(context.ok()) << context.status();
     static ThreadStart& waiter = *new ThreadStart;
     waiter.body = [] {
       for (;;) {
@@ -374,7 +371,7 @@ TEST(DestroyedContextTest, AWaiterWokenByTheDestructorStillHasTheState) {
       test_hooks::context_waiter_woken.store(&HoldWokenWaiter);
       auto made = NotifyContext({SIGUSR1});
       ASSERT_TRUE(made.ok());
-      static SignalContext* context = made->release();
+      static SignalContext* context = new SignalContext(*std::move(made));
       static std::atomic<bool> done{false};
       static ThreadStart& waiter = *new ThreadStart;
       waiter.body = [timed] {

@@ -96,8 +96,8 @@ TEST(OnceTest, ContextReleasesAllItsSignalsAtTheFirst) {
     auto context = NotifyContext({SIGINT, SIGTERM}, Once());
     ASSERT_TRUE(context.ok()) << context.status();
     raise(SIGINT);
-    (*context)->Wait();
-    EXPECT_EQ((*context)->signal(), Signal(SIGINT));
+    context->Wait();
+    EXPECT_EQ(context->signal(), Signal(SIGINT));
     WaitForRestore(SIGTERM, SIG_DFL);
     raise(SIGTERM);
     std::_Exit(3);  // Not reached.
@@ -316,7 +316,7 @@ TEST(OnceTest, ContextSecondSignalRightAfterWaitTakesTheDefaultAction) {
     auto context = NotifyContext({SIGINT, SIGTERM}, Once());
     ASSERT_TRUE(context.ok()) << context.status();
     raise(SIGINT);
-    (*context)->Wait();
+    context->Wait();
     raise(SIGTERM);  // Released with SIGINT, at once.
     g_second_sent.store(true);
     std::_Exit(3);  // Not reached.

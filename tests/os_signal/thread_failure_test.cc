@@ -235,8 +235,8 @@ TEST(ThreadFailureTest, AWaitingReceiverWithoutADispatcherGetsItsSignal) {
       if (write(waiting[1], &ready, 1) != 1) _exit(2);
       if (ch.Receive() != Signal(SIGUSR1)) _exit(3);
       if (write(waiting[1], &ready, 1) != 1) _exit(2);
-      if (!(*context)->WaitFor(absl::Seconds(30))) _exit(4);
-      if ((*context)->signal() != Signal(SIGUSR2)) _exit(5);
+      if (!context->WaitFor(absl::Seconds(30))) _exit(4);
+      if (context->signal() != Signal(SIGUSR2)) _exit(5);
       _exit(::testing::Test::HasFailure() ? 1 : 0);
     }
     char ready;

@@ -137,7 +137,7 @@ void Churn(const Config& config, int index, absl::Time end, Figures* f,
     } else if (config.receivers) {
       auto context = NotifyContext({kinds.Random(rng)});
       Expect(f, context.ok(), "NotifyContext", context.status());
-      if (context.ok()) (*context)->Stop();
+      if (context.ok()) context->Stop();
     }
   }
 }
