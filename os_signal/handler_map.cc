@@ -8,7 +8,6 @@
 #include "absl/algorithm/container.h"
 #include "absl/base/internal/raw_logging.h"
 #include "absl/container/inlined_vector.h"
-#include "absl/numeric/bits.h"
 #include "absl/strings/str_cat.h"
 #include "os_signal/group_state.h"
 #include "platform/quiet_thread.h"
@@ -77,54 +76,10 @@ absl::Status ValidateOptions(absl::Span<const Signal> signals,
   return absl::OkStatus();
 }
 
-// Calls f(signo) for each signal in `set`. Stop runs this for every
-// channel, and most channels want one or two signals: it takes the set 64
-// slots at a time and jumps from one set bit to the next, rather than
-// testing every slot, and stops when no bit is left (usually after the
-// first word, with no shift of the whole set).
-// f runs synchronously on the caller's thread, under whatever locks the
-// caller holds; callers annotate f with the locks it needs, and the analysis
-// is off here only because it cannot carry the caller's locks into a
-// template's call of f.
-template <typename F>
-void ForEachSignal(const std::bitset<platform::kMaxSignal + 1>& set,
-                   F f) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-  using Set = std::bitset<platform::kMaxSignal + 1>;
-  constexpr int kWordBits = 64;
-  constexpr Set kWordMask(~uint64_t{0});
-  Set rest = set;
-  for (int base = 0;; base += kWordBits) {
-    uint64_t word = (rest & kWordMask).to_ullong();
-    for (; word != 0; word &= word - 1) f(base + absl::countr_zero(word));
-    rest &= ~kWordMask;
-    if (rest.none()) return;
-    rest >>= kWordBits;
-  }
-}
-
 }  // namespace
 
-void WantedDeleter::operator()(Wanted* wanted) const { delete wanted; }
-
-bool Wanted::Wants(const platform::QueuedSignal& received) const {
-  if (received.signo != 0) return signals.test(received.signo);
-  return all_notes ||
-         (notes != nullptr && notes->contains(received.note_text()));
-}
-
-bool Wanted::AddNote(const std::string& note) {
-  if (notes == nullptr) {
-    notes = std::make_unique<absl::flat_hash_set<std::string>>();
-  }
-  return notes->insert(note).second;
-}
-
-bool Wanted::RemoveNote(const std::string& note) {
-  return notes != nullptr && notes->erase(note) > 0;
-}
-
 void HandlerMap::ResetInForkedChild() {
-  stopping_.clear();
+  stopping_.DropEntries();
   // Read now, while every thread's stack is still the parent's copy: the
   // child has only the thread that forked.
   const pthread_t forker = pthread_self();
@@ -157,21 +112,6 @@ void HandlerMap::ResetInForkedChild() {
 HandlerMap& HandlerMap::Get() {
   static HandlerMap* map = new HandlerMap();
   return *map;
-}
-
-const std::bitset<platform::kMaxSignal + 1>& HandlerMap::CatchableSignals() {
-  static const auto* catchable = [] {
-    auto* set = new std::bitset<platform::kMaxSignal + 1>();
-    for (int s = 1; s <= platform::kMaxSignal; ++s) {
-      // Faults are not "incoming signals" in Go's sense: they are relayed
-      // only when asked for by number.
-      if (Signal(s).Validate().ok() && !platform::IsSynchronousSignal(s)) {
-        set->set(s);
-      }
-    }
-    return set;
-  }();
-  return *catchable;
 }
 
 absl::Status HandlerMap::EnsureRuntimeLocked() {
@@ -234,7 +174,7 @@ absl::Status HandlerMap::Add(Subscriber* subscriber,
     return absl::OkStatus();
   };
   // Named now by this call, and not before.
-  std::bitset<platform::kMaxSignal + 1> newly_named;
+  SignalBits newly_named;
   absl::Status status;
   if (signals.empty()) {
     const auto& all = CatchableSignals();
@@ -357,14 +297,14 @@ void HandlerMap::ParkReleasedLocked(Released* released) {
   for (auto& [subscriber, lost] : *released) {
     ParkLocked(subscriber, std::move(lost), &ids);
   }
-  CoverEarlierLocked(nullptr, &ids);
+  stopping_.CoverEarlier(nullptr, &ids);
   // Stop's second half takes the queue's receive role, which this thread
   // holds while it delivers: hand it to a thread of its own. Without one, the
   // next Stop, Reset or Ignore finishes these too.
   if (!platform::StartQuietThread("portsig-once", [ids] {
          HandlerMap::Get().WaitAndUnpark(ids);
        }).ok()) {
-    unfinished_.insert(unfinished_.end(), ids.begin(), ids.end());
+    stopping_.AddUnfinished(ids);
   }
 }
 
@@ -375,7 +315,7 @@ void HandlerMap::Remove(Subscriber* subscriber) {
     // Other threads' Reset/Ignore, or a once release, may also have it
     // parked and deliver into it until they finish: wait for those entries
     // too, before the caller may free it.
-    CoverEarlierLocked(subscriber, &ids);
+    stopping_.CoverEarlier(subscriber, &ids);
     Wanted lost;
     if (TakeAllLocked(subscriber, &lost)) {
       UpdateNotesWantedLocked();
@@ -463,7 +403,7 @@ absl::Status HandlerMap::Cancel(absl::Span<const Signal> signals,
     for (auto& [subscriber, lost] : losses) {
       ParkLocked(subscriber, std::move(lost), &ids);
     }
-    CoverEarlierLocked(nullptr, &ids);
+    stopping_.CoverEarlier(nullptr, &ids);
     result = status;
   }
   WaitAndUnpark(ids);
@@ -481,8 +421,8 @@ void HandlerMap::DropSignalLocked(Subscriber* subscriber, int signo,
   UnindexSignalLocked(subscriber, signo, named, disable_when_last);
 }
 
-absl::Status HandlerMap::NameLocked(
-    Wanted* wanted, int signo, std::bitset<platform::kMaxSignal + 1>* newly) {
+absl::Status HandlerMap::NameLocked(Wanted* wanted, int signo,
+                                    SignalBits* newly) {
   if (wanted->named.test(signo)) return absl::OkStatus();
   if (named_count_[signo] == 0) {
     if (absl::Status opened = runtime::OpenMask(signo); !opened.ok()) {
@@ -634,44 +574,11 @@ void HandlerMap::ForgetOnceLocked(Subscriber* subscriber) {
   if (!once_releases_all_.empty()) once_releases_all_.erase(subscriber);
 }
 
-void HandlerMap::ParkLocked(Subscriber* subscriber, Wanted lost,
-                            WaitList* ids) {
-  if (lost.empty()) return;
-  ids->push_back(++next_stopping_id_);
-  stopping_.push_back({ids->back(), subscriber, std::move(lost)});
-}
-
-void HandlerMap::CoverEarlierLocked(Subscriber* removed, WaitList* ids) {
-  if (!unfinished_.empty()) {
-    ids->insert(ids->end(), unfinished_.begin(), unfinished_.end());
-    unfinished_.clear();
-  }
-  if (removed == nullptr) return;
-  // An id listed twice costs nothing but a second look when unparking.
-  for (const Stopping& s : stopping_) {
-    if (s.subscriber == removed) ids->push_back(s.id);
-  }
-}
-
 void HandlerMap::WaitAndUnpark(const WaitList& ids) {
   if (ids.empty()) return;
-  PORTSIG_TEST_HOOK(stop_between_phases, 0);
-  runtime::WaitUntilIdle();
-  // Usually one id (a Stop); a Reset of many channels parks many, where a
-  // set keeps this linear.
-  constexpr size_t kLinearSearchUpTo = 8;
-  auto unpark = [this](auto finished) {
-    MutexLock lock(&mu_);
-    stopping_.erase(
-        std::remove_if(stopping_.begin(), stopping_.end(), finished),
-        stopping_.end());
-  };
-  if (ids.size() <= kLinearSearchUpTo) {
-    unpark([&](const Stopping& s) { return absl::c_linear_search(ids, s.id); });
-  } else {
-    const absl::flat_hash_set<uint64_t> done(ids.begin(), ids.end());
-    unpark([&](const Stopping& s) { return done.contains(s.id); });
-  }
+  StoppingList::AwaitDeliveriesInFlight();
+  MutexLock lock(&mu_);
+  stopping_.Unpark(ids);
 }
 
 bool HandlerMap::WantsNote(absl::string_view note) {
@@ -752,21 +659,18 @@ void HandlerMap::Deliver(const platform::QueuedSignal& received) {
     }
   }
   PORTSIG_TEST_HOOK(after_fan_out, received.signo);
-  // A subscriber can be parked more than once (a once release and a Stop,
-  // say); it gets the signal once. One released just now got it above.
-  absl::InlinedVector<Subscriber*, 4> parked_delivered;
+  // One released just now got it above.
+  StoppingList::Delivered parked_delivered;
   for (const auto& [subscriber, unused] : released) {
     parked_delivered.push_back(subscriber);
   }
-  for (const Stopping& stopping : stopping_) {
-    if (!stopping.wanted.Wants(received)) continue;
-    // Re-subscribed meanwhile: it got the signal above already.
-    const Wanted* current = FindWantedLocked(stopping.subscriber);
-    if (current != nullptr && current->Wants(received)) continue;
-    if (absl::c_linear_search(parked_delivered, stopping.subscriber)) continue;
-    parked_delivered.push_back(stopping.subscriber);
-    stopping.subscriber->Deliver(delivery, nullptr);
-  }
+  stopping_.DeliverToParked(
+      received, delivery,
+      [&](Subscriber* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        const Wanted* current = FindWantedLocked(s);
+        return current != nullptr && current->Wants(received);
+      },
+      &parked_delivered);
   if (!released.empty()) ParkReleasedLocked(&released);
 }
 

@@ -1,12 +1,11 @@
 // Internal: the handler map. Which subscriber (channel or context) wants
-// which signals, how many want each signal, and the stopping list.
+// which signals, how many want each signal; it parks what Stop removes on
+// the stopping list (stopping_list.h).
 //
-// Stop follows Go's fix for issue 14571: it removes the subscriber, parks it
-// on the stopping list with what it wanted, releases the lock, waits until
-// the runtime is idle, then drops it from the list. Delivery goes to current
-// subscribers and to stopping ones that wanted the signal, so a signal that
-// raced Stop reaches the subscriber, or arrives after the disposition was
-// restored and takes it. Reset and Ignore remove subscriptions the same way.
+// Stop follows Go's fix for issue 14571 (stopping_list.h): it removes the
+// subscriber and parks it on the stopping list with what it wanted, so a
+// signal that raced Stop still reaches it. Reset and Ignore remove
+// subscriptions the same way.
 //
 // NotifyOptions::once is the same removal, done by the dispatcher right
 // after it delivered the first occurrence; a short-lived thread finishes it
@@ -24,10 +23,10 @@
 #ifndef PORTSIG_OS_SIGNAL_HANDLER_MAP_H_
 #define PORTSIG_OS_SIGNAL_HANDLER_MAP_H_
 
-#include <bitset>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -38,34 +37,15 @@
 #include "os_signal/delivery.h"
 #include "os_signal/notify_options.h"
 #include "os_signal/signal_value.h"
+#include "os_signal/stopping_list.h"
 #include "os_signal/subscriber.h"
+#include "os_signal/wanted.h"
 #include "platform/signal_names.h"
 #include "platform/sigqueue.h"
 #include "platform/sync.h"
 
 namespace portsig {
 namespace os_signal_internal {
-
-// What one subscriber asked for.
-struct Wanted {
-  std::bitset<platform::kMaxSignal + 1> signals;
-  // Those of `signals` a Notify named (not just "every signal"): the ones
-  // the runtime keeps open on its mask thread (runtime/mask_thread.h).
-  std::bitset<platform::kMaxSignal + 1> named;
-  bool all_notes = false;
-  // Notes asked for by name; null until the first. Most subscribers want
-  // signals only, and every Notify and Stop makes, moves and parks their
-  // Wanted: as a bitset that costs no hash set to build and free.
-  std::unique_ptr<absl::flat_hash_set<std::string>> notes;
-
-  bool empty() const { return signals.none() && !all_notes && !has_notes(); }
-  bool has_notes() const { return notes != nullptr && !notes->empty(); }
-  bool Wants(const platform::QueuedSignal& received) const;
-  // Returns whether the note is new.
-  bool AddNote(const std::string& note);
-  // Returns whether the note was there.
-  bool RemoveNote(const std::string& note);
-};
 
 class HandlerMap {
  public:
@@ -89,9 +69,6 @@ class HandlerMap {
   // dispatcher, a poller in Receive, a Stop caller draining the queue).
   void Deliver(const platform::QueuedSignal& received);
 
-  // Every signal Notify with an empty list relays.
-  static const std::bitset<platform::kMaxSignal + 1>& CatchableSignals();
-
   // Held across fork() so the child never inherits a half-made change.
   void LockForFork() ABSL_EXCLUSIVE_LOCK_FUNCTION(mu_) { mu_.Lock(); }
   void UnlockAfterFork() ABSL_UNLOCK_FUNCTION(mu_) { mu_.Unlock(); }
@@ -104,11 +81,6 @@ class HandlerMap {
   void ResetInForkedChild() ABSL_UNLOCK_FUNCTION(mu_);
 
  private:
-  struct Stopping {
-    uint64_t id;
-    Subscriber* subscriber;
-    Wanted wanted;
-  };
   enum class Action { kReset, kIgnore };
 
   HandlerMap() = default;
@@ -179,27 +151,19 @@ class HandlerMap {
   // Records that `wanted` names signo, opening it on the runtime's mask
   // thread if it is the first to. Fails only if that thread cannot be
   // made; then nothing changed. `newly` gets signo if it was not named.
-  absl::Status NameLocked(Wanted* wanted, int signo,
-                          std::bitset<platform::kMaxSignal + 1>* newly)
+  absl::Status NameLocked(Wanted* wanted, int signo, SignalBits* newly)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The reverse, for a name given up: the last closes it there.
   void UnnameLocked(int signo) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void UnindexNoteLocked(Subscriber* subscriber, const std::string& note)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  // Ids of stopping-list entries one wait covers; usually one (a Stop).
-  using WaitList = absl::InlinedVector<uint64_t, 2>;
-  // Parks what `subscriber` lost on the stopping list (nothing if it lost
-  // nothing) and adds the entry to `ids`. Must happen in the same critical
-  // section that removed it from the map, or a delivery in between would
-  // find the subscriber in neither place.
+  using WaitList = StoppingList::WaitList;
+  // Parks what `subscriber` lost (StoppingList::Park).
   void ParkLocked(Subscriber* subscriber, Wanted lost, WaitList* ids)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Adds to `ids` the entries a wait that starts after this critical
-  // section covers too: those whose own finishing thread could not start,
-  // and with `removed`, every other entry parked for that subscriber.
-  void CoverEarlierLocked(Subscriber* removed, WaitList* ids)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    stopping_.Park(subscriber, std::move(lost), ids);
+  }
   // Waits for the runtime to go idle, then drops the parked entries.
   void WaitAndUnpark(const WaitList& ids) ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -224,10 +188,7 @@ class HandlerMap {
   // Queue-mode capacity each subscriber asked for, per real-time signal.
   absl::flat_hash_map<Subscriber*, uint32_t>
       queue_requests_[platform::kMaxSignal + 1] ABSL_GUARDED_BY(mu_);
-  std::vector<Stopping> stopping_ ABSL_GUARDED_BY(mu_);
-  uint64_t next_stopping_id_ ABSL_GUARDED_BY(mu_) = 0;
-  // Parked by a once release whose finishing thread could not start.
-  std::vector<uint64_t> unfinished_ ABSL_GUARDED_BY(mu_);
+  StoppingList stopping_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace os_signal_internal

@@ -15,8 +15,8 @@ namespace portsig {
 struct Delivery;
 namespace os_signal_internal {
 
-struct Wanted;  // handler_map.h
-// Deletes a Wanted where its type is complete (handler_map.cc).
+struct Wanted;  // wanted.h
+// Deletes a Wanted where its type is complete (wanted.cc).
 struct WantedDeleter {
   void operator()(Wanted* wanted) const;
 };
