@@ -7,10 +7,12 @@
 # must do). The other relays' failures are shown, not judged.
 #
 # Rows: exit status, death by a signal, 127/126 for a missing or
-# non-executable command, stdin to EOF; HUP INT QUIT USR1 USR2 WINCH ALRM
+# non-executable command, no "--" before a command with options, stdin to
+# EOF; HUP INT QUIT USR1 USR2 WINCH ALRM
 # PWR URG RTMIN+3 forwarded with the relay alive after; TERM reaching a
 # grandchild; TERM then INT not SIGKILLing; a second TERM SIGKILLing a
-# command that ignores TERM; 10,000 USR1 in a burst; nothing on stderr;
+# command that ignores TERM; under GNU timeout (TERM twice at once) the
+# command finishing its shutdown; 10,000 USR1 in a burst; nothing on stderr;
 # TSTP/TTIN/TTOU to the relay stopping the command and the relay, CONT
 # resuming both; as PID 1 (unshare --pid) no zombie left and TSTP/CONT;
 # under `script` (a terminal, no job control above): the command reads the
@@ -194,6 +196,18 @@ sc_not_executable() {
   rc=$?
   echo "exit=$rc"
   [[ "$rc" == 126 ]]
+}
+
+sc_no_double_dash() {
+  # ENTRYPOINT ["relay"] with CMD ["bash", "-c", "..."]: no "--" before a
+  # command that has options of its own.
+  local rc
+  # shellcheck disable=SC2086
+  timeout "$PATIENCE" ${RELAY_CMD[$1]%--} bash -c 'exit 3' \
+    >/dev/null 2>&1 </dev/null
+  rc=$?
+  echo "exit=$rc"
+  [[ "$rc" == 3 ]]
 }
 
 sc_stdin_eof() {
@@ -464,7 +478,7 @@ sc_terminal_ctrl_z() {
 }
 
 ROWS=(
-  exit_status signal_death not_found not_executable stdin_eof
+  exit_status signal_death not_found not_executable no_double_dash stdin_eof
   forward_HUP forward_INT forward_QUIT forward_USR1 forward_USR2
   forward_WINCH forward_ALRM forward_PWR forward_URG forward_RTMIN_3
   grandchild_forwarding term_then_int term_twice_kills under_timeout
