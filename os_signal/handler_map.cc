@@ -10,6 +10,7 @@
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "os_signal/group_state.h"
+#include "platform/fatal.h"
 #include "platform/quiet_thread.h"
 #include "platform/test_hooks.h"
 #include "platform/this_thread.h"
@@ -206,7 +207,10 @@ absl::Status HandlerMap::Add(Subscriber* subscriber,
           status = NameLocked(&wanted, signal.number(), &newly_named);
         }
       } else if (wanted.AddNote(signal.note())) {
-        by_note_[signal.note()].insert(subscriber);
+#ifdef PORTSIG_TEST_HOOKS
+        if (!test_hooks::skip_note_index.load())
+#endif
+          by_note_[signal.note()].insert(subscriber);
         added.AddNote(signal.note());
       }
     }
@@ -490,7 +494,12 @@ void HandlerMap::UnindexNoteLocked(Subscriber* subscriber,
     once->second.RemoveNote(note);
   }
   auto index = by_note_.find(note);
-  index->second.erase(subscriber);
+  // Every note in a subscriber's wanted set is indexed (Add does both under
+  // mu_): a missing entry means the two disagree, and erasing through end()
+  // would corrupt the map.
+  if (index == by_note_.end() || index->second.erase(subscriber) == 0) {
+    platform::Fatal("handler map: a subscribed note is missing from the index");
+  }
   if (index->second.empty()) by_note_.erase(index);
 }
 

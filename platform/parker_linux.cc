@@ -4,11 +4,27 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cerrno>
+
+#include "platform/fatal.h"
 #include "platform/parker.h"
 #include "platform/sanitizers.h"
 
 namespace portsig {
 namespace platform {
+
+namespace {
+
+// A wait ends by a wake (0), a changed word (EAGAIN), a signal (EINTR) or
+// its timeout (ETIMEDOUT); callers look at the word again after each.
+// Anything else (EFAULT, EINVAL) is a broken word or timeout.
+void CheckWait(long result) {
+  if (result < 0 && errno != EAGAIN && errno != EINTR && errno != ETIMEDOUT) {
+    Fatal("futex wait failed", 0, errno);
+  }
+}
+
+}  // namespace
 
 Parker::~Parker() = default;
 
@@ -23,18 +39,24 @@ void Parker::Wait(std::atomic<uint32_t>* word, uint32_t expected,
       timeout->tv_nsec < slice.tv_nsec) {
     slice = *timeout;
   }
-  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAIT_PRIVATE,
-          expected, &slice, nullptr, 0);
+  CheckWait(syscall(SYS_futex, reinterpret_cast<uint32_t*>(word),
+                    FUTEX_WAIT_PRIVATE, expected, &slice, nullptr, 0));
   usleep(0);
 #else
-  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAIT_PRIVATE,
-          expected, timeout, nullptr, 0);
+  CheckWait(syscall(SYS_futex, reinterpret_cast<uint32_t*>(word),
+                    FUTEX_WAIT_PRIVATE, expected, timeout, nullptr, 0));
 #endif
 }
 
 void Parker::Wake(std::atomic<uint32_t>* word) {
-  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE_PRIVATE, 1,
-          nullptr, nullptr, 0);
+  // Fails only for a bad address or operation: a broken word, not a state
+  // a caller can recover from. errno is kept: Wake runs in the handler.
+  const int saved_errno = errno;
+  if (syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE_PRIVATE,
+              1, nullptr, nullptr, 0) < 0) {
+    Fatal("futex wake failed", 0, errno);
+  }
+  errno = saved_errno;
 }
 
 }  // namespace platform

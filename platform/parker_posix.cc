@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <cstdint>
 
+#include "platform/fatal.h"
 #include "platform/parker.h"
 
 namespace portsig {
@@ -85,7 +86,13 @@ void Parker::Wait(std::atomic<uint32_t>* word, uint32_t expected,
     return;
   }
   struct pollfd readable = {fd, POLLIN, 0};
-  poll(&readable, 1, TimeoutMillis(timeout));
+  // EINTR, EAGAIN and ENOMEM end this sleep early, which callers allow
+  // (they look at the word again); EFAULT or EINVAL cannot happen with one
+  // descriptor on the stack.
+  if (poll(&readable, 1, TimeoutMillis(timeout)) < 0 && errno != EINTR &&
+      errno != EAGAIN && errno != ENOMEM) {
+    Fatal("poll on the wake-up pipe failed", 0, errno);
+  }
   char drained[64];
   while (read(fd, drained, sizeof(drained)) > 0) {
   }

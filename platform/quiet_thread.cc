@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "platform/fatal.h"
 #include "platform/scoped_signal_block.h"
 #include "platform/signal_names.h"
 #include "platform/this_thread.h"
@@ -74,7 +75,10 @@ absl::Status StartQuietThread(const char* name, std::function<void()> body,
   }
   // Named by its creator, so it has its name from the moment Start returns.
   NameThread(thread, name);
-  pthread_detach(thread);
+  // Fails only for a thread that is not joinable, which this one is.
+  if (int error = pthread_detach(thread)) {
+    Fatal("cannot detach a new portsig thread", 0, error);
+  }
   return absl::OkStatus();
 }
 

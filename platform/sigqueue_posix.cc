@@ -17,9 +17,11 @@
 #include <cstdint>
 
 #include "absl/time/time.h"
+#include "platform/fatal.h"
 #include "platform/latest_record.h"
 #include "platform/scoped_signal_block.h"
 #include "platform/sigqueue.h"
+#include "platform/test_hooks.h"
 #include "platform/wakeup.h"
 
 namespace portsig {
@@ -72,6 +74,11 @@ class PosixSigQueue final : public SigQueue {
   }
 
   void AwaitSenders() override {
+#ifdef PORTSIG_TEST_HOOKS
+    if (test_hooks::posix_receiver_finds_receiving.exchange(false)) {
+      state_.store(kReceiving);
+    }
+#endif
     for (;;) {
       uint32_t state = state_.load();
       if (state == kIdle) {
@@ -96,7 +103,11 @@ class PosixSigQueue final : public SigQueue {
       } else if (state == kSending) {
         if (state_.compare_exchange_strong(state, kIdle)) return;
       } else {
-        return;  // kReceiving: not reached, Wake() moves it on first.
+        // Only the holder of the receive role waits, and it leaves kIdle or
+        // kSending behind whenever it returns: "receiving" here means a
+        // second receiver, or a corrupted word. Go throws on this state
+        // (sigqueue.go, signal_recv); returning would make the caller spin.
+        Fatal("posix queue: the receiver found the state already receiving");
       }
     }
   }
@@ -141,6 +152,10 @@ class PosixSigQueue final : public SigQueue {
             return SendResult::kQueued;
           }
           break;
+        default:
+          // Not one of the three states: a corrupted word. Looping would
+          // hang the handler. (Go throws here too, in sigsend.)
+          Fatal("posix queue: a sender found an unknown state", signo);
       }
     }
   }

@@ -8,6 +8,8 @@ std::atomic<Hook> disposition_changed{nullptr};
 std::atomic<int> fail_install_signo{0};
 std::atomic<int> fail_restore_signo{0};
 std::atomic<bool> hold_deferred_restores{false};
+std::atomic<bool> posix_receiver_finds_receiving{false};
+std::atomic<bool> skip_note_index{false};
 std::atomic<Hook> handler_entered{nullptr};
 std::atomic<Hook> before_fan_out{nullptr};
 std::atomic<Hook> after_fan_out{nullptr};

@@ -72,6 +72,14 @@ extern std::atomic<int> fail_restore_signo;
 // While true, the runtime's deferred restores (runtime/deferred_restore.h)
 // wait: a lingering handler stays until it is false again.
 extern std::atomic<bool> hold_deferred_restores;
+// Impossible states, made on purpose so a test can see them caught (issue
+// 13, class 10). When true, the posix queue's receiver finds the state
+// "receiving" as it starts to wait (as if a second receiver were asleep);
+// the flag clears itself.
+extern std::atomic<bool> posix_receiver_finds_receiving;
+// When true, Notify subscribes to notes without indexing them, so a later
+// Stop finds a subscribed note missing from the index.
+extern std::atomic<bool> skip_note_index;
 
 inline void Run(const std::atomic<Hook>& hook, int signo) {
   if (Hook h = hook.load(std::memory_order_acquire)) h(signo);

@@ -2,6 +2,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include "platform/fatal.h"
 #include "platform/this_thread.h"
 
 namespace portsig {
@@ -9,7 +10,9 @@ namespace platform {
 
 void SignalThisThread(int signo) {
   // Both async-signal-safe since POSIX.1-2008 TC1.
-  pthread_kill(pthread_self(), signo);
+  if (int error = pthread_kill(pthread_self(), signo)) {
+    Fatal("cannot signal the calling thread", signo, error);
+  }
 }
 
 void NameThread(pthread_t, const char*) {}

@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include "platform/fatal.h"
 #include "platform/quiet_thread.h"
 #include "platform/signal_names.h"
 
@@ -102,7 +103,10 @@ void MaskThread::Run(uint64_t started_with) {
     // away, and whatever that handler falls through to (a host's handler)
     // should not run holding portsig's lock.
     mu_.Unlock();
-    pthread_sigmask(SIG_SETMASK, &mask, nullptr);
+    // Fails only for an invalid `how`: never with SIG_SETMASK.
+    if (int error = pthread_sigmask(SIG_SETMASK, &mask, nullptr)) {
+      platform::Fatal("mask thread: cannot set its signal mask", 0, error);
+    }
     mu_.Lock();
     if (generation > applied_) applied_ = generation;
     applied_cv_.SignalAll();

@@ -12,6 +12,7 @@
 #include "absl/base/internal/raw_logging.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "platform/fatal.h"
 #include "platform/quiet_thread.h"
 #include "platform/spin.h"
 #include "platform/sync.h"
@@ -137,6 +138,14 @@ Config& TheConfig() {
 sigset_t g_mask_before_fork;
 std::atomic<uint64_t> g_fork_generation{0};
 
+// pthread_sigmask around fork(): it fails only for an invalid `how`, and a
+// fork that went on with the wrong mask would break Stop's promise.
+void SetForkMask(int how, const sigset_t* mask, sigset_t* old) {
+  if (int error = pthread_sigmask(how, mask, old)) {
+    platform::Fatal("cannot set the signal mask around fork()", 0, error);
+  }
+}
+
 // Each of these takes or releases the locks the other ends (around fork()),
 // which the thread-safety analysis cannot follow.
 void PrepareFork() ABSL_NO_THREAD_SAFETY_ANALYSIS {
@@ -146,10 +155,10 @@ void PrepareFork() ABSL_NO_THREAD_SAFETY_ANALYSIS {
   g_runtime->mask.PrepareFork();
   sigset_t all;
   sigfillset(&all);
-  pthread_sigmask(SIG_BLOCK, &all, &g_mask_before_fork);
+  SetForkMask(SIG_BLOCK, &all, &g_mask_before_fork);
 }
 void ParentAfterFork() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-  pthread_sigmask(SIG_SETMASK, &g_mask_before_fork, nullptr);
+  SetForkMask(SIG_SETMASK, &g_mask_before_fork, nullptr);
   g_runtime->mask.ParentAfterFork();
   g_runtime->mu.Unlock();
   TheConfig().mu.Unlock();
@@ -164,7 +173,7 @@ void ChildAfterFork() ABSL_NO_THREAD_SAFETY_ANALYSIS {
   g_runtime->queue->ResetAfterFork();
   g_runtime->dispatcher_running.store(false, std::memory_order_release);
   g_fork_generation.fetch_add(1, std::memory_order_release);
-  pthread_sigmask(SIG_SETMASK, &g_mask_before_fork, nullptr);
+  SetForkMask(SIG_SETMASK, &g_mask_before_fork, nullptr);
   g_runtime->mu.Unlock();
   TheConfig().mu.Unlock();
   ForkHeldLock::UnlockAllAfterFork();

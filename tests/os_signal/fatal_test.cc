@@ -11,6 +11,7 @@
 #include <functional>
 #include <string>
 
+#include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "os_signal/signal.h"
 #include "platform/test_hooks.h"
@@ -66,6 +67,48 @@ TEST(FatalTest, ARefusedRestoreEndsTheProcessSayingWhich) {
       outcome.stderr_text.find(
           "portsig: cannot restore the disposition (SIGUSR1, errno 22)\n"),
       std::string::npos)
+      << outcome.stderr_text;
+}
+
+// Without the check the posix queue's receiver returned at once, again and
+// again: the dispatcher spun and the signal below was still delivered, so
+// the child exited normally.
+TEST(FatalTest, APosixReceiverFindingAnotherAsleepEndsTheProcess) {
+  if (Backend().value_or("") != "posix") {
+    GTEST_SKIP() << "a state of the posix backend's queue";
+  }
+  Outcome outcome = RunCapturingStderr([] {
+    test_hooks::posix_receiver_finds_receiving.store(true);
+    SignalChannel channel(1);
+    ASSERT_TRUE(Notify(channel, {SIGUSR1}).ok());
+    raise(SIGUSR1);
+    channel.ReceiveFor(absl::Seconds(5));
+    ADD_FAILURE() << "the receiver went on from an impossible state";
+  });
+  EXPECT_TRUE(outcome.status.killed_by(SIGABRT)) << outcome.status.ToString();
+  EXPECT_NE(outcome.stderr_text.find("portsig: posix queue: the receiver found "
+                                     "the state already receiving\n"),
+            std::string::npos)
+      << outcome.stderr_text;
+}
+
+// Without the check Stop erased through the index's end(): undefined
+// behaviour that here crashed by SIGSEGV or went on with a corrupted map.
+TEST(FatalTest, ASubscribedNoteMissingFromTheIndexEndsTheProcess) {
+  if (Backend().value_or("") != "note") {
+    GTEST_SKIP() << "text notes need the note backend";
+  }
+  Outcome outcome = RunCapturingStderr([] {
+    test_hooks::skip_note_index.store(true);
+    SignalChannel channel(1);
+    ASSERT_TRUE(Notify(channel, {Signal::Note("reload")}).ok());
+    Stop(channel);
+    ADD_FAILURE() << "Stop went on with a note missing from the index";
+  });
+  EXPECT_TRUE(outcome.status.killed_by(SIGABRT)) << outcome.status.ToString();
+  EXPECT_NE(outcome.stderr_text.find("portsig: handler map: a subscribed note "
+                                     "is missing from the index\n"),
+            std::string::npos)
       << outcome.stderr_text;
 }
 
