@@ -24,12 +24,15 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <iostream>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/flags/commandlineflag.h"
 #include "absl/flags/flag.h"
+#include "absl/flags/internal/program_name.h"
+#include "absl/flags/internal/usage.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
@@ -104,7 +107,7 @@ constexpr char kExitStatusHelp[] =
     "Exit status, watch mode: 0; 1 if --count was given and not reached, "
     "or signals could not be caught; 2 for bad usage.\n"
     "Flags Abseil rejects (unknown flags, unparsable numbers or durations) "
-    "exit 1.\n";
+    "exit 1. --help (or -h) prints this and exits 0.\n";
 
 constexpr char kRelayHelp[] =
     "Relay mode forwards every signal but CHLD to the command's process "
@@ -249,6 +252,18 @@ bool TakesNextArgument(absl::string_view arg) {
   return flag != nullptr && !flag->IsOfType<bool>();
 }
 
+// Whether sigwatch's own flags (before the command) include --help or -h.
+bool AsksForHelp(const std::vector<char*>& args) {
+  for (size_t i = 1; i < args.size(); ++i) {
+    if (std::strcmp(args[i], "--") == 0) return false;
+    if (std::strcmp(args[i], "--help") == 0 ||
+        std::strcmp(args[i], "-help") == 0 || std::strcmp(args[i], "-h") == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
 // Rewrites argv for absl::ParseCommandLine. Two things:
 // - The command starts at the first argument that is not a flag, "--" or
 //   not: `sigwatch --relay sh -c 'exit 3'` runs `sh -c 'exit 3'`, as
@@ -292,6 +307,17 @@ int Main(int argc, char** argv) {
       "starts at the first argument that is not a flag of sigwatch's.\n",
       kRelayHelp, kExitStatusHelp));
   std::vector<char*> args = NormalizeArgs(argc, argv);
+  if (AsksForHelp(args)) {
+    // Abseil 20220623 (Debian's) prints --help and exits 1; asking for help
+    // is not a failure, and tini and dumb-init exit 0. The same text, from
+    // Abseil's own formatter, for sigwatch's flags.
+    absl::flags_internal::SetProgramInvocationName(argv[0]);
+    absl::flags_internal::FlagsHelp(
+        std::cout, "tools/sigwatch",
+        absl::flags_internal::HelpFormat::kHumanReadable,
+        absl::ProgramUsageMessage());
+    return 0;
+  }
   std::vector<char*> positional =
       absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
   std::vector<std::string> command(positional.begin() + 1, positional.end());

@@ -174,6 +174,25 @@ std::vector<std::string> DeliveryLines(const Subprocess& process,
   return out;
 }
 
+// Asking for help is not a failure: exit 0, as tini and dumb-init do
+// (Debian's Abseil alone would exit 1). A command's own --help is its own.
+TEST(SigwatchUsageTest, HelpPrintsTheFlagsAndExitsZero) {
+  for (const char* flag : {"--help", "-h"}) {
+    auto sigwatch = StartSigwatch({flag});
+    ASSERT_NE(sigwatch, nullptr);
+    EXPECT_EQ(ExitCodeOf(*sigwatch), 0) << flag;
+    EXPECT_THAT(sigwatch->lines(Subprocess::kStdout),
+                Contains(HasSubstr("--relay")))
+        << sigwatch->Transcript();
+    EXPECT_THAT(sigwatch->lines(Subprocess::kStdout),
+                Contains(HasSubstr("Exit status, relay mode")))
+        << sigwatch->Transcript();
+  }
+  auto relay = StartSigwatch({"--relay", "--", "sh", "-c", "exit 4", "--help"});
+  ASSERT_NE(relay, nullptr);
+  EXPECT_EQ(ExitCodeOf(*relay), 4) << relay->Transcript();
+}
+
 TEST(SigwatchWatchTest, PrintsOneLinePerDeliveryAndExitsAtCount) {
   auto sigwatch = StartReady({"--signals=USR1,HUP", "--count=3"});
   ASSERT_NE(sigwatch, nullptr);
