@@ -145,10 +145,9 @@ class ChannelState {
   int MakeReadyFdLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const size_t capacity_;
-  mutable ForkSafeMutex mu_;
-  // Held across fork(), so a child never copies mu_ held by a thread it
-  // does not have (a receiver of the parent, say).
-  ForkHeldLock fork_held_{&mu_};
+  // Held across fork() while in use, so a child never copies it held by a
+  // thread it does not have (a receiver of the parent, say).
+  mutable ForkHeldMutex mu_;
   ForkSafeCondVar nonempty_;
   absl::InlinedVector<Delivery, 1> buffer_ ABSL_GUARDED_BY(mu_);
   // Receivers blocked right now, spinning or parked, and not yet handed a

@@ -4,7 +4,7 @@
 // this state's lock.
 //
 // Lock order: a member's lock, then this lock. The last reference to a
-// GroupState is never dropped under a member's lock: its ForkHeldLock
+// GroupState is never dropped under a member's lock: its ForkHeldMutex
 // takes the fork list's lock as it goes. A member calls MarkReady,
 // MarkEmpty, Join and Leave holding its own lock; Ready, ReadyFd, Close and
 // members() take only this lock. Deliveries (on the dispatcher or another
@@ -96,11 +96,10 @@ class GroupState : public std::enable_shared_from_this<GroupState> {
   void SetLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ClearLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  mutable ForkSafeMutex mu_;
-  // Held across fork() like a channel's lock, after it (see sync.h), so a
-  // child never copies it held by a thread it does not have (a loop in
-  // ReadyChannels), which its dispatcher would then wait for.
-  ForkHeldLock fork_held_{&mu_, ForkHeldLock::Order::kInner};
+  // Held across fork() while in use, like a channel's lock, after it (see
+  // sync.h), so a child never copies it held by a thread it does not have
+  // (a loop in ReadyChannels), which its dispatcher would then wait for.
+  mutable ForkHeldMutex mu_{ForkHeldMutex::Order::kInner};
   GroupLink* head_ ABSL_GUARDED_BY(mu_) = nullptr;
   GroupLink* tail_ ABSL_GUARDED_BY(mu_) = nullptr;
   size_t ready_count_ ABSL_GUARDED_BY(mu_) = 0;

@@ -172,9 +172,8 @@ class ContextState final : public Subscriber,
     return ready_.fd();
   }
 
-  ForkSafeMutex mu_;
-  // Held across fork() (see SignalChannel::fork_held_).
-  ForkHeldLock fork_held_{&mu_};
+  // Held across fork() while in use (platform/sync.h).
+  ForkHeldMutex mu_;
   ForkSafeCondVar done_;
   absl::Status status_ ABSL_GUARDED_BY(mu_);
   std::optional<Signal> signal_ ABSL_GUARDED_BY(mu_);

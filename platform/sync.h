@@ -15,6 +15,7 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <atomic>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
@@ -103,6 +104,8 @@ class ABSL_LOCKABLE ForkSafeMutex {
   pthread_mutex_t mu_ = PTHREAD_MUTEX_INITIALIZER;
 };
 
+class ForkHeldMutex;
+
 // The condition variable for ForkSafeMutex: glibc's pthread_cond_t, with
 // deadlines on CLOCK_MONOTONIC. It replaces absl::CondVar, which needs
 // absl::Mutex: Debian's debug build of that records lock order for deadlock
@@ -118,8 +121,11 @@ class ForkSafeCondVar {
 
   // Atomically releases *mu and waits; *mu is held again on return.
   void Wait(ForkSafeMutex* mu) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  void Wait(ForkHeldMutex* mu) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // As Wait, but gives up at `deadline`; true if it has passed.
   bool WaitWithDeadline(ForkSafeMutex* mu, absl::Time deadline)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  bool WaitWithDeadline(ForkHeldMutex* mu, absl::Time deadline)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   void SignalAll();
   // In a forked child, for a condition variable a parent thread was waiting
@@ -133,41 +139,53 @@ class ForkSafeCondVar {
   pthread_cond_t cv_;
 };
 
-// Lists a ForkSafeMutex that fork() must find free: one per channel and per
-// context. A host thread may be inside a channel call (TryReceive, size,
-// a receiver between waits) at the moment another thread forks; the child
-// has no such thread, so its copy of that lock would stay held for ever and
-// the child's dispatcher, or its own first call on the channel, would hang.
-// The runtime's fork handlers take every listed lock before fork() and
-// release them in parent and child (LockAllForFork, UnlockAllAfterFork), as
-// glibc does for malloc's arenas, so the child also never sees a channel's
-// state half changed. Construct it after the mutex it lists (a member
-// declared after it) and destroy it before; never while holding that or any
-// other listed lock. Listed locks are taken after the handler map's lock
-// and before the runtime's, and never two at a time elsewhere but for one
-// pair: a channel's lock, then its ChannelGroup's (kInner), which fork
-// takes after every other listed lock.
-class ForkHeldLock {
+// A ForkSafeMutex that fork() finds free: one per channel, context and
+// channel group. A host thread may be inside a channel call (TryReceive,
+// size, a receiver between waits) at the moment another thread forks; the
+// child has no such thread, so its copy of that lock would stay held for
+// ever and the child's dispatcher, or its own first call on the channel,
+// would hang. So the runtime's fork handlers (PrepareFork, ParentAfterFork,
+// ChildAfterFork) close a gate that new users wait at, take every such lock
+// that a thread is using (holding it, waiting for it, or waiting in a
+// condition variable with it), fork, and release them: the child never
+// sees a channel's state half changed either. Each thread lists the locks
+// it uses in a record of its own, so fork looks at a few records per
+// thread and never at idle locks: ten thousand channels cost it nothing
+// (taking every lock made each fork ~30 ms longer, mostly in copying the
+// pages the parent's unlocking wrote to).
+//
+// Listed locks are taken after the handler map's lock and before the
+// runtime's, and never two at a time but for one pair: a channel's lock
+// (kOuter), then its ChannelGroup's (kInner), which fork takes after every
+// outer one. A thread that already uses one never waits at the gate (fork
+// waits for it instead). Destroy one that no thread uses.
+class ABSL_LOCKABLE ForkHeldMutex {
  public:
   // kInner: a lock taken while a listed kOuter one is held (and never the
-  // other way round).
+  // other way round), or alone.
   enum class Order { kOuter, kInner };
-  explicit ForkHeldLock(ForkSafeMutex* mu, Order order = Order::kOuter);
-  ~ForkHeldLock();
-  ForkHeldLock(const ForkHeldLock&) = delete;
-  ForkHeldLock& operator=(const ForkHeldLock&) = delete;
+  explicit ForkHeldMutex(Order order = Order::kOuter) : order_(order) {}
+  ~ForkHeldMutex();
+  ForkHeldMutex(const ForkHeldMutex&) = delete;
+  ForkHeldMutex& operator=(const ForkHeldMutex&) = delete;
 
-  // For the runtime's pthread_atfork handlers only: takes every listed lock
-  // (the list's own lock first), and releases them all.
-  static void LockAllForFork();
-  static void UnlockAllAfterFork();
+  void Lock() ABSL_EXCLUSIVE_LOCK_FUNCTION();
+  void Unlock() ABSL_UNLOCK_FUNCTION();
+
+  // For the runtime's pthread_atfork handlers only.
+  static void PrepareFork();
+  static void ParentAfterFork();
+  static void ChildAfterFork();
 
  private:
-  ForkSafeMutex* const mu_;
+  friend class ForkSafeCondVar;
+  // Releases what PrepareFork took.
+  static void ReleaseAfterFork();
+
+  ForkSafeMutex mu_;
   const Order order_;
-  // The list, guarded by its lock in sync.cc.
-  ForkHeldLock* prev_ = nullptr;
-  ForkHeldLock* next_ = nullptr;
+  // PrepareFork holds mu_. Only the forking thread touches it.
+  bool held_for_fork_ = false;
 };
 
 // Holds off deferred thread cancellation (pthread_cancel) for a scope and

@@ -130,7 +130,7 @@ Config& TheConfig() {
 // half done, and keep signals blocked in the forking thread until the
 // child's queue is reset, so no handler runs in the child against the
 // parent's half-copied queue state. The lock serializes forks, so one saved
-// mask suffices. Every channel's and context's lock (ForkHeldLock) and the
+// mask suffices. Every channel's and context's lock (ForkHeldMutex) and the
 // settings' lock are held across fork too, so that none is copied held by a
 // thread the child does not have. The order is the one every other path
 // takes them in: os_signal's handler map (its handlers run before these),
@@ -149,7 +149,7 @@ void SetForkMask(int how, const sigset_t* mask, sigset_t* old) {
 // Each of these takes or releases the locks the other ends (around fork()),
 // which the thread-safety analysis cannot follow.
 void PrepareFork() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-  ForkHeldLock::LockAllForFork();
+  ForkHeldMutex::PrepareFork();
   TheConfig().mu.Lock();
   g_runtime->mu.Lock();
   g_runtime->mask.PrepareFork();
@@ -162,7 +162,7 @@ void ParentAfterFork() ABSL_NO_THREAD_SAFETY_ANALYSIS {
   g_runtime->mask.ParentAfterFork();
   g_runtime->mu.Unlock();
   TheConfig().mu.Unlock();
-  ForkHeldLock::UnlockAllAfterFork();
+  ForkHeldMutex::ParentAfterFork();
 }
 void ChildAfterFork() ABSL_NO_THREAD_SAFETY_ANALYSIS {
   g_runtime->is_init = getpid() == 1;
@@ -176,7 +176,7 @@ void ChildAfterFork() ABSL_NO_THREAD_SAFETY_ANALYSIS {
   SetForkMask(SIG_SETMASK, &g_mask_before_fork, nullptr);
   g_runtime->mu.Unlock();
   TheConfig().mu.Unlock();
-  ForkHeldLock::UnlockAllAfterFork();
+  ForkHeldMutex::ChildAfterFork();
 }
 
 Runtime* Get() {
