@@ -46,14 +46,22 @@ bool DispatchedOrDeliveredHere() {
 // the condition variable's waiters, and a receiver blocked in Receive
 // never leaves by itself. As absl::Mutex and Go's channels, whose waiters
 // hold what they wait on, rather than the object being destroyed.
-class ChannelState {
+//
+// It is also the subscriber the handler map delivers into, so the public
+// header needs neither subscriber.h nor anything of the state; Home() is
+// the channel, whose address says on which thread's stack it lives.
+class ChannelState final : public Subscriber {
  public:
-  explicit ChannelState(size_t capacity)
-      : capacity_(capacity), receivers_generation_(runtime::ForkGeneration()) {}
+  ChannelState(const SignalChannel* channel, size_t capacity)
+      : channel_(channel),
+        capacity_(capacity),
+        receivers_generation_(runtime::ForkGeneration()) {}
   ChannelState(const ChannelState&) = delete;
   ChannelState& operator=(const ChannelState&) = delete;
 
-  bool Deliver(const Delivery& delivery, BeforePublish* before_publish);
+  bool Deliver(const Delivery& delivery,
+               BeforePublish* before_publish) override;
+  const void* Home() const override { return channel_; }
   std::optional<Delivery> Receive(absl::Time deadline);
   std::optional<Delivery> TryReceive();
   absl::StatusOr<int> ReadyFd();
@@ -144,6 +152,9 @@ class ChannelState {
   // channel holds a signal; -1 (errno set) on failure.
   int MakeReadyFdLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  // The channel: only its address is used, and only while it is
+  // registered.
+  const SignalChannel* const channel_;
   const size_t capacity_;
   // Held across fork() while in use, so a child never copies it held by a
   // thread it does not have (a receiver of the parent, say).
@@ -471,7 +482,7 @@ std::optional<Signal> SignalOf(std::optional<Delivery> delivery) {
 
 SignalChannel::SignalChannel(size_t capacity)
     : capacity_(capacity),
-      state_(new os_signal_internal::ChannelState(capacity)) {}
+      state_(new os_signal_internal::ChannelState(this, capacity)) {}
 
 SignalChannel::~SignalChannel() {
   ScopedCancellationOff cancellation;
@@ -489,10 +500,7 @@ absl::Status SignalChannel::LeaveGroup(
   return state_->LeaveGroup(this, group);
 }
 
-bool SignalChannel::Deliver(const Delivery& delivery,
-                            os_signal_internal::BeforePublish* before_publish) {
-  return state_->Deliver(delivery, before_publish);
-}
+os_signal_internal::Subscriber* SignalChannel::AsSubscriber() { return state_; }
 
 Delivery SignalChannel::ReceiveDelivery() {
   return *state_->Receive(absl::InfiniteFuture());

@@ -61,16 +61,16 @@
 #include "absl/time/time.h"
 #include "os_signal/delivery.h"
 #include "os_signal/signal_value.h"
-#include "os_signal/subscriber.h"
 
 namespace portsig {
 class ChannelGroup;
 namespace os_signal_internal {
 class ChannelState;
 class GroupState;
+class Subscriber;
 }  // namespace os_signal_internal
 
-class SignalChannel final : private os_signal_internal::Subscriber {
+class SignalChannel final {
  public:
   explicit SignalChannel(size_t capacity = 1);
   ~SignalChannel();
@@ -123,13 +123,13 @@ class SignalChannel final : private os_signal_internal::Subscriber {
   absl::Status JoinGroup(
       const std::shared_ptr<os_signal_internal::GroupState>& group);
   absl::Status LeaveGroup(const os_signal_internal::GroupState* group);
-  bool Deliver(const Delivery& delivery,
-               os_signal_internal::BeforePublish* before_publish) override;
-  os_signal_internal::Subscriber* AsSubscriber() { return this; }
+  // What Notify and Stop register: the state, which takes deliveries.
+  os_signal_internal::Subscriber* AsSubscriber();
 
   const size_t capacity_;
-  // Everything receivers use, apart from the channel: it outlives the
-  // channel while a receiver is still inside (see above).
+  // Everything receivers use, apart from the channel, and what the handler
+  // map delivers into: it outlives the channel while a receiver is still
+  // inside (see above).
   os_signal_internal::ChannelState* const state_;
 };
 

@@ -147,7 +147,7 @@ absl::Status HandlerMap::Add(Subscriber* subscriber,
   }
   Wanted& wanted = WantedLocked(subscriber);
   if (!subscriber->stack_owner_.has_value() &&
-      platform::OnThisThreadsStack(subscriber)) {
+      platform::OnThisThreadsStack(subscriber->Home())) {
     subscriber->stack_owner_ = pthread_self();
   }
   // What this call added or changed, so a failure can take all of it back.

@@ -1,8 +1,9 @@
-// Internal: what the handler map delivers into. SignalChannel is the public
-// one; NotifyContext has its own. Deliver() runs on whichever thread holds
-// the queue's receive role (the dispatcher, a receiver spinning in Receive,
-// or a Stop waiting for quiet) under the handler map's lock, so it must not
-// block or call back into portsig.
+// Internal, not a public header: what the handler map delivers into. A
+// SignalChannel's state is one (ChannelState), a context's another
+// (ContextState). Deliver() runs on whichever thread holds the queue's
+// receive role (the dispatcher, a receiver spinning in Receive, or a Stop
+// waiting for quiet) under the handler map's lock, so it must not block or
+// call back into portsig.
 #ifndef PORTSIG_OS_SIGNAL_SUBSCRIBER_H_
 #define PORTSIG_OS_SIGNAL_SUBSCRIBER_H_
 
@@ -40,6 +41,9 @@ class Subscriber {
   // holding the lock its receivers need to see the delivery.
   virtual bool Deliver(const Delivery& delivery,
                        BeforePublish* before_publish) = 0;
+  // The object a caller owns for this subscriber (a SignalChannel, whose
+  // state is the subscriber): where it lives decides stack_owner_.
+  virtual const void* Home() const { return this; }
 
  protected:
   ~Subscriber() = default;
