@@ -12,6 +12,11 @@
 // - When several occurrences were coalesced, the sender fields describe a
 //   recent one, not necessarily the last.
 // - Text notes carry this process as sender, with code SI_USER.
+//
+// Thread safety: a value type, as std::string. Distinct objects: safe.
+// Shared objects: safe for const calls only; assigning to one while another
+// thread reads it is a data race. Not for use in a signal handler (it may
+// allocate).
 #ifndef PORTSIG_OS_SIGNAL_DELIVERY_H_
 #define PORTSIG_OS_SIGNAL_DELIVERY_H_
 

@@ -2,6 +2,10 @@
 //
 // The defaults are Go's: relay every occurrence until Stop, coalescing
 // repeats of a signal that the channel has not taken yet.
+//
+// Thread safety: a plain struct, copied by the calls that take it. Distinct
+// objects: safe. Shared objects: safe to read from many threads; writing
+// one while another thread reads it is a data race.
 #ifndef PORTSIG_OS_SIGNAL_NOTIFY_OPTIONS_H_
 #define PORTSIG_OS_SIGNAL_NOTIFY_OPTIONS_H_
 

@@ -5,6 +5,11 @@
 // see platform/signal_names.h) is the same Signal as the host signal, so
 // portable code works on either backend. Construction never fails; Notify and
 // friends reject invalid values with a Status that names them.
+//
+// Thread safety: a value type, as std::string. Distinct objects: safe.
+// Shared objects: safe for const calls only; assigning to one while another
+// thread reads it is a data race. Not for use in a signal handler (it may
+// allocate).
 #ifndef PORTSIG_OS_SIGNAL_SIGNAL_VALUE_H_
 #define PORTSIG_OS_SIGNAL_SIGNAL_VALUE_H_
 
