@@ -9,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "os_signal/handler_map.h"
+#include "platform/sync.h"
 #include "runtime/runtime.h"
 
 namespace portsig {
@@ -24,21 +25,31 @@ absl::Status Notify(SignalChannel& ch, absl::Span<const Signal> signals) {
   return Notify(ch, signals, NotifyOptions());
 }
 
+// The calls below are not cancellation points: a cancellation pending for
+// the calling thread acts after they return. Inside they wait, poll and
+// write(2) to ready descriptors, all cancellation points, some under locks;
+// a thread cancelled there would leave a Stop half done (its channel parked
+// for ever) or a lock held.
+
 absl::Status Notify(SignalChannel& ch, absl::Span<const Signal> signals,
                     const NotifyOptions& options) {
+  ScopedCancellationOff cancellation;
   return os_signal_internal::HandlerMap::Get().Add(HandlerMapAccess::Of(ch),
                                                    signals, options);
 }
 
 void Stop(SignalChannel& ch) {
+  ScopedCancellationOff cancellation;
   os_signal_internal::HandlerMap::Get().Remove(HandlerMapAccess::Of(ch));
 }
 
 absl::Status Reset(absl::Span<const Signal> signals) {
+  ScopedCancellationOff cancellation;
   return os_signal_internal::HandlerMap::Get().Reset(signals);
 }
 
 absl::Status Ignore(absl::Span<const Signal> signals) {
+  ScopedCancellationOff cancellation;
   return os_signal_internal::HandlerMap::Get().Ignore(signals);
 }
 
@@ -48,6 +59,7 @@ bool Ignored(const Signal& signal) {
 }
 
 absl::Status PostNote(absl::string_view text) {
+  ScopedCancellationOff cancellation;
   Signal note = Signal::Note(text);
   if (absl::Status valid = note.Validate(); !valid.ok()) return valid;
   if (!note.is_note()) {
