@@ -52,31 +52,6 @@ Delivery ToDelivery(const platform::QueuedSignal& received) {
   return delivery;
 }
 
-absl::Status ValidateOptions(absl::Span<const Signal> signals,
-                             const NotifyOptions& options) {
-  if (options.queue_capacity == 0) return absl::OkStatus();
-  if (options.queue_capacity > platform::kMaxQueueCapacity) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("queue_capacity ", options.queue_capacity,
-                     " is above the limit of ", platform::kMaxQueueCapacity));
-  }
-  if (signals.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("queue_capacity ", options.queue_capacity,
-                     " needs an explicit list of real-time signals"));
-  }
-  for (const Signal& signal : signals) {
-    if (signal.is_note() || signal.number() < SIGRTMIN ||
-        signal.number() > SIGRTMAX) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("queue_capacity applies only to real-time signals "
-                       "(SIGRTMIN..SIGRTMAX), not ",
-                       signal.ToString()));
-    }
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 void HandlerMap::ResetInForkedChild() {
@@ -133,7 +108,9 @@ absl::Status HandlerMap::Add(Subscriber* subscriber,
   for (const Signal& signal : signals) {
     if (absl::Status valid = signal.Validate(); !valid.ok()) return valid;
   }
-  if (absl::Status valid = ValidateOptions(signals, options); !valid.ok()) {
+  if (absl::Status valid =
+          ValidateQueueCapacity(signals, options.queue_capacity);
+      !valid.ok()) {
     return valid;
   }
   MutexLock lock(&mu_);
@@ -157,13 +134,11 @@ absl::Status HandlerMap::Add(Subscriber* subscriber,
                         ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
     // Nobody uses queue mode on this signal and this call does not either:
     // nothing to record or change (the usual Notify).
-    if (const auto& requests = queue_requests_[signo];
-        options.queue_capacity != 0 || !requests.empty()) {
-      const auto request = requests.find(subscriber);
-      replaced_requests.emplace_back(
-          signo, request == requests.end() ? 0 : request->second);
+    if (options.queue_capacity != 0 || !queue_requests_.none(signo)) {
+      replaced_requests.emplace_back(signo,
+                                     queue_requests_.Find(subscriber, signo));
       // Before the handler goes in, so its first occurrence is queued too.
-      SetQueueRequestLocked(subscriber, signo, options.queue_capacity);
+      queue_requests_.Set(subscriber, signo, options.queue_capacity);
     }
     if (wanted.signals.test(signo)) return absl::OkStatus();
     // Subscribe before enabling: a signal that arrives right after the
@@ -228,7 +203,7 @@ absl::Status HandlerMap::Add(Subscriber* subscriber,
     ForEachSignal(added.signals, &runtime::RestoreIfLingering);
     for (const auto& [signo, capacity] : replaced_requests) {
       if (wanted.signals.test(signo)) {
-        SetQueueRequestLocked(subscriber, signo, capacity);
+        queue_requests_.Set(subscriber, signo, capacity);
       }
     }
   } else {
@@ -240,19 +215,6 @@ absl::Status HandlerMap::Add(Subscriber* subscriber,
   UpdateNotesWantedLocked();
   if (wanted.empty()) ForgetOnceLocked(subscriber);
   return status;
-}
-
-void HandlerMap::SetQueueRequestLocked(Subscriber* subscriber, int signo,
-                                       uint32_t capacity) {
-  auto& requests = queue_requests_[signo];
-  if (capacity == 0) {
-    if (requests.empty() || requests.erase(subscriber) == 0) return;
-  } else {
-    requests[subscriber] = capacity;
-  }
-  uint32_t largest = 0;
-  for (const auto& [unused, c] : requests) largest = std::max(largest, c);
-  runtime::SetQueueCapacity(signo, largest);
 }
 
 void HandlerMap::SetOnceLocked(Subscriber* subscriber,
@@ -461,8 +423,8 @@ void HandlerMap::UnindexSignalLocked(Subscriber* subscriber, int signo,
     }
   }
   // Queue mode is rare: no call at all when nobody asked for it here.
-  if (!queue_requests_[signo].empty()) {
-    SetQueueRequestLocked(subscriber, signo, 0);
+  if (!queue_requests_.none(signo)) {
+    queue_requests_.Set(subscriber, signo, 0);
   }
   if (by_signal_[signo].empty() && disable_when_last) {
     // Blocks it on the mask thread before the disposition can be put back,

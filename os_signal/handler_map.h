@@ -36,6 +36,7 @@
 #include "absl/types/span.h"
 #include "os_signal/delivery.h"
 #include "os_signal/notify_options.h"
+#include "os_signal/queue_requests.h"
 #include "os_signal/signal_value.h"
 #include "os_signal/stopping_list.h"
 #include "os_signal/subscriber.h"
@@ -101,11 +102,6 @@ class HandlerMap {
   void DropLocked(Subscriber* subscriber, const Wanted& what, Wanted* parked)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void UpdateNotesWantedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Records (capacity > 0) or withdraws (0) subscriber's queue-mode request
-  // for signo, and gives the runtime the largest one left.
-  void SetQueueRequestLocked(Subscriber* subscriber, int signo,
-                             uint32_t capacity)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Marks what `signals` names as relayed once (or no longer once).
   void SetOnceLocked(Subscriber* subscriber, absl::Span<const Signal> signals,
                      bool once) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -186,8 +182,7 @@ class HandlerMap {
   absl::flat_hash_map<Subscriber*, Wanted> once_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_set<Subscriber*> once_releases_all_ ABSL_GUARDED_BY(mu_);
   // Queue-mode capacity each subscriber asked for, per real-time signal.
-  absl::flat_hash_map<Subscriber*, uint32_t>
-      queue_requests_[platform::kMaxSignal + 1] ABSL_GUARDED_BY(mu_);
+  QueueRequests queue_requests_ ABSL_GUARDED_BY(mu_);
   StoppingList stopping_ ABSL_GUARDED_BY(mu_);
 };
 

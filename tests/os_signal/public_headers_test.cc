@@ -6,10 +6,11 @@
 // fails to compile if one of them comes along.
 #include "os_signal/signal.h"
 
-#if defined(PORTSIG_OS_SIGNAL_SUBSCRIBER_H_) ||    \
-    defined(PORTSIG_OS_SIGNAL_HANDLER_MAP_H_) ||   \
-    defined(PORTSIG_OS_SIGNAL_GROUP_STATE_H_) ||   \
-    defined(PORTSIG_OS_SIGNAL_STOPPING_LIST_H_) || \
+#if defined(PORTSIG_OS_SIGNAL_SUBSCRIBER_H_) ||     \
+    defined(PORTSIG_OS_SIGNAL_HANDLER_MAP_H_) ||    \
+    defined(PORTSIG_OS_SIGNAL_GROUP_STATE_H_) ||    \
+    defined(PORTSIG_OS_SIGNAL_STOPPING_LIST_H_) ||  \
+    defined(PORTSIG_OS_SIGNAL_QUEUE_REQUESTS_H_) || \
     defined(PORTSIG_OS_SIGNAL_WANTED_H_)
 #error "a public header includes an internal os_signal header"
 #endif
