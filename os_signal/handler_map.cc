@@ -105,6 +105,8 @@ absl::Status HandlerMap::Add(Subscriber* subscriber,
                              absl::Span<const Signal> signals,
                              const NotifyOptions& options,
                              bool once_releases_all) {
+  // Not a cancellation point (see HandlerMap's class comment).
+  ScopedCancellationOff cancellation;
   for (const Signal& signal : signals) {
     if (absl::Status valid = signal.Validate(); !valid.ok()) return valid;
   }
@@ -275,6 +277,7 @@ void HandlerMap::ParkReleasedLocked(Released* released) {
 }
 
 void HandlerMap::Remove(Subscriber* subscriber) {
+  ScopedCancellationOff cancellation;
   WaitList ids;
   {
     MutexLock lock(&mu_);
@@ -307,6 +310,7 @@ absl::Status HandlerMap::Ignore(absl::Span<const Signal> signals) {
 
 absl::Status HandlerMap::Cancel(absl::Span<const Signal> signals,
                                 Action action) {
+  ScopedCancellationOff cancellation;
   for (const Signal& signal : signals) {
     if (absl::Status valid = signal.Validate(); !valid.ok()) return valid;
   }

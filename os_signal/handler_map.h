@@ -48,6 +48,14 @@
 namespace portsig {
 namespace os_signal_internal {
 
+// Add, Remove, Reset and Ignore (Notify, NotifyContext, Stop, destructors,
+// Reset, Ignore) hold thread cancellation off: they wait inside (the mask
+// thread changing its mask, a condition variable; the main thread's stack
+// bounds, read from /proc), and a cancellation pending when a host thread
+// called them used to act there and unwind out of the call half done: a
+// Stop left its channel listed for the signals it had not dropped yet,
+// and the host then freed it. A pending cancellation acts at the host's
+// next cancellation point after the call.
 class HandlerMap {
  public:
   static HandlerMap& Get();

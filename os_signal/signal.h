@@ -45,10 +45,11 @@
 //   its signals itself, every 10ms while it waits. (Running out of heap
 //   memory, std::bad_alloc, is the one failure not turned into a status;
 //   see RELIABILITY.md.)
-// - Notify, Stop, Reset, Ignore and PostNote are not cancellation points: a
-//   pthread_cancel pending for the caller acts after they return, never
-//   halfway through. SignalChannel's receive calls can be cancelled while
-//   they wait (channel.h).
+// - Notify, Stop, Reset, Ignore, PostNote and NotifyContext are not
+//   cancellation points: a pthread_cancel pending for the caller acts
+//   after they return, never halfway through. SignalChannel's receive
+//   calls and SignalContext's waits can be cancelled while they wait
+//   (channel.h, notify_context.h).
 //
 // Backends: "posix" (lock-free bitmask; repeats of one signal coalesce) or
 // "note" (bounded FIFO that also carries text notes; each arrival queued,
