@@ -90,10 +90,19 @@ TEST(AtomicSignalSetTest, EveryFirstAddIsTakenExactlyOnce) {
   AtomicSignalSet set;
   std::atomic<int64_t> first_adds[AtomicSignalSet::kSlots] = {};
   std::atomic<int> done{0};
+  // Full passes of the taker. Each adder, halfway, waits for two more, so
+  // some bits are taken while adders still add and are added again: the
+  // count below then checks re-adds too, however the threads are scheduled
+  // (a loaded machine could otherwise run every adder before the taker).
+  std::atomic<int> passes{0};
   std::vector<std::thread> adders;
   for (int a = 0; a < kAdders; ++a) {
     adders.emplace_back([&, a] {
       for (int i = 0; i < kRounds; ++i) {
+        if (i == kRounds / 2) {
+          const int seen = passes.load();
+          while (passes.load() < seen + 2) std::this_thread::yield();
+        }
         // Each adder walks every slot from its own start; every fifth Add
         // is slot 31, by everyone.
         const int slot =
@@ -112,6 +121,7 @@ TEST(AtomicSignalSetTest, EveryFirstAddIsTakenExactlyOnce) {
         if (bits & (uint32_t{1} << b)) ++taken[w * 32 + b];
       }
     }
+    passes++;
     if (all_done) break;
   }
   for (auto& t : adders) t.join();
