@@ -33,6 +33,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "os_signal/signal.h"
+#include "tests/testing/dispatch.h"
 #include "tests/testing/dispositions.h"
 
 namespace portsig {

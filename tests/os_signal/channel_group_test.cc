@@ -24,31 +24,17 @@
 #include "os_signal/signal.h"
 #include "platform/test_hooks.h"
 #include "tests/testing/child_process.h"
+#include "tests/testing/dispatch.h"
+#include "tests/testing/readable.h"
 
 namespace portsig {
 namespace {
 
+using ::portsig::testing::RaiseAndDispatch;
+using ::portsig::testing::Readable;
 using ::portsig::testing::RunInChild;
 using ::testing::HasSubstr;
 using ::testing::UnorderedElementsAreArray;
-
-// Returns once every signal already raised has been fanned out: Stop of a
-// registered channel waits for the runtime to go idle.
-void WaitForDispatch() {
-  SignalChannel barrier(1);
-  ASSERT_TRUE(Notify(barrier, {SIGURG}).ok());
-  Stop(barrier);
-}
-
-void RaiseAndDispatch(int signo) {
-  ASSERT_EQ(raise(signo), 0);
-  WaitForDispatch();
-}
-
-bool Readable(int fd) {
-  struct pollfd p = {fd, POLLIN, 0};
-  return poll(&p, 1, 0) == 1 && (p.revents & POLLIN) != 0;
-}
 
 std::vector<SignalChannel*> Ready(ChannelGroup& group, size_t at_most = 1024) {
   std::vector<SignalChannel*> out(at_most);

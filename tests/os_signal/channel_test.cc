@@ -29,6 +29,7 @@
 #include "os_signal/signal.h"
 #include "platform/test_hooks.h"
 #include "tests/testing/child_process.h"
+#include "tests/testing/dispatch.h"
 #include "tests/testing/proc_tasks.h"
 
 namespace portsig {
@@ -41,15 +42,8 @@ void PrintTo(const Signal& signal, std::ostream* os) {
 namespace {
 
 using ::portsig::testing::RunInChild;
+using ::portsig::testing::WaitForDispatch;
 using ::portsig::testing::WaitUntilInFutex;
-
-// Returns once every signal already raised has been fanned out: Stop of a
-// registered channel waits for the runtime to go idle.
-void WaitForDispatch() {
-  SignalChannel barrier(1);
-  ASSERT_TRUE(Notify(barrier, {SIGURG}).ok());
-  Stop(barrier);
-}
 
 // At the top of a thread function that may be cancelled. ASan does not
 // see pthread_cancel's unwinding, so the frames it unwound stay poisoned,

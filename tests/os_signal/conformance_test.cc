@@ -2,7 +2,6 @@
 // tests check. Built once per backend (PORTSIG_SIGQUEUE=posix|note). Every
 // test that raises a signal does so in a forked child (RunInChild), so a
 // default action can only kill the child.
-#include <poll.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -23,32 +22,22 @@
 #include "os_signal/signal.h"
 #include "platform/sanitizers.h"
 #include "tests/testing/child_process.h"
+#include "tests/testing/dispatch.h"
 #include "tests/testing/dispositions.h"
 #include "tests/testing/linux_layer.h"
 #include "tests/testing/proc_tasks.h"
+#include "tests/testing/readable.h"
 
 namespace portsig {
 namespace {
 
+using ::portsig::testing::RaiseAndDispatch;
+using ::portsig::testing::Readable;
 using ::portsig::testing::RunInChild;
+using ::portsig::testing::WaitForDispatch;
 using ::testing::HasSubstr;
 
 std::string Backend() { return std::getenv("PORTSIG_SIGQUEUE"); }
-
-// Returns once every signal already raised has been fanned out: Stop of a
-// registered channel waits for the runtime to go idle.
-void WaitForDispatch() {
-  SignalChannel barrier(1);
-  ASSERT_TRUE(Notify(barrier, {SIGURG}).ok());
-  Stop(barrier);
-}
-
-// raise() runs the handler on this thread before it returns, so the signal
-// has been queued when it does.
-void RaiseAndDispatch(int signo) {
-  ASSERT_EQ(raise(signo), 0);
-  WaitForDispatch();
-}
 
 using ::portsig::testing::CurrentAction;
 
@@ -462,18 +451,14 @@ TEST(ChannelTest, ReadyFdPollsReadableWhileHoldingASignal) {
     ASSERT_TRUE(Notify(ch, {SIGUSR1, SIGUSR2}).ok());
     auto fd = ch.ReadyFd();
     ASSERT_TRUE(fd.ok());
-    auto readable = [&] {
-      struct pollfd p = {*fd, POLLIN, 0};
-      return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
-    };
-    EXPECT_FALSE(readable());
+    EXPECT_FALSE(Readable(*fd));
     RaiseAndDispatch(SIGUSR1);
     RaiseAndDispatch(SIGUSR2);
-    EXPECT_TRUE(readable());
+    EXPECT_TRUE(Readable(*fd));
     EXPECT_EQ(ch.TryReceive(), Signal(SIGUSR1));
-    EXPECT_TRUE(readable());
+    EXPECT_TRUE(Readable(*fd));
     EXPECT_EQ(ch.TryReceive(), Signal(SIGUSR2));
-    EXPECT_FALSE(readable());
+    EXPECT_FALSE(Readable(*fd));
     EXPECT_EQ(*ch.ReadyFd(), *fd);  // Created once.
   });
   EXPECT_TRUE(status.exited_ok()) << status.ToString();
@@ -506,30 +491,26 @@ TEST(ForkTest, ChildGetsItsOwnReadyFdAndLeavesTheParentsAlone) {
     ASSERT_TRUE(Notify(ch, {SIGUSR1}).ok());
     auto parent_fd = ch.ReadyFd();
     ASSERT_TRUE(parent_fd.ok());
-    auto readable = [](int fd) {
-      struct pollfd p = {fd, POLLIN, 0};
-      return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
-    };
     // The parent holds a signal: its descriptor is readable.
     RaiseAndDispatch(SIGUSR1);
-    ASSERT_TRUE(readable(*parent_fd));
+    ASSERT_TRUE(Readable(*parent_fd));
     auto child = RunInChild([&] {
       // Taking the inherited signal in the child must not reset the
       // parent's readiness; the child gets a descriptor of its own.
       auto child_fd = ch.ReadyFd();
       ASSERT_TRUE(child_fd.ok());
-      EXPECT_TRUE(readable(*child_fd));
+      EXPECT_TRUE(Readable(*child_fd));
       RaiseAndDispatch(SIGUSR1);  // Delivered in the child; buffer full.
       EXPECT_EQ(ch.TryReceive(), Signal(SIGUSR1));
       // Drained: the child's descriptor is not readable, and ending here
       // with it cleared would clear a shared descriptor for the parent.
-      EXPECT_FALSE(readable(*child_fd));
+      EXPECT_FALSE(Readable(*child_fd));
     });
     EXPECT_TRUE(child.exited_ok()) << child.ToString();
-    EXPECT_TRUE(readable(*parent_fd))
+    EXPECT_TRUE(Readable(*parent_fd))
         << "the child's receive cleared the parent's ReadyFd";
     EXPECT_EQ(ch.TryReceive(), Signal(SIGUSR1));
-    EXPECT_FALSE(readable(*parent_fd));
+    EXPECT_FALSE(Readable(*parent_fd));
   });
   EXPECT_TRUE(status.exited_ok()) << status.ToString();
 }

@@ -21,7 +21,7 @@
 #include "gtest/gtest.h"
 #include "os_signal/signal.h"
 #include "tests/testing/child_process.h"
-#include "tests/testing/dispositions.h"
+#include "tests/testing/dispatch.h"
 
 namespace portsig {
 namespace {

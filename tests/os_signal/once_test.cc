@@ -13,6 +13,7 @@
 #include "os_signal/signal.h"
 #include "platform/test_hooks.h"
 #include "tests/testing/child_process.h"
+#include "tests/testing/dispatch.h"
 #include "tests/testing/dispositions.h"
 
 namespace portsig {
@@ -148,7 +149,7 @@ TEST(OnceTest, SecondSignalRacingTheReleaseReachesTheChannel) {
   EXPECT_TRUE(status.exited_ok()) << status.ToString();
 }
 
-void WaitForDispatch() { testing::WaitForDispatch(SIGURG); }
+using testing::WaitForDispatch;
 
 // Holds the thread that finishes a once release (the only caller of the
 // stop_between_phases hook that is not the test's thread) until released,

@@ -4,7 +4,6 @@
 // that raises a signal does so in a forked child (RunInChild), so a default
 // action can only kill the child; the child's watchdog turns a receive that
 // ignores its deadline into a failure.
-#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -22,43 +21,21 @@
 #include "os_signal/signal.h"
 #include "platform/sanitizers.h"
 #include "tests/testing/child_process.h"
+#include "tests/testing/dispatch.h"
 #include "tests/testing/proc_tasks.h"
+#include "tests/testing/readable.h"
 
 namespace portsig {
 namespace {
 
+using ::portsig::testing::PollUntilReadable;
+using ::portsig::testing::RaiseAndDispatch;
+using ::portsig::testing::Readable;
 using ::portsig::testing::RunInChild;
 
 // A receive that should not wait but does is caught by this, well before
 // RunInChild's own watchdog.
 constexpr unsigned kWatchdogSeconds = 20;
-
-// Returns once every signal already raised has been fanned out: Stop of a
-// registered channel delivers what is queued first.
-void WaitForDispatch() {
-  SignalChannel barrier(1);
-  ASSERT_TRUE(Notify(barrier, {SIGURG}).ok());
-  Stop(barrier);
-}
-
-void RaiseAndDispatch(int signo) {
-  ASSERT_EQ(raise(signo), 0);
-  WaitForDispatch();
-}
-
-// Whether `fd` polls readable now, without waiting.
-bool Readable(int fd) {
-  struct pollfd p = {fd, POLLIN, 0};
-  return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
-}
-
-// Waits (for ever: the watchdog ends a hang) until `fd` polls readable.
-void PollUntilReadable(int fd) {
-  struct pollfd p = {fd, POLLIN, 0};
-  while (poll(&p, 1, -1) != 1) {
-  }
-  ASSERT_TRUE(p.revents & POLLIN);
-}
 
 TEST(ReceiveUntilTest, APastDeadlineReturnsAtOnce) {
   auto status = RunInChild([] {

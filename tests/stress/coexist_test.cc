@@ -30,6 +30,7 @@
 #include "os_signal/signal.h"
 #include "platform/sanitizers.h"
 #include "tests/testing/child_process.h"
+#include "tests/testing/dispatch.h"
 #include "tests/testing/dispositions.h"
 
 namespace portsig {

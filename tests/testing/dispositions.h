@@ -1,6 +1,6 @@
-// Helpers shared by the tests that check dispositions and wait for the
-// dispatcher: CurrentAction, DescribeDifference, SetPlainHandler,
-// WaitForDispatch, WaitForDisposition and WaitForRestore. Header-only, so
+// Helpers shared by the tests that check dispositions: CurrentAction,
+// DescribeDifference, SetPlainHandler, WaitForDisposition and
+// WaitForRestore (waiting for the dispatcher: dispatch.h). Header-only, so
 // the libFuzzer build under fuzz/ (outside Bazel) can use it too.
 #ifndef PORTSIG_TESTS_TESTING_DISPOSITIONS_H_
 #define PORTSIG_TESTS_TESTING_DISPOSITIONS_H_
@@ -60,14 +60,6 @@ inline std::string DescribeDifference(const struct sigaction& a,
   }
   if (same) return "";
   return describe(a) + " != " + describe(b);
-}
-
-// Returns once every signal already handed to portsig's handler has been
-// fanned out: Stop of a registered channel waits for the runtime to go idle.
-// `barrier_signo` must be a signal nobody else relies on.
-inline void WaitForDispatch(int barrier_signo) {
-  SignalChannel barrier(1);
-  if (Notify(barrier, {barrier_signo}).ok()) Stop(barrier);
 }
 
 // Installs a plain handler (no SA_SIGINFO, empty mask), as a host would;

@@ -1,6 +1,6 @@
 #include "tests/stress/storm/kinds.h"
 
-#include "tests/testing/dispositions.h"
+#include "tests/testing/dispatch.h"
 
 namespace portsig {
 namespace storm {
