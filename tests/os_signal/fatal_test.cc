@@ -3,7 +3,6 @@
 // async-signal-safe helper that says so (platform/fatal.h).
 #include "platform/fatal.h"
 
-#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -21,40 +20,15 @@
 namespace portsig {
 namespace {
 
-using testing::ChildStatus;
-using testing::RunInChild;
-
-struct Outcome {
-  ChildStatus status;
-  std::string stderr_text;
-};
-
-// Runs `body` in a child whose standard error goes to a pipe.
-Outcome RunCapturingStderr(const std::function<void()>& body) {
-  int fds[2];
-  EXPECT_EQ(pipe(fds), 0);
-  Outcome outcome;
-  outcome.status = RunInChild([&] {
-    dup2(fds[1], STDERR_FILENO);
-    body();
-  });
-  close(fds[1]);
-  fcntl(fds[0], F_SETFL, O_NONBLOCK);
-  char buffer[4096];
-  ssize_t n;
-  while ((n = read(fds[0], buffer, sizeof(buffer))) > 0) {
-    outcome.stderr_text.append(buffer, static_cast<size_t>(n));
-  }
-  close(fds[0]);
-  return outcome;
-}
+using testing::CapturedChild;
+using testing::RunInChildCapturingStderr;
 
 void Host(int) {}
 
 // Without the check, Stop returned with portsig's handler still in place,
 // standing in for nothing, while portsig believed it had restored.
 TEST(FatalTest, ARefusedRestoreEndsTheProcessSayingWhich) {
-  Outcome outcome = RunCapturingStderr([] {
+  CapturedChild outcome = RunInChildCapturingStderr([] {
     ASSERT_TRUE(testing::SetPlainHandler(SIGUSR1, &Host));  // No delay.
     SignalChannel channel(1);
     ASSERT_TRUE(Notify(channel, {SIGUSR1}).ok());
@@ -64,10 +38,10 @@ TEST(FatalTest, ARefusedRestoreEndsTheProcessSayingWhich) {
   });
   EXPECT_TRUE(outcome.status.killed_by(SIGABRT)) << outcome.status.ToString();
   EXPECT_NE(
-      outcome.stderr_text.find(
+      outcome.output.find(
           "portsig: cannot restore the disposition (SIGUSR1, errno 22)\n"),
       std::string::npos)
-      << outcome.stderr_text;
+      << outcome.output;
 }
 
 // Without the check the posix queue's receiver returned at once, again and
@@ -77,7 +51,7 @@ TEST(FatalTest, APosixReceiverFindingAnotherAsleepEndsTheProcess) {
   if (Backend().value_or("") != "posix") {
     GTEST_SKIP() << "a state of the posix backend's queue";
   }
-  Outcome outcome = RunCapturingStderr([] {
+  CapturedChild outcome = RunInChildCapturingStderr([] {
     test_hooks::posix_receiver_finds_receiving.store(true);
     SignalChannel channel(1);
     ASSERT_TRUE(Notify(channel, {SIGUSR1}).ok());
@@ -86,10 +60,10 @@ TEST(FatalTest, APosixReceiverFindingAnotherAsleepEndsTheProcess) {
     ADD_FAILURE() << "the receiver went on from an impossible state";
   });
   EXPECT_TRUE(outcome.status.killed_by(SIGABRT)) << outcome.status.ToString();
-  EXPECT_NE(outcome.stderr_text.find("portsig: posix queue: the receiver found "
-                                     "the state already receiving\n"),
+  EXPECT_NE(outcome.output.find("portsig: posix queue: the receiver found "
+                                "the state already receiving\n"),
             std::string::npos)
-      << outcome.stderr_text;
+      << outcome.output;
 }
 
 // Without the check Stop erased through the index's end(): undefined
@@ -98,7 +72,7 @@ TEST(FatalTest, ASubscribedNoteMissingFromTheIndexEndsTheProcess) {
   if (Backend().value_or("") != "note") {
     GTEST_SKIP() << "text notes need the note backend";
   }
-  Outcome outcome = RunCapturingStderr([] {
+  CapturedChild outcome = RunInChildCapturingStderr([] {
     test_hooks::skip_note_index.store(true);
     SignalChannel channel(1);
     ASSERT_TRUE(Notify(channel, {Signal::Note("reload")}).ok());
@@ -106,22 +80,21 @@ TEST(FatalTest, ASubscribedNoteMissingFromTheIndexEndsTheProcess) {
     ADD_FAILURE() << "Stop went on with a note missing from the index";
   });
   EXPECT_TRUE(outcome.status.killed_by(SIGABRT)) << outcome.status.ToString();
-  EXPECT_NE(outcome.stderr_text.find("portsig: handler map: a subscribed note "
-                                     "is missing from the index\n"),
+  EXPECT_NE(outcome.output.find("portsig: handler map: a subscribed note "
+                                "is missing from the index\n"),
             std::string::npos)
-      << outcome.stderr_text;
+      << outcome.output;
 }
 
 void FatalInHandler(int signo) { platform::Fatal("from a handler", signo, 5); }
 
 TEST(FatalTest, TheHelperWorksInsideASignalHandler) {
-  Outcome outcome = RunCapturingStderr([] {
+  CapturedChild outcome = RunInChildCapturingStderr([] {
     ASSERT_TRUE(testing::SetPlainHandler(SIGUSR2, &FatalInHandler));
     raise(SIGUSR2);
   });
   EXPECT_TRUE(outcome.status.killed_by(SIGABRT)) << outcome.status.ToString();
-  EXPECT_EQ(outcome.stderr_text,
-            "portsig: from a handler (SIGUSR2, errno 5)\n");
+  EXPECT_EQ(outcome.output, "portsig: from a handler (SIGUSR2, errno 5)\n");
 }
 
 TEST(FatalTest, TheMessageLeavesOutWhatIsZero) {
@@ -137,10 +110,10 @@ TEST(FatalTest, TheMessageLeavesOutWhatIsZero) {
            Case{1000, INT_MIN,
                 "portsig: state (signal 1000, errno -2147483648)\n"},
        }) {
-    Outcome outcome =
-        RunCapturingStderr([c] { platform::Fatal("state", c.signo, c.err); });
+    CapturedChild outcome = RunInChildCapturingStderr(
+        [c] { platform::Fatal("state", c.signo, c.err); });
     EXPECT_TRUE(outcome.status.killed_by(SIGABRT)) << outcome.status.ToString();
-    EXPECT_EQ(outcome.stderr_text, c.expected);
+    EXPECT_EQ(outcome.output, c.expected);
   }
 }
 

@@ -7,7 +7,6 @@
 //
 // Each case runs in a forked child; the host's crash handler writes one
 // byte to a pipe per run, so the parent counts runs after the child died.
-#include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -26,11 +25,12 @@
 namespace portsig {
 namespace {
 
-using testing::ChildStatus;
+using testing::CapturedChild;
 using testing::CurrentAction;
-using testing::RunInChild;
+using testing::RunInChildCapturing;
 
-int g_pipe[2] = {-1, -1};
+// The write end of RunCase's pipe, in the child.
+int g_report_fd = -1;
 
 // A child whose handler ran this often is looping: it exits with this.
 constexpr int kLooping = 42;
@@ -38,37 +38,22 @@ std::atomic<int> g_runs{0};
 
 // One byte per run of a host handler; the byte says what it saw.
 void Report(char byte) {
-  ssize_t written = write(g_pipe[1], &byte, 1);
+  ssize_t written = write(g_report_fd, &byte, 1);
   (void)written;
   if (g_runs.fetch_add(1) + 1 > 16) _exit(kLooping);
 }
 
-struct Outcome {
-  ChildStatus status;
-  std::string reports;
-};
-
 // Runs `body` in a child and collects what its handlers reported. The
 // child starts from SIG_DFL for every fault: the sanitizers install their
 // own reporting handlers, which end the process with an exit status.
-Outcome RunCase(const std::function<void()>& body) {
-  EXPECT_EQ(pipe(g_pipe), 0);
-  Outcome outcome;
-  outcome.status = RunInChild([&body] {
+CapturedChild RunCase(const std::function<void()>& body) {
+  return RunInChildCapturing([&body](int report_fd) {
+    g_report_fd = report_fd;
     for (int signo : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP}) {
       ASSERT_NE(signal(signo, SIG_DFL), SIG_ERR);
     }
     body();
   });
-  close(g_pipe[1]);
-  fcntl(g_pipe[0], F_SETFL, O_NONBLOCK);
-  char buffer[4096];
-  ssize_t n;
-  while ((n = read(g_pipe[0], buffer, sizeof(buffer))) > 0) {
-    outcome.reports.append(buffer, static_cast<size_t>(n));
-  }
-  close(g_pipe[0]);
-  return outcome;
 }
 
 // A write to a page with no access: SEGV_ACCERR, raised by the kernel.
@@ -140,46 +125,46 @@ SignalChannel* SubscribeByNumber(int signo) {
 }
 
 TEST(FaultTest, ResetHandHandlerRunsOnceAndTheProcessDies) {
-  Outcome outcome = RunCase([] {
+  CapturedChild outcome = RunCase([] {
     InstallHost(SIGSEGV, &ReportAndReturn, SA_RESETHAND);
     SubscribeByNumber(SIGSEGV);
     Fault();
     ADD_FAILURE() << "survived the fault";
   });
   EXPECT_TRUE(outcome.status.killed_by(SIGSEGV)) << outcome.status.ToString();
-  EXPECT_EQ(outcome.reports, "x");
+  EXPECT_EQ(outcome.output, "x");
 }
 
 TEST(FaultTest, NoDeferRaiseInsideTheHandlerIsNotRelayed) {
-  Outcome outcome = RunCase([] {
+  CapturedChild outcome = RunCase([] {
     InstallHost(SIGSEGV, &ReportAndRaise, SA_RESETHAND | SA_NODEFER);
     SubscribeByNumber(SIGSEGV);
     Fault();
     ADD_FAILURE() << "survived the fault";
   });
   EXPECT_TRUE(outcome.status.killed_by(SIGSEGV)) << outcome.status.ToString();
-  EXPECT_EQ(outcome.reports, "x");
+  EXPECT_EQ(outcome.output, "x");
 }
 
 TEST(FaultTest, AHandlerThatResetsItselfRunsOnce) {
-  Outcome outcome = RunCase([] {
+  CapturedChild outcome = RunCase([] {
     InstallHost(SIGSEGV, &ReportAndResetItself, 0);
     SubscribeByNumber(SIGSEGV);
     Fault();
     ADD_FAILURE() << "survived the fault";
   });
   EXPECT_TRUE(outcome.status.killed_by(SIGSEGV)) << outcome.status.ToString();
-  EXPECT_EQ(outcome.reports, "x");
+  EXPECT_EQ(outcome.output, "x");
 }
 
 TEST(FaultTest, NoHostHandlerTheDefaultActionEndsTheProcess) {
-  Outcome outcome = RunCase([] {
+  CapturedChild outcome = RunCase([] {
     SubscribeByNumber(SIGSEGV);
     Fault();
     ADD_FAILURE() << "survived the fault";
   });
   EXPECT_TRUE(outcome.status.killed_by(SIGSEGV)) << outcome.status.ToString();
-  EXPECT_EQ(outcome.reports, "");
+  EXPECT_EQ(outcome.output, "");
 }
 
 // The host handler runs with the mask the kernel would have given it: the
@@ -187,7 +172,7 @@ TEST(FaultTest, NoHostHandlerTheDefaultActionEndsTheProcess) {
 // portsig's handler's mask, which blocks everything.
 TEST(FaultTest, TheHandlersMaskIsHonoured) {
   for (int nodefer : {0, SA_NODEFER}) {
-    Outcome outcome = RunCase([nodefer] {
+    CapturedChild outcome = RunCase([nodefer] {
       sigset_t usr1;
       sigemptyset(&usr1);
       sigaddset(&usr1, SIGUSR1);
@@ -197,7 +182,7 @@ TEST(FaultTest, TheHandlersMaskIsHonoured) {
     });
     EXPECT_TRUE(outcome.status.killed_by(SIGSEGV)) << outcome.status.ToString();
     // 'a' + 1 (SIGUSR1 blocked) + 2 (SIGSEGV blocked, unless SA_NODEFER).
-    EXPECT_EQ(outcome.reports, nodefer ? "b" : "d") << "SA_NODEFER " << nodefer;
+    EXPECT_EQ(outcome.output, nodefer ? "b" : "d") << "SA_NODEFER " << nodefer;
   }
 }
 
@@ -205,7 +190,7 @@ TEST(FaultTest, TheHandlersMaskIsHonoured) {
 // chains to portsig's handler: portsig goes on to SIG_DFL rather than call
 // it again (class 2), and the fault ends the process after one run.
 TEST(FaultTest, AChainingCrashHandlerBetweenSubscriptionsRunsOnce) {
-  Outcome outcome = RunCase([] {
+  CapturedChild outcome = RunCase([] {
     SignalChannel a(1);
     ASSERT_TRUE(Notify(a, {SIGSEGV}).ok());
     InstallHost(SIGSEGV, &ReportAndChain, 0, nullptr, &g_replaced);
@@ -215,26 +200,26 @@ TEST(FaultTest, AChainingCrashHandlerBetweenSubscriptionsRunsOnce) {
     ADD_FAILURE() << "survived the fault";
   });
   EXPECT_TRUE(outcome.status.killed_by(SIGSEGV)) << outcome.status.ToString();
-  EXPECT_EQ(outcome.reports, "x");
+  EXPECT_EQ(outcome.output, "x");
 }
 
 // The same crash handler installed over portsig's while it is subscribed.
 TEST(FaultTest, AChainingCrashHandlerOverPortsigRunsOnce) {
-  Outcome outcome = RunCase([] {
+  CapturedChild outcome = RunCase([] {
     SubscribeByNumber(SIGSEGV);
     InstallHost(SIGSEGV, &ReportAndChain, 0, nullptr, &g_replaced);
     Fault();
     ADD_FAILURE() << "survived the fault";
   });
   EXPECT_TRUE(outcome.status.killed_by(SIGSEGV)) << outcome.status.ToString();
-  EXPECT_EQ(outcome.reports, "x");
+  EXPECT_EQ(outcome.output, "x");
 }
 
 // A SIGSEGV sent with raise() is relayed, as Go relays sent synchronous
 // signals; the host's handler does not run for it. A fault afterwards
 // still reaches the host handler, once.
 TEST(FaultTest, ASentSigsegvIsRelayedAndAFaultIsNot) {
-  Outcome outcome = RunCase([] {
+  CapturedChild outcome = RunCase([] {
     InstallHost(SIGSEGV, &ReportAndReturn, SA_RESETHAND);
     SignalChannel* channel = SubscribeByNumber(SIGSEGV);
     raise(SIGSEGV);
@@ -244,7 +229,7 @@ TEST(FaultTest, ASentSigsegvIsRelayedAndAFaultIsNot) {
     ADD_FAILURE() << "survived the fault";
   });
   EXPECT_TRUE(outcome.status.killed_by(SIGSEGV)) << outcome.status.ToString();
-  EXPECT_EQ(outcome.reports, "rx");
+  EXPECT_EQ(outcome.output, "rx");
 }
 
 // A stack overflow reaches portsig's handler on the host's alternate stack
@@ -261,7 +246,7 @@ int Recurse(volatile int depth) {
 #pragma GCC diagnostic pop
 
 TEST(FaultTest, AStackOverflowUsesTheHostsAlternateStack) {
-  Outcome outcome = RunCase([] {
+  CapturedChild outcome = RunCase([] {
     static char alternate[64 * 1024];
     stack_t stack = {};
     stack.ss_sp = alternate;
@@ -274,7 +259,7 @@ TEST(FaultTest, AStackOverflowUsesTheHostsAlternateStack) {
     ADD_FAILURE() << "survived the overflow";
   });
   EXPECT_TRUE(outcome.status.killed_by(SIGSEGV)) << outcome.status.ToString();
-  EXPECT_EQ(outcome.reports, "x");
+  EXPECT_EQ(outcome.output, "x");
 }
 #endif
 
@@ -304,7 +289,7 @@ TEST(FaultTest, OtherFaultsEndTheProcessAfterOneRun) {
   for (const Case& c :
        {Case{SIGILL, &IllegalInstruction}, Case{SIGFPE, &DivideByZero}}) {
     for (bool host : {true, false}) {
-      Outcome outcome = RunCase([c, host] {
+      CapturedChild outcome = RunCase([c, host] {
         if (host) InstallHost(c.signo, &ReportAndReturn, SA_RESETHAND);
         SubscribeByNumber(c.signo);
         c.fault();
@@ -312,7 +297,7 @@ TEST(FaultTest, OtherFaultsEndTheProcessAfterOneRun) {
       });
       EXPECT_TRUE(outcome.status.killed_by(c.signo))
           << c.signo << ": " << outcome.status.ToString();
-      EXPECT_EQ(outcome.reports, host ? "x" : "") << c.signo;
+      EXPECT_EQ(outcome.output, host ? "x" : "") << c.signo;
     }
   }
 }
@@ -324,20 +309,20 @@ TEST(FaultTest, OtherFaultsEndTheProcessAfterOneRun) {
 void Breakpoint() { __asm__ volatile("int3"); }
 
 TEST(FaultTest, ABreakpointTrapGetsWhatThePreviousDispositionDoes) {
-  Outcome no_host = RunCase([] {
+  CapturedChild no_host = RunCase([] {
     SubscribeByNumber(SIGTRAP);
     Breakpoint();
     ADD_FAILURE() << "survived the trap";
   });
   EXPECT_TRUE(no_host.status.killed_by(SIGTRAP)) << no_host.status.ToString();
-  Outcome host = RunCase([] {
+  CapturedChild host = RunCase([] {
     InstallHost(SIGTRAP, &ReportAndReturn, SA_RESETHAND);
     SubscribeByNumber(SIGTRAP);
     Breakpoint();
     Report('y');
   });
   EXPECT_TRUE(host.status.exited_ok()) << host.status.ToString();
-  EXPECT_EQ(host.reports, "xy");
+  EXPECT_EQ(host.output, "xy");
 }
 #endif
 

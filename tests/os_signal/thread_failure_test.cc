@@ -141,19 +141,10 @@ TEST(ThreadFailureTest, NotifyReturnsResourceExhaustedWithoutTheMaskThread) {
 // dispatcher. Exits 0 if `body` recorded no failure.
 testing::ChildStatus RunInForkedChildWithoutThreads(
     const std::function<void()>& body) {
-  testing::WaitForPortsigThreadsAsleep();
-  std::fflush(nullptr);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    alarm(60);  // Watchdog: a hang dies of SIGALRM.
+  return testing::RunInChild([&body] {
     FailThreadCreation();
     body();
-    std::fflush(nullptr);
-    _exit(::testing::Test::HasFailure() ? 1 : 0);
-  }
-  testing::ChildStatus ended;
-  waitpid(pid, &ended.raw, 0);
-  return ended;
+  });
 }
 
 // In a forked child where portsig's dispatcher cannot be restarted: the

@@ -1,18 +1,23 @@
 // RunInChild: runs a test body in a forked child, so a signal's default
 // action kills the child and never the test runner. The child exits 0 if
 // the body recorded no gtest failure, 1 otherwise; its output is inherited.
+// RunInChildCapturing and RunInChildCapturingStderr also hand back what the
+// child wrote to a pipe, or to its standard error.
 // Fork only from a runner that has not started portsig itself, or whose
 // portsig threads are asleep: RunInChild waits (boundedly) for that.
 #ifndef PORTSIG_TESTS_TESTING_CHILD_PROCESS_H_
 #define PORTSIG_TESTS_TESTING_CHILD_PROCESS_H_
 
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <string>
 
@@ -87,6 +92,51 @@ inline ChildStatus RunInChild(const std::function<void()>& body,
     kill(pid, SIGCONT);
   }
   return status;
+}
+
+// How a child run by RunInChildCapturing ended, and what it wrote.
+struct CapturedChild {
+  ChildStatus status;
+  std::string output;
+};
+
+// RunInChild, with a pipe: `body` gets the pipe's write end, and what the
+// child wrote there (from its signal handlers too: write(2) is
+// async-signal-safe) is returned once it has ended. The parent reads only
+// then, without blocking (a grandchild may still hold the write end), so
+// the output must fit the pipe's buffer (64 KiB on Linux); a child writing
+// more blocks until its watchdog kills it, which the status shows.
+inline CapturedChild RunInChildCapturing(
+    const std::function<void(int write_fd)>& body) {
+  CapturedChild child;
+  int fds[2];
+  if (pipe(fds) != 0) {
+    ADD_FAILURE() << "pipe: " << std::strerror(errno);
+    child.status.raw = -1;  // Neither exited_ok() nor killed_by() anything.
+    return child;
+  }
+  child.status = RunInChild([&] {
+    close(fds[0]);
+    body(fds[1]);
+  });
+  close(fds[1]);
+  fcntl(fds[0], F_SETFL, O_NONBLOCK);
+  char buffer[4096];
+  ssize_t n;
+  while ((n = read(fds[0], buffer, sizeof(buffer))) > 0) {
+    child.output.append(buffer, static_cast<size_t>(n));
+  }
+  close(fds[0]);
+  return child;
+}
+
+// RunInChildCapturing with the pipe as the child's standard error.
+inline CapturedChild RunInChildCapturingStderr(
+    const std::function<void()>& body) {
+  return RunInChildCapturing([&](int write_fd) {
+    dup2(write_fd, STDERR_FILENO);
+    body();
+  });
 }
 
 }  // namespace testing
