@@ -25,6 +25,7 @@
 #include <cstdint>
 
 #include "platform/signal_record.h"
+#include "platform/test_hooks.h"
 #include "platform/wakeup.h"
 
 namespace portsig {
@@ -58,6 +59,7 @@ class LatestRecord {
   uint64_t Take(SignalRecord* record) {
     uint64_t taken = occurrences_.exchange(0, std::memory_order_acq_rel);
     if (taken == 0) return 0;
+    PORTSIG_TEST_HOOK(latest_record_taking, 0);
     for (;;) {
       uint32_t before = seq_.load(std::memory_order_acquire);
       if (before & 1) {

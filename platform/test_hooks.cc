@@ -24,6 +24,9 @@ std::atomic<Hook> context_waiter_woken{nullptr};
 std::atomic<Hook> inside_fork_held_lock{nullptr};
 std::atomic<Hook> group_member_drained{nullptr};
 std::atomic<Hook> group_fd_set{nullptr};
+std::atomic<Hook> ring_push_claiming{nullptr};
+std::atomic<Hook> ring_taking{nullptr};
+std::atomic<Hook> latest_record_taking{nullptr};
 #endif
 }  // namespace test_hooks
 }  // namespace portsig

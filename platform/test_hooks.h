@@ -52,6 +52,15 @@ extern std::atomic<Hook> group_member_drained;
 // ready member to one), with the group's lock held. The argument is 0.
 extern std::atomic<Hook> group_fd_set;
 
+// In RecordRing::Push, when it has chosen the ring and is about to claim a
+// cell (async signal handler or any thread); in RecordRing::Pop, once it
+// found the ring empty and is about to take the overflow summary (the
+// receiver); and in LatestRecord::Take, between taking the count and
+// reading the record (the receiver). The argument is 0.
+extern std::atomic<Hook> ring_push_claiming;
+extern std::atomic<Hook> ring_taking;
+extern std::atomic<Hook> latest_record_taking;
+
 // In OneShotWakeup::Sleep, when its spin (if any) found no Wake() and the
 // thread is about to park. The argument is 0.
 extern std::atomic<Hook> wakeup_parking;

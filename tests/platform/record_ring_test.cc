@@ -1,5 +1,6 @@
 // RecordRing (platform/record_ring.h): order, the overflow summary and its
-// rule that later occurrences join it, the receiver's limit, capacity
+// rule that later occurrences join it (also while the receiver is taking
+// it, driven through the test hooks), the receiver's limit, capacity
 // changes, laps, Reset, and nothing lost or reordered per sender under
 // concurrent pushes.
 #include "platform/record_ring.h"
@@ -11,6 +12,8 @@
 
 #include "gtest/gtest.h"
 #include "platform/signal_record.h"
+#include "platform/sync.h"
+#include "platform/test_hooks.h"
 
 namespace portsig {
 namespace platform {
@@ -103,6 +106,145 @@ TEST(RecordRingTest, PushesJoinAPendingSummaryEvenWithRoom) {
   EXPECT_TRUE(ring.Push(Numbered(5)));
   ASSERT_EQ(ring.Pop(&record), 1u);
   EXPECT_EQ(record.value, 5);
+}
+
+// Sets a test hook for one test; it is cleared again however the test ends.
+class ScopedHook {
+ public:
+  ScopedHook(std::atomic<test_hooks::Hook>& hook, test_hooks::Hook fn)
+      : hook_(hook) {
+    hook_.store(fn);
+  }
+  ~ScopedHook() { hook_.store(nullptr); }
+
+ private:
+  std::atomic<test_hooks::Hook>& hook_;
+};
+
+// What the hooks below act on: one sender, whose next occurrence is
+// `g_next`, sends `g_burst` occurrences into `g_ring` when a hook fires
+// (once: the hook clears itself).
+RecordRing* g_ring = nullptr;
+int32_t g_next = 0;
+int g_burst = 0;
+
+void SendBurst() {
+  for (int i = 0; i < g_burst; ++i) g_ring->Push(Numbered(g_next++));
+}
+void SendBurstOnceAsRingIsTaken(int) {
+  test_hooks::ring_taking.store(nullptr);
+  SendBurst();
+}
+void SendBurstOnceAsCountIsTaken(int) {
+  test_hooks::latest_record_taking.store(nullptr);
+  SendBurst();
+}
+
+// The values one sender's occurrences came out with must never go back (a
+// summary may show the same occurrence as the delivery before it), and the
+// counts must add up to `sent`.
+void ExpectInOrderAndComplete(const std::vector<Popped>& popped,
+                              uint64_t sent) {
+  uint64_t total = 0;
+  intptr_t last = 0;
+  for (size_t i = 0; i < popped.size(); ++i) {
+    EXPECT_GE(popped[i].value, last)
+        << "delivery " << i << " (count " << popped[i].count
+        << ") came out after a newer occurrence";
+    last = popped[i].value;
+    total += popped[i].count;
+  }
+  EXPECT_EQ(total, sent);
+}
+
+// The receiver finds the ring empty, with no summary, and starts taking the
+// summary; meanwhile the sender fills the ring and overflows it. Had those
+// records gone into the ring, the summary taken now would show the newest
+// of them ahead of the older ones still queued.
+TEST(RecordRingTest, PushesWhileTheReceiverStartsTakingTheSummaryJoinIt) {
+  RecordRing ring;
+  ring.set_capacity(2);
+  g_ring = &ring;
+  g_next = 1;
+  g_burst = 3;
+  ScopedHook hook(test_hooks::ring_taking, &SendBurstOnceAsRingIsTaken);
+  const std::vector<Popped> popped = PopAll(ring);
+  ASSERT_EQ(g_next, 4) << "the hook did not run";
+  ExpectInOrderAndComplete(popped, 3);
+}
+
+// The same while the summary's count has been taken and its record not yet
+// read: the count no longer says "pending", but the ring must still not
+// take the sender's occurrences.
+TEST(RecordRingTest, PushesWhileTheSummaryIsBeingTakenJoinIt) {
+  RecordRing ring;
+  ring.set_capacity(2);
+  for (int i = 1; i <= 2; ++i) ASSERT_TRUE(ring.Push(Numbered(i)));
+  ASSERT_FALSE(ring.Push(Numbered(3)));
+  std::vector<Popped> popped;
+  SignalRecord record;
+  for (int i = 1; i <= 2; ++i) {
+    ASSERT_EQ(ring.Pop(&record), 1u);
+    popped.push_back({1, record.value});
+  }
+  g_ring = &ring;
+  g_next = 4;
+  g_burst = 3;
+  ScopedHook hook(test_hooks::latest_record_taking,
+                  &SendBurstOnceAsCountIsTaken);
+  for (const Popped& p : PopAll(ring)) popped.push_back(p);
+  ASSERT_EQ(g_next, 7) << "the hook did not run";
+  ExpectInOrderAndComplete(popped, 6);
+  // Afterwards the ring queues again.
+  EXPECT_TRUE(ring.Push(Numbered(7)));
+}
+
+// A Push that chose the ring before the receiver began taking the summary
+// and claims its cell only while it is being taken: it must not get the
+// cell (its sender's later occurrences join the summary meanwhile, and the
+// summary would come out ahead of it).
+Notification* g_sender_at_claim = nullptr;
+Notification* g_sender_may_claim = nullptr;
+Notification* g_sender_done = nullptr;
+std::atomic<bool> g_claim_paused{false};
+
+void PauseFirstClaim(int) {
+  if (g_claim_paused.exchange(true)) return;
+  g_sender_at_claim->Notify();
+  g_sender_may_claim->WaitForNotification();
+}
+void LetTheSenderClaimAndFinish(int) {
+  test_hooks::ring_taking.store(nullptr);
+  g_sender_may_claim->Notify();
+  g_sender_done->WaitForNotification();
+}
+
+TEST(RecordRingTest, APushThatChoseTheRingBeforeTheTakeCannotClaimDuringIt) {
+  constexpr int kCapacity = 4;
+  RecordRing ring;
+  ring.set_capacity(kCapacity);
+  Notification at_claim, may_claim, done;
+  g_sender_at_claim = &at_claim;
+  g_sender_may_claim = &may_claim;
+  g_sender_done = &done;
+  g_claim_paused = false;
+  ScopedHook claiming(test_hooks::ring_push_claiming, &PauseFirstClaim);
+  std::thread sender([&] {
+    for (int i = 1; i <= kCapacity + 1; ++i) ring.Push(Numbered(i));
+    done.Notify();
+  });
+  at_claim.WaitForNotification();
+  std::vector<Popped> popped;
+  {
+    ScopedHook taking(test_hooks::ring_taking, &LetTheSenderClaimAndFinish);
+    popped = PopAll(ring);
+  }
+  const bool took_summary = may_claim.HasBeenNotified();
+  if (!took_summary) may_claim.Notify();  // Let the sender finish.
+  sender.join();
+  ASSERT_TRUE(took_summary) << "the receiver never took the summary";
+  for (const Popped& p : PopAll(ring)) popped.push_back(p);
+  ExpectInOrderAndComplete(popped, kCapacity + 1);
 }
 
 // A receiver that stops at WritePosition() takes what was queued when it
