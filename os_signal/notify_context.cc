@@ -80,6 +80,35 @@ class ContextState final : public Subscriber,
     child->Finish(absl::CancelledError("parent context done"), std::nullopt);
   }
 
+  // The context's object was destroyed (its subscription already removed):
+  // it leaves its parent and lets go of its children, and is not made done.
+  // A thread waiting in it stays waiting (a WaitFor until its deadline), as
+  // a receiver on a destroyed channel does: destruction is no event. During
+  // exit() it would wake a waiter (main, say, waiting on a static context)
+  // that then returns and calls exit() while the first exit() still runs.
+  // The children keep running, done only by their own signals or Stop:
+  // finishing them would wake their waiters the same way.
+  void Abandon() {
+    Children children;
+    std::weak_ptr<ContextState> parent;
+    {
+      MutexLock lock(&mu_);
+      children.swap(children_);
+      parent.swap(parent_);
+    }
+    // Not under this context's lock, as in Finish.
+    if (auto p = parent.lock()) p->ForgetChild(this);
+    for (auto& [unused, weak] : children) {
+      if (auto child = weak.lock()) child->ForgetParent(this);
+    }
+  }
+
+  // `parent` was destroyed: this no longer ends with it.
+  void ForgetParent(ContextState* parent) {
+    MutexLock lock(&mu_);
+    if (parent_.lock().get() == parent) parent_.reset();
+  }
+
   // A child that finished (or was never registered) leaves: a long-lived
   // parent holds only the children still running, as Go's context removes
   // a cancelled child from its parent. A weak_ptr alone would still pin
@@ -205,16 +234,21 @@ SignalContext& SignalContext::operator=(SignalContext&& other) noexcept {
 }
 
 // The subscription is the state's, not this object's: a moved-from context
-// holds none and has nothing to stop.
+// holds none and has nothing to unregister. Unregisters as Stop does, but
+// does not make the context done (see Abandon).
 SignalContext::~SignalContext() {
-  if (state_ != nullptr) Stop();
+  if (state_ == nullptr) return;
+  ScopedCancellationOff cancellation;
+  os_signal_internal::HandlerMap::Get().Remove(state_.get());
+  state_->Abandon();
 }
 
 bool SignalContext::done() const { return !state_->status().ok(); }
 
 // A waiter holds the state: the context may be destroyed (by another
-// thread, or at exit for a static one) while it waits, which stops it and
-// wakes the waiter, who then still takes the state's lock and reads it.
+// thread, or at exit for a static one) while it waits. That does not wake
+// it, but a WaitFor still returns at its deadline (and a cancelled waiter
+// unwinds) into the state's lock after the destructor has returned.
 void SignalContext::Wait() const {
   std::shared_ptr<os_signal_internal::ContextState> state = state_;
   state->WaitUntil(absl::InfiniteFuture());

@@ -7,9 +7,10 @@
 //
 // Becomes done at the first of its signals (or when its parent is done, or
 // when stopped), remembers which signal, and stays done. Stop() unregisters
-// it, like Stop on a channel; the destructor stops it too. Later signals are
-// not relayed to it (as in Go, they are absorbed until Stop, then take their
-// previous disposition).
+// it, like Stop on a channel, and makes it done; the destructor unregisters
+// it too but makes nothing done (see below). Later signals are not relayed
+// to it (as in Go, they are absorbed until Stop, then take their previous
+// disposition).
 //
 // A SignalContext is a movable value, as std::thread is: moving it moves
 // the subscription (the moved-to object is subscribed, done or not, exactly
@@ -18,10 +19,18 @@
 // context: destroy it or assign to it, and call nothing else on it (its
 // destructor does nothing). Assigning to a context stops the one it held.
 //
-// Destroying a context while threads wait in Wait/WaitFor/WaitUntil
-// (another thread's delete, or exit() with a static one) stops it, so they
-// return, done; what they still read lives until the last of them has
-// left, and the destructor waits for none of them.
+// Destroying a context is not stopping it: it is unregistered, but nothing
+// is made done and nobody is woken. A thread waiting in Wait on a destroyed
+// context stays blocked for ever (it may be cancelled), one in WaitFor or
+// WaitUntil returns false at its deadline, as a receiver on a destroyed
+// SignalChannel does; what they still read lives until the last of them
+// has left, and the destructor waits for none of them. Its running
+// children lose their parent and are done only by their own signals or
+// Stop. So exit() with a static context (another thread's exit(), say,
+// while main waits in it) ends with that exit()'s status: waking main
+// would let it return and call exit() while the first still ran. To wake
+// waiters or end children, call Stop() (assigning to a context stops the
+// one it held).
 //
 // Thread safety. Distinct objects: safe. Shared objects: safe for every
 // member function: any number of threads may wait, look at done(),
@@ -52,7 +61,8 @@ class ContextState;
 
 class SignalContext {
  public:
-  // Stops the context (see above); a moved-from one does nothing.
+  // Unregisters without making it done (see above); a moved-from one does
+  // nothing.
   ~SignalContext();
   SignalContext(SignalContext&& other) noexcept;
   // Stops the context this held, then takes `other`'s.
@@ -92,7 +102,8 @@ class SignalContext {
 };
 
 // A context done at the first of `signals` (empty: every catchable signal),
-// or when `parent` (optional, must outlive nothing: it may go first) is done.
+// or when `parent` (optional, must outlive nothing: it may go first) is done
+// (stopped or signalled: a parent destroyed first just lets the child go).
 absl::StatusOr<SignalContext> NotifyContext(
     absl::Span<const Signal> signals, const SignalContext* parent = nullptr);
 

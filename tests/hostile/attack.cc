@@ -512,9 +512,10 @@ int ExitDuringChurn() {  // Expected: exit 7.
   return 7;
 }
 
-// Expected: exit 3. Found the open finding: main, waiting on a static
-// context, is woken by its destruction during exit(3) and returns 1; its
-// exit() races the first (status 1, or SIGSEGV in glibc's exit).
+// Expected: exit 3. Found: main, waiting on a static context, was woken by
+// its destruction during exit(3) and returned 1; its exit() raced the first
+// (status 1, or SIGSEGV in glibc's exit). Fixed: destruction wakes nobody
+// (tests/os_signal/exit_test.cc, ExitFromAnotherThreadWhileMain...).
 int ExitFromReceiver() {
   static SignalChannel term(1);
   static SignalChannel polled(4);
