@@ -20,7 +20,7 @@
 #include "runtime/config.h"
 #include "runtime/deferred_restore.h"
 #include "runtime/mask_thread.h"
-#include "runtime/sigaction_table.h"
+#include "runtime/signal_handler.h"
 
 namespace portsig {
 namespace runtime {

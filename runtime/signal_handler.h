@@ -19,8 +19,8 @@
 //   previous disposition would have done, with SA_RESETHAND, SA_NODEFER and
 //   sa_mask honoured, and the process ends by that signal where it would
 //   have. Only sent ones (kill, raise, sigqueue, tgkill) reach channels.
-#ifndef PORTSIG_RUNTIME_SIGACTION_TABLE_H_
-#define PORTSIG_RUNTIME_SIGACTION_TABLE_H_
+#ifndef PORTSIG_RUNTIME_SIGNAL_HANDLER_H_
+#define PORTSIG_RUNTIME_SIGNAL_HANDLER_H_
 
 #include <signal.h>
 
@@ -60,4 +60,4 @@ bool KernelIgnores(int signo);
 }  // namespace runtime
 }  // namespace portsig
 
-#endif  // PORTSIG_RUNTIME_SIGACTION_TABLE_H_
+#endif  // PORTSIG_RUNTIME_SIGNAL_HANDLER_H_

@@ -1,4 +1,4 @@
-#include "runtime/sigaction_table.h"
+#include "runtime/signal_handler.h"
 
 #include <errno.h>
 #include <pthread.h>
