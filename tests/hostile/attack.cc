@@ -130,6 +130,36 @@ int ForkChildren(int n, const std::function<int()>& child) {
   return failed;
 }
 
+// ForkChildren while each of `loops` runs again and again on a thread of
+// its own, so the children are forked with those threads anywhere inside
+// portsig; the threads are stopped and joined before it returns.
+int ForkChildrenWhileLooping(int n,
+                             const std::vector<std::function<void()>>& loops,
+                             const std::function<int()>& child) {
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+  for (const std::function<void()>& loop : loops) {
+    threads.emplace_back([&stop, &loop] {
+      while (!stop) loop();
+    });
+  }
+  const int failed = ForkChildren(n, child);
+  stop = true;
+  for (std::thread& t : threads) t.join();
+  return failed;
+}
+
+// What a forked child checks first: a channel of its own receives the
+// signal it raises (0), or Notify failed (2), or nothing came (3).
+int ChildReceivesItsOwn(int signo) {
+  SignalChannel c(1);
+  if (!Notify(c, {signo}).ok()) return 2;
+  raise(signo);
+  if (!c.ReceiveFor(absl::Seconds(3))) return 3;
+  portsig::Stop(c);
+  return 0;
+}
+
 // ------------------------------------------------------------------ fork
 
 // Threads sit inside channel and context calls while main forks: found
@@ -139,30 +169,24 @@ int ForkLockHolders() {
   CHECK(Notify(ch, {SIGUSR1}).ok(), "notify");
   auto ctx = NotifyContext({SIGUSR2});
   CHECK(ctx.ok(), "context");
-  std::atomic<bool> stop{false};
-  std::thread a([&] {
-    while (!stop) {
-      ch.TryReceive();
-      ch.size();
-    }
-  });
-  std::thread b([&] {
-    while (!stop) {
-      ctx->done();
-      ctx->signal();
-    }
-  });
-  const int failed = ForkChildren(300, [&] {
-    raise(SIGUSR1);
-    if (ch.ReceiveFor(absl::Seconds(3)) != Signal(SIGUSR1)) return 2;
-    raise(SIGUSR2);
-    if (!ctx->WaitFor(absl::Seconds(3))) return 3;
-    portsig::Stop(ch);
-    return 0;
-  });
-  stop = true;
-  a.join();
-  b.join();
+  const int failed = ForkChildrenWhileLooping(
+      300,
+      {[&] {
+         ch.TryReceive();
+         ch.size();
+       },
+       [&] {
+         ctx->done();
+         ctx->signal();
+       }},
+      [&] {
+        raise(SIGUSR1);
+        if (ch.ReceiveFor(absl::Seconds(3)) != Signal(SIGUSR1)) return 2;
+        raise(SIGUSR2);
+        if (!ctx->WaitFor(absl::Seconds(3))) return 3;
+        portsig::Stop(ch);
+        return 0;
+      });
   CHECK(failed == 0, "%d of 300 children", failed);
   return 0;
 }
@@ -171,20 +195,17 @@ int ForkLockHolders() {
 int ForkConfigReader() {
   SignalChannel ch(1);
   CHECK(Notify(ch, {SIGUSR1}).ok(), "notify");
-  std::atomic<bool> stop{false};
-  std::thread reader([&] {
-    while (!stop) {
-      portsig::CurrentOptions();
-      (void)portsig::Backend();
-    }
-  });
-  const int failed = ForkChildren(300, [] {
-    portsig::Options options;
-    options.restore_delay = absl::Milliseconds(1);
-    return portsig::Backend().ok() && portsig::Configure(options).ok() ? 0 : 2;
-  });
-  stop = true;
-  reader.join();
+  const int failed = ForkChildrenWhileLooping(
+      300, {[] {
+        portsig::CurrentOptions();
+        (void)portsig::Backend();
+      }},
+      [] {
+        portsig::Options options;
+        options.restore_delay = absl::Milliseconds(1);
+        return portsig::Backend().ok() && portsig::Configure(options).ok() ? 0
+                                                                           : 2;
+      });
   CHECK(failed == 0, "%d of 300 children", failed);
   return 0;
 }
@@ -192,29 +213,20 @@ int ForkConfigReader() {
 // Notify/Stop/contexts churn on stack channels of three threads while main
 // forks: found the dead-stack bug (children SIGSEGV in fan-out and Reset).
 int ForkDuringChurn() {
-  std::atomic<bool> stop{false};
-  std::vector<std::thread> churn;
+  std::vector<std::function<void()>> churn;
   for (int t = 0; t < 3; ++t) {
-    churn.emplace_back([&, t] {
-      while (!stop) {
-        SignalChannel c(1);
-        (void)Notify(c, {SIGHUP, SIGWINCH, SIGRTMIN + t});
-        auto cx = NotifyContext({SIGURG});
-        portsig::Stop(c);
-        (void)portsig::Reset({SIGRTMIN + t});
-      }
+    churn.push_back([t] {
+      SignalChannel c(1);
+      (void)Notify(c, {SIGHUP, SIGWINCH, SIGRTMIN + t});
+      auto cx = NotifyContext({SIGURG});
+      portsig::Stop(c);
+      (void)portsig::Reset({SIGRTMIN + t});
     });
   }
-  const int failed = ForkChildren(300, [] {
-    SignalChannel c(1);
-    if (!Notify(c, {SIGUSR2}).ok()) return 2;
-    raise(SIGUSR2);
-    if (!c.ReceiveFor(absl::Seconds(3))) return 3;
-    portsig::Stop(c);
+  const int failed = ForkChildrenWhileLooping(300, churn, [] {
+    if (const int failed = ChildReceivesItsOwn(SIGUSR2)) return failed;
     return portsig::Reset().ok() ? 0 : 4;
   });
-  stop = true;
-  for (auto& t : churn) t.join();
   CHECK(failed == 0, "%d of 300 children", failed);
   return 0;
 }
@@ -223,10 +235,6 @@ int ForkDuringChurn() {
 int ForkUnderStorm() {
   SignalChannel ch(1);
   CHECK(Notify(ch, {SIGUSR1}).ok(), "notify");
-  std::atomic<bool> stop{false};
-  std::thread receiver([&] {
-    while (!stop) ch.ReceiveFor(absl::Milliseconds(50));
-  });
   const pid_t me = getpid();
   const pid_t flooder = fork();
   if (flooder == 0) {
@@ -234,19 +242,14 @@ int ForkUnderStorm() {
     }
     _exit(0);
   }
-  const int failed = ForkChildren(200, [&] {
-    SignalChannel c(1);
-    if (!Notify(c, {SIGUSR2}).ok()) return 2;
-    raise(SIGUSR2);
-    if (!c.ReceiveFor(absl::Seconds(3))) return 3;
-    portsig::Stop(c);
-    portsig::Stop(ch);
-    return 0;
-  });
+  const int failed = ForkChildrenWhileLooping(
+      200, {[&] { ch.ReceiveFor(absl::Milliseconds(50)); }}, [&] {
+        if (const int failed = ChildReceivesItsOwn(SIGUSR2)) return failed;
+        portsig::Stop(ch);
+        return 0;
+      });
   kill(flooder, SIGKILL);
   waitpid(flooder, nullptr, 0);
-  stop = true;
-  receiver.join();
   CHECK(failed == 0, "%d of 200 children", failed);
   return 0;
 }
@@ -597,8 +600,9 @@ int SysvSignal() {
 }
 
 // A library does what system() does (ignore SIGINT, put back what it
-// saved: portsig's handler) around another thread's Stop.
-int SystemAroundStop() {
+// saved: portsig's handler) around another thread's Stop of a channel
+// that had SIGINT.
+void StopInsideSystemLikeIgnore() {
   SignalChannel ch(1);
   CHECK(Notify(ch, {SIGINT}).ok(), "notify");
   struct sigaction ignore, saved;
@@ -607,20 +611,17 @@ int SystemAroundStop() {
   sigaction(SIGINT, &ignore, &saved);
   portsig::Stop(ch);
   sigaction(SIGINT, &saved, nullptr);
+}
+
+int SystemAroundStop() {
+  StopInsideSystemLikeIgnore();
   CHECK(portsig::Reset({SIGINT}).ok(), "reset");
   CHECK(IsDefault(SIGINT), "SIGINT not default after Reset");
   return 0;
 }
 
 int SystemAroundStopRaise() {  // Expected: killed by SIGINT.
-  SignalChannel ch(1);
-  CHECK(Notify(ch, {SIGINT}).ok(), "notify");
-  struct sigaction ignore, saved;
-  memset(&ignore, 0, sizeof(ignore));
-  ignore.sa_handler = SIG_IGN;
-  sigaction(SIGINT, &ignore, &saved);
-  portsig::Stop(ch);
-  sigaction(SIGINT, &saved, nullptr);
+  StopInsideSystemLikeIgnore();
   raise(SIGINT);
   usleep(200000);
   return 1;

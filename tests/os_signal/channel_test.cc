@@ -35,14 +35,14 @@
 namespace portsig {
 
 // For gtest's messages (found by argument-dependent lookup).
-void PrintTo(const Signal& signal, std::ostream* os) {
+void PrintTo(const Signal &signal, std::ostream *os) {
   *os << signal.ToString();
 }
 
 namespace {
 
+using ::portsig::testing::RaiseAndDispatch;
 using ::portsig::testing::RunInChild;
-using ::portsig::testing::WaitForDispatch;
 using ::portsig::testing::WaitUntilInFutex;
 
 // At the top of a thread function that may be cancelled. ASan does not
@@ -65,7 +65,7 @@ thread_local bool t_hold_as_spin_starts = false;
 // started with pthread_create so that tests can cancel it. What it
 // received, once it has, is in `got`.
 struct Receiver {
-  SignalChannel* ch = nullptr;
+  SignalChannel *ch = nullptr;
   bool timed = false;
   bool hold = false;
   std::atomic<pid_t> tid{0};
@@ -73,9 +73,9 @@ struct Receiver {
   std::optional<Signal> got;
   pthread_t thread;
 
-  static void* Run(void* arg) {
+  static void *Run(void *arg) {
     UnpoisonUnwoundFrames unpoison;
-    auto* self = static_cast<Receiver*>(arg);
+    auto *self = static_cast<Receiver *>(arg);
     t_hold_as_spin_starts = self->hold;
     self->tid = static_cast<pid_t>(syscall(SYS_gettid));
     if (self->timed) {
@@ -88,11 +88,11 @@ struct Receiver {
   }
   // Starts the thread and returns once it is blocked in Receive: parked in
   // futex(2), or, with `hold`, held as its spin starts.
-  void Start(SignalChannel* channel);
+  void Start(SignalChannel *channel);
   // pthread_cancel, then join: true if the thread ended cancelled.
   bool CancelAndJoin() {
     if (pthread_cancel(thread) != 0) return false;
-    void* result = nullptr;
+    void *result = nullptr;
     return pthread_join(thread, &result) == 0 && result == PTHREAD_CANCELED;
   }
 };
@@ -132,7 +132,7 @@ pthread_attr_t OwnStackSize() {
   return attr;
 }
 
-void Receiver::Start(SignalChannel* channel) {
+void Receiver::Start(SignalChannel *channel) {
   ch = channel;
   const int held_before = g_held.load();
   pthread_attr_t attr = OwnStackSize();
@@ -146,6 +146,19 @@ void Receiver::Start(SignalChannel* channel) {
   }
 }
 
+// SpinAndHold, subscribes `ch` to SIGUSR1 and has `receiver` receive on
+// it, held listed as blocked and not yet looking, then raises SIGUSR1: the
+// channel hands it to that receiver, which has not returned it when this
+// returns. (Configure's spin applies from the next wait, so SpinAndHold may
+// come after `ch` was made.)
+void HandToAHeldReceiver(SignalChannel &ch, Receiver &receiver) {
+  ASSERT_NO_FATAL_FAILURE(SpinAndHold());
+  ASSERT_TRUE(Notify(ch, {SIGUSR1}).ok());
+  receiver.hold = true;
+  receiver.Start(&ch);
+  RaiseAndDispatch(SIGUSR1);
+}
+
 // capacity + receivers used to be computed in size_t: with SIZE_MAX and one
 // receiver waiting it wrapped to 0, and the channel dropped every signal.
 TEST(ChannelCapacityTest, MaximalCapacityHandsToAWaitingReceiver) {
@@ -154,8 +167,7 @@ TEST(ChannelCapacityTest, MaximalCapacityHandsToAWaitingReceiver) {
     ASSERT_TRUE(Notify(ch, {SIGUSR1}).ok());
     static Receiver receiver;
     receiver.Start(&ch);
-    ASSERT_EQ(raise(SIGUSR1), 0);
-    WaitForDispatch();
+    RaiseAndDispatch(SIGUSR1);
     EXPECT_EQ(ch.dropped(), 0u);
     ASSERT_EQ(ch.delivered(), 1u);  // Else the receiver waits for ever.
     ASSERT_EQ(pthread_join(receiver.thread, nullptr), 0);
@@ -170,8 +182,7 @@ TEST(ChannelCapacityTest, MaximalCapacityBuffersWithoutReceivers) {
     EXPECT_EQ(ch.capacity(), SIZE_MAX);
     ASSERT_TRUE(Notify(ch, {SIGUSR1, SIGUSR2, SIGWINCH}).ok());
     for (int signo : {SIGUSR1, SIGUSR2, SIGWINCH}) {
-      ASSERT_EQ(raise(signo), 0);
-      WaitForDispatch();
+      RaiseAndDispatch(signo);
     }
     EXPECT_EQ(ch.size(), 3u);
     EXPECT_EQ(ch.dropped(), 0u);
@@ -194,8 +205,7 @@ TEST(ChannelCancelTest, ACancelledReceiverIsNoLongerCounted) {
       receiver.timed = timed;
       receiver.Start(&ch);
       ASSERT_TRUE(receiver.CancelAndJoin());
-      ASSERT_EQ(raise(SIGUSR1), 0);
-      WaitForDispatch();
+      RaiseAndDispatch(SIGUSR1);
       EXPECT_EQ(ch.delivered(), 0u);
       EXPECT_EQ(ch.dropped(), 1u);
       EXPECT_EQ(ch.TryReceive(), std::nullopt);
@@ -210,9 +220,9 @@ TEST(ChannelCancelTest, ACancelledReceiverIsNoLongerCounted) {
 // after the signal had left the buffer, and the signal was lost (neither
 // returned nor counted as dropped). Now it acts after TryReceive returns.
 std::optional<Signal> g_tried;
-void* CancelSelfThenTryReceive(void* arg) {
+void *CancelSelfThenTryReceive(void *arg) {
   UnpoisonUnwoundFrames unpoison;
-  auto* ch = static_cast<SignalChannel*>(arg);
+  auto *ch = static_cast<SignalChannel *>(arg);
   pthread_cancel(pthread_self());
   g_tried = ch->TryReceive();
   pthread_testcancel();
@@ -224,15 +234,14 @@ TEST(ChannelCancelTest, TryReceiveWithACancellationPendingLosesNothing) {
     SignalChannel ch(1);
     ASSERT_TRUE(Notify(ch, {SIGUSR1}).ok());
     ASSERT_TRUE(ch.ReadyFd().ok());
-    ASSERT_EQ(raise(SIGUSR1), 0);
-    WaitForDispatch();
+    RaiseAndDispatch(SIGUSR1);
     ASSERT_EQ(ch.size(), 1u);
     pthread_attr_t attr = OwnStackSize();
     pthread_t thread;
     ASSERT_EQ(pthread_create(&thread, &attr, &CancelSelfThenTryReceive, &ch),
               0);
     pthread_attr_destroy(&attr);
-    void* result = nullptr;
+    void *result = nullptr;
     ASSERT_EQ(pthread_join(thread, &result), 0);
     EXPECT_EQ(result, PTHREAD_CANCELED);
     EXPECT_EQ(g_tried, Signal(SIGUSR1));
@@ -244,7 +253,7 @@ TEST(ChannelCancelTest, TryReceiveWithACancellationPendingLosesNothing) {
 // Destroying a channel with a cancellation pending: the destructor's
 // close(2) of the ready descriptor is a cancellation point, and unwinding
 // out of a destructor (noexcept) called std::terminate.
-void* CancelSelfThenDestroy(void*) {
+void *CancelSelfThenDestroy(void *) {
   UnpoisonUnwoundFrames unpoison;
   {
     SignalChannel ch(1);
@@ -262,7 +271,7 @@ TEST(ChannelCancelTest, DestroyingWithACancellationPendingDoesNotAbort) {
     ASSERT_EQ(pthread_create(&thread, &attr, &CancelSelfThenDestroy, nullptr),
               0);
     pthread_attr_destroy(&attr);
-    void* result = nullptr;
+    void *result = nullptr;
     ASSERT_EQ(pthread_join(thread, &result), 0);
     EXPECT_EQ(result, PTHREAD_CANCELED);
   });
@@ -276,14 +285,9 @@ TEST(ChannelCancelTest, DestroyingWithACancellationPendingDoesNotAbort) {
 // TryReceive looks.
 TEST(UnbufferedHandOffTest, TryReceiveCannotTakeWhatAReceiverWasHanded) {
   auto status = RunInChild([] {
-    SpinAndHold();
     SignalChannel ch(0);
-    ASSERT_TRUE(Notify(ch, {SIGUSR1}).ok());
     Receiver receiver;
-    receiver.hold = true;
-    receiver.Start(&ch);
-    ASSERT_EQ(raise(SIGUSR1), 0);
-    WaitForDispatch();
+    ASSERT_NO_FATAL_FAILURE(HandToAHeldReceiver(ch, receiver));
     EXPECT_EQ(ch.delivered(), 1u);
     const std::optional<Signal> stolen = ch.TryReceive();
     EXPECT_EQ(stolen, std::nullopt);
@@ -306,14 +310,9 @@ TEST(UnbufferedHandOffTest, TryReceiveCannotTakeWhatAReceiverWasHanded) {
 // delivered() to dropped(). It used to stay in the unbuffered channel.
 TEST(UnbufferedHandOffTest, AHandOffWhoseReceiverIsCancelledIsDroppedCounted) {
   auto status = RunInChild([] {
-    SpinAndHold();
     SignalChannel ch(0);
-    ASSERT_TRUE(Notify(ch, {SIGUSR1}).ok());
     Receiver receiver;
-    receiver.hold = true;
-    receiver.Start(&ch);
-    ASSERT_EQ(raise(SIGUSR1), 0);
-    WaitForDispatch();
+    ASSERT_NO_FATAL_FAILURE(HandToAHeldReceiver(ch, receiver));
     EXPECT_EQ(ch.delivered(), 1u);
     ASSERT_TRUE(receiver.CancelAndJoin());
     EXPECT_EQ(ch.delivered(), 0u);
@@ -337,8 +336,7 @@ TEST(UnbufferedHandOffTest, AHandOffWhoseReceiverIsCancelledGoesToTheNextOne) {
     first.Start(&ch);
     Receiver second;
     second.Start(&ch);
-    ASSERT_EQ(raise(SIGUSR1), 0);
-    WaitForDispatch();
+    RaiseAndDispatch(SIGUSR1);
     ASSERT_TRUE(first.CancelAndJoin());
     ASSERT_EQ(pthread_join(second.thread, nullptr), 0);
     EXPECT_EQ(second.got, Signal(SIGUSR1));
@@ -350,14 +348,9 @@ TEST(UnbufferedHandOffTest, AHandOffWhoseReceiverIsCancelledGoesToTheNextOne) {
 
 TEST(UnbufferedHandOffTest, AHandOffWhoseReceiverIsCancelledIsBuffered) {
   auto status = RunInChild([] {
-    SpinAndHold();
     SignalChannel ch(1);
-    ASSERT_TRUE(Notify(ch, {SIGUSR1}).ok());
     Receiver receiver;
-    receiver.hold = true;
-    receiver.Start(&ch);
-    ASSERT_EQ(raise(SIGUSR1), 0);
-    WaitForDispatch();
+    ASSERT_NO_FATAL_FAILURE(HandToAHeldReceiver(ch, receiver));
     ASSERT_TRUE(receiver.CancelAndJoin());
     EXPECT_EQ(ch.size(), 1u);
     EXPECT_EQ(ch.TryReceive(), Signal(SIGUSR1));

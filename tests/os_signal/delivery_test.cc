@@ -15,6 +15,7 @@
 #include "platform/sanitizers.h"
 #include "platform/test_hooks.h"
 #include "tests/testing/child_process.h"
+#include "tests/testing/dispatch.h"
 #include "tests/testing/dispositions.h"
 
 namespace portsig {
@@ -37,6 +38,20 @@ void SetBlocked(int how, int signo) {
   sigemptyset(&set);
   sigaddset(&set, signo);
   pthread_sigmask(how, &set, nullptr);
+}
+
+// Queue mode with room for 8 occurrences.
+NotifyOptions Queued() {
+  NotifyOptions queued;
+  queued.queue_capacity = 8;
+  return queued;
+}
+
+// Blocks Realtime() in this thread (the one thread of the program), then
+// subscribes `ch` to it, as SendBurstToTheMaskThread needs.
+void NotifyRealtimeBlocked(SignalChannel& ch, const NotifyOptions& options) {
+  SetBlocked(SIG_BLOCK, Realtime());
+  ASSERT_TRUE(Notify(ch, {Realtime()}, options).ok());
 }
 
 void SendQueued(int signo, int value) {
@@ -124,11 +139,7 @@ constexpr bool kHandlerSeesEveryOccurrence = true;
 // the kernel had queued for it: it changes its mask for a Notify naming
 // another signal only after that (the kernel hands a thread what is
 // pending for it before the thread runs its own code again).
-void AwaitTheMaskThread() {
-  SignalChannel barrier(1);
-  ASSERT_TRUE(Notify(barrier, {SIGUSR2}).ok());
-  Stop(barrier);
-}
+void AwaitTheMaskThread() { testing::WaitForDispatch(SIGUSR2); }
 
 // Sends `count` queued occurrences in a burst while every thread of the
 // program blocks the signal, so that the handler runs for them back to
@@ -172,8 +183,7 @@ std::vector<Delivery> SendBurstNotified(SignalChannel& ch, int count) {
 // Blocked before Notify, in the one thread of the program.
 std::vector<Delivery> SendBurst(SignalChannel& ch, const NotifyOptions& options,
                                 int count) {
-  SetBlocked(SIG_BLOCK, Realtime());
-  EXPECT_TRUE(Notify(ch, {Realtime()}, options).ok());
+  NotifyRealtimeBlocked(ch, options);
   return SendBurstNotified(ch, count);
 }
 
@@ -201,9 +211,7 @@ TEST(DeliveryTest, CountsAddUpToTheOccurrencesTheKernelQueued) {
 TEST(DeliveryTest, QueueModeDeliversEachOccurrenceInOrder) {
   auto status = RunInChild([] {
     SignalChannel ch(16);
-    NotifyOptions queued;
-    queued.queue_capacity = 8;
-    std::vector<Delivery> got = SendBurst(ch, queued, 5);
+    std::vector<Delivery> got = SendBurst(ch, Queued(), 5);
     ASSERT_EQ(got.size(), static_cast<size_t>(g_handler_runs.load()));
     for (size_t i = 0; i < got.size(); ++i) {
       ASSERT_TRUE(got[i].value.has_value());
@@ -225,10 +233,7 @@ TEST(DeliveryTest, QueueModeDeliversEachOccurrenceInOrder) {
 TEST(DeliveryTest, AFailedNotifyKeepsTheQueueModeItFound) {
   auto status = RunInChild([] {
     SignalChannel ch(16);
-    NotifyOptions queued;
-    queued.queue_capacity = 8;
-    SetBlocked(SIG_BLOCK, Realtime());  // As in SendBurst.
-    ASSERT_TRUE(Notify(ch, {Realtime()}, queued).ok());
+    ASSERT_NO_FATAL_FAILURE(NotifyRealtimeBlocked(ch, Queued()));
     test_hooks::fail_install_signo.store(SIGUSR2);
     EXPECT_FALSE(Notify(ch, {Realtime(), SIGUSR2}).ok());
     test_hooks::fail_install_signo.store(0);
@@ -243,11 +248,8 @@ TEST(DeliveryTest, AFailedNotifyKeepsTheQueueModeItFound) {
 TEST(DeliveryTest, AFullChannelCountsTheOccurrencesItDropped) {
   auto status = RunInChild([] {
     SignalChannel ch(1);
-    NotifyOptions queued;
-    queued.queue_capacity = 8;
     test_hooks::handler_entered.store(&CountHandlerRun);
-    SetBlocked(SIG_BLOCK, Realtime());  // As in SendBurst.
-    ASSERT_TRUE(Notify(ch, {Realtime()}, queued).ok());
+    ASSERT_NO_FATAL_FAILURE(NotifyRealtimeBlocked(ch, Queued()));
     SendBurstToTheMaskThread(5);
     Stop(ch);  // Everything the handler queued has been fanned out.
     std::optional<Delivery> kept = ch.TryReceiveDelivery();
