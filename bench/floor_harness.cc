@@ -14,7 +14,6 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <functional>
 
 #include "bench/harness.h"
@@ -45,27 +44,18 @@ void ReceiveWhile(int signo, Sink& sink, const std::function<void()>& send) {
     exit(1);
   }
 #endif
-  std::atomic<bool> stop{false};
-  RunPlaced(
-      Placement::kBlocked,
+  ReceiveLoopPlaced(
+      Placement::kBlocked, signo, sink,
       [&] {
-        for (;;) {
 #if defined(FLOOR_SIGNALFD)
-          signalfd_siginfo info;
-          if (read(fd, &info, sizeof(info)) != sizeof(info)) continue;
+        signalfd_siginfo info;
+        return read(fd, &info, sizeof(info)) == sizeof(info);
 #else
-          siginfo_t info;
-          if (sigwaitinfo(&set, &info) < 0) continue;
+        siginfo_t info;
+        return sigwaitinfo(&set, &info) >= 0;
 #endif
-          if (stop.load(std::memory_order_acquire)) return;
-          sink.Bump();
-        }
       },
-      send,
-      [&] {
-        stop.store(true, std::memory_order_release);
-        SendToSelf(signo);
-      });
+      send);
 #if defined(FLOOR_SIGNALFD)
   close(fd);
 #endif
@@ -87,21 +77,14 @@ int Main(int argc, char** argv) {
   const Reporter reporter(kSystem, "kernel");
 
   if (Wants(options, "latency")) {
-    LatencySpec spec;
-    spec.iters = options.latency_iters;
-    spec.warmup = options.latency_warmup;
-    spec.dump = true;
+    LatencySpec spec = LatencyModeSpec(options);
     Sink sink;
     ReceiveWhile(SIGUSR1, sink, [&] {
       RunLatency(options, reporter, Placement::kBlocked, sink, spec);
     });
   }
   if (Wants(options, "sparse")) {
-    LatencySpec spec;
-    spec.mode = "sparse";
-    spec.iters = options.sparse_iters;
-    spec.warmup = options.sparse_iters / 10;
-    spec.gap_us = options.sparse_gap_us;
+    LatencySpec spec = SparseModeSpec(options);
     Sink sink;
     ReceiveWhile(SIGUSR1, sink, [&] {
       RunLatency(options, reporter, Placement::kBlocked, sink, spec);

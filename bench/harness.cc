@@ -306,6 +306,33 @@ void RunPlaced(Placement placement, const std::function<void()>& receive,
   pthread_sigmask(SIG_SETMASK, &saved, nullptr);
 }
 
+LatencySpec LatencyModeSpec(const Options& options) {
+  LatencySpec spec;
+  spec.iters = options.latency_iters;
+  spec.warmup = options.latency_warmup;
+  spec.dump = true;
+  return spec;
+}
+
+LatencySpec SparseModeSpec(const Options& options) {
+  LatencySpec spec;
+  spec.mode = "sparse";
+  spec.iters = options.sparse_iters;
+  spec.warmup = options.sparse_iters / 10;
+  spec.gap_us = options.sparse_gap_us;
+  return spec;
+}
+
+LatencySpec FanoutOtherModeSpec(const Options& options) {
+  LatencySpec spec;
+  spec.mode = "fanout_other";
+  spec.signo = SIGUSR2;
+  spec.iters = options.other_iters;
+  spec.warmup = options.other_warmup;
+  spec.extra_key = "waiters";
+  return spec;
+}
+
 void RunLatency(const Options& options, const Reporter& reporter,
                 Placement placement, Sink& sink, const LatencySpec& spec) {
   const int signo = spec.signo != 0 ? spec.signo : SIGUSR1;

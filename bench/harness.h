@@ -153,6 +153,32 @@ void RunPlaced(Placement placement, const std::function<void()>& receive,
                const std::function<void()>& send,
                const std::function<void()>& stop);
 
+// RunPlaced with a receiving loop on this thread: each time `receive_one()`
+// returns true (a signal was taken) `sink` is bumped, until `send` has run;
+// then a flag and one more `signo` end the loop. A template, so that the
+// receive is inlined into the measured loop as when each harness wrote the
+// loop itself.
+template <typename ReceiveOne>
+void ReceiveLoopPlaced(Placement placement, int signo, Sink& sink,
+                       ReceiveOne receive_one,
+                       const std::function<void()>& send) {
+  std::atomic<bool> stop{false};
+  RunPlaced(
+      placement,
+      [&] {
+        for (;;) {
+          if (!receive_one()) continue;
+          if (stop.load(std::memory_order_acquire)) return;
+          sink.Bump();
+        }
+      },
+      send,
+      [&] {
+        stop.store(true, std::memory_order_release);
+        SendToSelf(signo);
+      });
+}
+
 // The drivers, called on the sender thread from RunPlaced's `send`.
 //
 // Latency: per sample, t0, kill(getpid(), signo), spin until sink.count
@@ -175,6 +201,14 @@ struct LatencySpec {
 };
 void RunLatency(const Options& options, const Reporter& reporter,
                 Placement placement, Sink& sink, const LatencySpec& spec);
+
+// The specs of the modes every harness runs the same way, from `options`:
+// latency (samples dumped), sparse (a tenth of the iterations as warm-up,
+// gap_us apart) and fanout_other (SIGUSR2; extra_key "waiters", whose value
+// the caller sets).
+LatencySpec LatencyModeSpec(const Options& options);
+LatencySpec SparseModeSpec(const Options& options);
+LatencySpec FanoutOtherModeSpec(const Options& options);
 
 // Storm: kill(getpid(), SIGUSR1) in a tight loop for storm_seconds, then
 // one last kill, then waits up to timeout_seconds for a consumer to have a

@@ -46,10 +46,7 @@ int RunLoopHarness(const Options& options, const Reporter& reporter,
     ReportMemory(reporter, options.memory_channels, at_start, before, after);
   }
   if (Wants(options, "latency")) {
-    LatencySpec spec;
-    spec.iters = options.latency_iters;
-    spec.warmup = options.latency_warmup;
-    spec.dump = true;
+    LatencySpec spec = LatencyModeSpec(options);
     for (Placement p : options.placements) {
       Sink sink;
       Loop loop;
@@ -59,11 +56,7 @@ int RunLoopHarness(const Options& options, const Reporter& reporter,
     }
   }
   if (Wants(options, "sparse")) {
-    LatencySpec spec;
-    spec.mode = "sparse";
-    spec.iters = options.sparse_iters;
-    spec.warmup = options.sparse_iters / 10;
-    spec.gap_us = options.sparse_gap_us;
+    LatencySpec spec = SparseModeSpec(options);
     for (Placement p : options.placements) {
       Sink sink;
       Loop loop;
@@ -100,12 +93,7 @@ int RunLoopHarness(const Options& options, const Reporter& reporter,
     }
   }
   if (Wants(options, "fanout_other")) {
-    LatencySpec spec;
-    spec.mode = "fanout_other";
-    spec.signo = SIGUSR2;
-    spec.iters = options.other_iters;
-    spec.warmup = options.other_warmup;
-    spec.extra_key = "waiters";
+    LatencySpec spec = FanoutOtherModeSpec(options);
     for (Placement p : options.placements) {
       for (int waiters : {0, options.other_waiters}) {
         spec.extra_value = waiters;

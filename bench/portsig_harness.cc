@@ -59,21 +59,13 @@ void Unsubscribe(Channels& channels) {
 // Receive returns, while `send` runs on the sender thread.
 void ReceiveWhile(Placement placement, SignalChannel& ch, int signo, Sink& sink,
                   const std::function<void()>& send) {
-  std::atomic<bool> stop{false};
-  RunPlaced(
-      placement,
+  ReceiveLoopPlaced(
+      placement, signo, sink,
       [&] {
-        for (;;) {
-          ch.Receive();
-          if (stop.load(std::memory_order_acquire)) return;
-          sink.Bump();
-        }
+        ch.Receive();
+        return true;
       },
-      send,
-      [&] {
-        stop.store(true, std::memory_order_release);
-        SendToSelf(signo);
-      });
+      send);
 }
 
 // latency, sparse and fanout_other: one channel received on the main
@@ -239,20 +231,13 @@ int Main(int argc, char** argv) {
 
   if (Wants(options, "memory")) Memory(options, reporter, at_start);
   if (Wants(options, "latency")) {
-    LatencySpec spec;
-    spec.iters = options.latency_iters;
-    spec.warmup = options.latency_warmup;
-    spec.dump = true;
+    LatencySpec spec = LatencyModeSpec(options);
     for (Placement p : options.placements) {
       Latency(options, reporter, p, spec, /*background=*/0);
     }
   }
   if (Wants(options, "sparse")) {
-    LatencySpec spec;
-    spec.mode = "sparse";
-    spec.iters = options.sparse_iters;
-    spec.warmup = options.sparse_iters / 10;
-    spec.gap_us = options.sparse_gap_us;
+    LatencySpec spec = SparseModeSpec(options);
     for (Placement p : options.placements) {
       Latency(options, reporter, p, spec, /*background=*/0);
     }
@@ -284,12 +269,7 @@ int Main(int argc, char** argv) {
     }
   }
   if (Wants(options, "fanout_other")) {
-    LatencySpec spec;
-    spec.mode = "fanout_other";
-    spec.signo = SIGUSR2;
-    spec.iters = options.other_iters;
-    spec.warmup = options.other_warmup;
-    spec.extra_key = "waiters";
+    LatencySpec spec = FanoutOtherModeSpec(options);
     for (Placement p : options.placements) {
       for (int waiters : {0, options.other_waiters}) {
         spec.extra_value = waiters;
