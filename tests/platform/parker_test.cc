@@ -8,16 +8,19 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <cstdint>
+#include <string>
 #include <thread>
 
 #include "gtest/gtest.h"
 #include "tests/testing/child_process.h"
+#include "tests/testing/proc_tasks.h"
 
 namespace portsig {
 namespace platform {
@@ -67,11 +70,23 @@ TEST(ParkerTest, AForkedChildsWakesReachItsOwnSleeper) {
   auto status = RunInChild([] {
     static Parker parker;
     static std::atomic<uint32_t> parent_word{0};
+    static std::atomic<pid_t> parent_sleeper_tid{0};
     // Parked in the parent for the whole test, sharing nothing with the
     // child's sleeper but the Parker the child copies.
     std::thread parent_sleeper([] {
+      parent_sleeper_tid.store(static_cast<pid_t>(syscall(SYS_gettid)));
       while (parent_word.load() == 0) parker.Wait(&parent_word, 0);
     });
+    // Fork only once that thread is parked. Then the child copies a Parker
+    // in use (with the self-pipe: one whose pipe the parent's sleeper
+    // polls), which is the case under test. And the thread no longer runs
+    // its start-up code, which allocates: ASan's allocator does not take
+    // its locks around fork(), so a fork in the middle left the child's
+    // first allocation (its sleeper's start) waiting for a lock nobody
+    // would release, until SIGALRM.
+    pid_t tid;
+    while ((tid = parent_sleeper_tid.load()) == 0) std::this_thread::yield();
+    while (!::portsig::testing::TaskSleeps(std::to_string(tid))) usleep(100);
     std::fflush(nullptr);
     const pid_t child = fork();
     if (child == 0) {
