@@ -20,6 +20,7 @@ std::atomic<Hook> restore_saved_begin{nullptr};
 std::atomic<Hook> default_action_resumed{nullptr};
 std::atomic<Hook> wakeup_parking{nullptr};
 std::atomic<Hook> spin_started{nullptr};
+std::atomic<Hook> resethand_before_reset{nullptr};
 std::atomic<Hook> context_waiter_woken{nullptr};
 std::atomic<Hook> inside_fork_held_lock{nullptr};
 std::atomic<Hook> group_member_drained{nullptr};

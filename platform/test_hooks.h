@@ -36,6 +36,10 @@ extern std::atomic<Hook> stop_between_phases;
 // At the start of the runtime's RestoreSaved (an ordinary thread, holding
 // the runtime's lock, the signal already unwanted).
 extern std::atomic<Hook> restore_saved_begin;
+// In portsig's async handler, when it is about to reset a SA_RESETHAND
+// handler it calls in the kernel's place for an unwanted signal, before it
+// takes the signal's table to do so (runtime/signal_handler.cc).
+extern std::atomic<Hook> resethand_before_reset;
 // In the handler's default action for a stop signal, once the process has
 // been continued, before portsig decides whether to put its handler back.
 extern std::atomic<Hook> default_action_resumed;

@@ -156,8 +156,10 @@ void PrepareFork() ABSL_NO_THREAD_SAFETY_ANALYSIS {
   sigset_t all;
   sigfillset(&all);
   SetForkMask(SIG_BLOCK, &all, &g_mask_before_fork);
+  HoldHandlerResetsForFork();
 }
 void ParentAfterFork() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  ReleaseHandlerResetsAfterFork();
   SetForkMask(SIG_SETMASK, &g_mask_before_fork, nullptr);
   g_runtime->mask.ParentAfterFork();
   g_runtime->mu.Unlock();
@@ -166,6 +168,7 @@ void ParentAfterFork() ABSL_NO_THREAD_SAFETY_ANALYSIS {
 }
 void ChildAfterFork() ABSL_NO_THREAD_SAFETY_ANALYSIS {
   g_runtime->is_init = getpid() == 1;
+  ReleaseHandlerResetsAfterFork();
   // First: the restores below close signals on a mask thread that does not
   // exist here, under the lock PrepareFork took.
   g_runtime->mask.ChildAfterFork();

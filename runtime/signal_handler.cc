@@ -39,8 +39,11 @@ enum Installed : int { kNothing = 0, kOurHandler = 1, kOurIgnore = 2 };
 constexpr int kChainDepth = 8;
 struct Table {
   // A sequence lock for the signal handler, which reads without the
-  // runtime's lock: odd while a writer (holding that lock, with every
-  // signal blocked on its thread) is changing the fields below.
+  // runtime's lock: odd while a writer (with every signal blocked on its
+  // thread) is changing the fields below or the kernel's disposition. A
+  // writer is a thread holding the runtime's lock or, rarely, the handler
+  // itself (ResetHandOnDelivery): the odd value is taken by compare and
+  // swap, so the two exclude each other.
   std::atomic<uint32_t> seq{0};
   std::atomic<int> installed{kNothing};
   std::atomic<int> top{-1};  // -1: nothing saved yet
@@ -99,24 +102,44 @@ View Read(int signo, IndexOf index_of) {
   }
 }
 
-// Changes a signal's table: constructed under the runtime's lock. Blocks
-// every signal on this thread meanwhile, so portsig's handler cannot spin
-// here on a change its own thread is making.
+// Changes a signal's table, and the kernel's disposition for it: every
+// sigaction(2) that sets the disposition of a signal portsig has a table
+// for is made inside a Writer, so the handler's own writer
+// (ResetHandOnDelivery) sees the kernel and the table agree. Constructed
+// under the runtime's lock, or by the handler. Blocks every signal on this
+// thread meanwhile, so portsig's handler cannot spin here on a change its
+// own thread is making; waits (spinning) while another thread writes, which
+// is a few system calls at most. Async-signal-safe.
 class Writer {
  public:
   explicit Writer(int signo) : t_(g_table[signo]) {
-    t_.seq.store(t_.seq.load(std::memory_order_relaxed) + 1,
-                 std::memory_order_relaxed);
+    uint32_t seq = t_.seq.load(std::memory_order_relaxed);
+    for (;;) {
+      if (seq & 1) {
+        seq = t_.seq.load(std::memory_order_relaxed);
+        continue;
+      }
+      if (t_.seq.compare_exchange_weak(seq, seq + 1, std::memory_order_acquire,
+                                       std::memory_order_relaxed)) {
+        break;
+      }
+    }
     std::atomic_thread_fence(std::memory_order_release);
   }
-  ~Writer() {
-    t_.seq.store(t_.seq.load(std::memory_order_relaxed) + 1,
-                 std::memory_order_release);
-  }
+  ~Writer() { t_.seq.fetch_add(1, std::memory_order_release); }
   Writer(const Writer&) = delete;
   Writer& operator=(const Writer&) = delete;
 
   int top() const { return t_.top.load(std::memory_order_relaxed); }
+  // chain[index]; 0 <= index <= top().
+  struct sigaction Entry(int index) const {
+    struct sigaction entry;
+    LoadAction(t_.chain[index], &entry);
+    return entry;
+  }
+  void Store(int index, const struct sigaction& action) {
+    StoreAction(action, &t_.chain[index]);
+  }
   void SetInstalled(int what) {
     t_.installed.store(what, std::memory_order_relaxed);
   }
@@ -277,6 +300,70 @@ void CallForFault(const struct sigaction& previous, int signo, siginfo_t* info,
   MustSigmask(SIG_SETMASK, &ours, nullptr, signo);
 }
 
+// Whether two dispositions read from the kernel are the same: handler,
+// flags and mask (the rest of struct sigaction is the C library's).
+bool SameAction(const struct sigaction& a, const struct sigaction& b) {
+  if (reinterpret_cast<void*>(a.sa_handler) !=
+          reinterpret_cast<void*>(b.sa_handler) ||
+      a.sa_flags != b.sa_flags) {
+    return false;
+  }
+  for (int s = 1; s <= kMaxSignal; ++s) {
+    if (sigismember(&a.sa_mask, s) != sigismember(&b.sa_mask, s)) return false;
+  }
+  return true;
+}
+
+// Handler resets (ResetHandOnDelivery) in progress, times 2, plus 1 while a
+// fork() is under way: a fork waits for the resets in progress and holds
+// new ones off, so that no child is copied with a table half written by a
+// thread it does not have.
+std::atomic<uint32_t> g_reset_gate{0};
+
+// portsig's handler calls `called`, which has SA_RESETHAND, in the kernel's
+// place: an unwanted signal delivered to portsig's handler (while Stop
+// restores, say). The kernel would have put SIG_DFL in place of `called` as
+// it delivered the signal, so that the next one takes the default action.
+// Here that place is chain[index] (what portsig's handler stands in for and
+// what Stop puts back), if it still holds `called`, and the kernel's
+// disposition if a restore has already put `called` back there. As a writer
+// of the table, so a restore, or a Notify installing portsig's handler,
+// runs wholly before or after this: after, it puts back or stands in for
+// SIG_DFL; before, this finds portsig's handler in the kernel and leaves it
+// (a new subscription is never overwritten). Async-signal-safe: atomics,
+// pthread_sigmask and sigaction(2).
+void ResetHandOnDelivery(int signo, int index, const struct sigaction& called) {
+  PORTSIG_TEST_HOOK(resethand_before_reset, signo);
+  uint32_t gate = g_reset_gate.load(std::memory_order_relaxed);
+  for (;;) {
+    if (gate & 1) {
+      gate = g_reset_gate.load(std::memory_order_relaxed);
+      continue;
+    }
+    if (g_reset_gate.compare_exchange_weak(gate, gate + 2,
+                                           std::memory_order_acquire,
+                                           std::memory_order_relaxed)) {
+      break;
+    }
+  }
+  {
+    Writer w(signo);
+    const struct sigaction dfl = Default();
+    if (index >= 0 && index <= w.top() && SameAction(w.Entry(index), called)) {
+      w.Store(index, dfl);
+    }
+    struct sigaction now;
+    MustSigaction(signo, nullptr, &now,
+                  "cannot read the disposition to reset a SA_RESETHAND "
+                  "handler");
+    if (SameAction(now, called)) {
+      MustSigaction(signo, &dfl, nullptr,
+                    "cannot reset a SA_RESETHAND handler");
+    }
+  }
+  g_reset_gate.fetch_sub(2, std::memory_order_release);
+}
+
 // While portsig's handler runs a previous disposition's handler, this
 // thread remembers it, so that when that handler chains back into portsig's
 // (it replaced portsig's handler once and saved it as its own previous)
@@ -334,9 +421,12 @@ int FreshIndex(int installed, int top) {
 
 // Hands a signal nobody wants (or a fault) to what portsig stands in for:
 // chain[index], the disposition in place now (kKernelNow), or the default
-// action (below the chain). `frame` is the handler's own.
+// action (below the chain). `frame` is the handler's own. `delivered`: the
+// kernel delivered this signal to portsig's handler (it is not a host
+// handler's call into it), so portsig calls the previous handler in the
+// kernel's place and does what the kernel does for its flags.
 void FallThrough(int signo, siginfo_t* info, void* context, bool fault,
-                 int index, int suspects, const void* frame) {
+                 bool delivered, int index, int suspects, const void* frame) {
   struct sigaction previous;
   if (index == kKernelNow) {
     // Stop restored chain[0] after this signal entered the handler: do what
@@ -381,6 +471,9 @@ void FallThrough(int signo, siginfo_t* info, void* context, bool fault,
                             frame, info,  context};
     records.count = slot + 1;
   }
+  if (!fault && delivered && (previous.sa_flags & SA_RESETHAND)) {
+    ResetHandOnDelivery(signo, index, previous);
+  }
   if (fault) {
     CallForFault(previous, signo, info, context);
   } else if (previous.sa_flags & SA_SIGINFO) {
@@ -409,10 +502,11 @@ void Handler(int signo, siginfo_t* info, void* context) {
     const bool fault = outer->fault;
     const int suspects = outer->suspects + 1;
     if (chained) {
-      FallThrough(signo, info, context, fault, below, 0, frame);
+      FallThrough(signo, info, context, fault, /*delivered=*/false, below, 0,
+                  frame);
     } else {
       View view = Read(signo, [](int, int) { return -1; });
-      FallThrough(signo, info, context, fault,
+      FallThrough(signo, info, context, fault, /*delivered=*/true,
                   FreshIndex(view.installed, view.top), suspects, frame);
     }
     errno = saved_errno;
@@ -436,7 +530,7 @@ void Handler(int signo, siginfo_t* info, void* context) {
   if (result == platform::SendResult::kNotWanted &&
       (fault || !(queue != nullptr && queue->Ignored(signo)))) {
     View view = Read(signo, [](int, int) { return -1; });
-    FallThrough(signo, info, context, fault,
+    FallThrough(signo, info, context, fault, /*delivered=*/true,
                 FreshIndex(view.installed, view.top), 0, frame);
   }
   errno = saved_errno;
@@ -446,8 +540,7 @@ void Handler(int signo, siginfo_t* info, void* context) {
 // did since portsig last looked, given the disposition in place now, before
 // portsig puts its handler or SIG_IGN over it. Whatever the host installed
 // last becomes the top, the disposition the new subscription stands in for.
-void NoteBeforeInstall(int signo, const struct sigaction& now) {
-  Writer w(signo);
+void NoteBeforeInstall(Writer& w, int signo, const struct sigaction& now) {
   switch (g_table[signo].installed.load(std::memory_order_relaxed)) {
     case kOurHandler:
       // Only Ignore gets here. A host handler over portsig's chains to it.
@@ -481,12 +574,14 @@ absl::Status Install(int signo, const struct sigaction& action, int what) {
         absl::StrCat("injected sigaction failure for ", signo));
   }
 #endif
-  struct sigaction now;
-  if (sigaction(signo, nullptr, &now) != 0) return SigactionError(signo);
-  NoteBeforeInstall(signo, now);
-  if (sigaction(signo, &action, nullptr) != 0) return SigactionError(signo);
   {
+    // The kernel's disposition is read and replaced inside the writer: see
+    // ResetHandOnDelivery.
     Writer w(signo);
+    struct sigaction now;
+    if (sigaction(signo, nullptr, &now) != 0) return SigactionError(signo);
+    NoteBeforeInstall(w, signo, now);
+    if (sigaction(signo, &action, nullptr) != 0) return SigactionError(signo);
     w.SetInstalled(what);
   }
   PORTSIG_TEST_HOOK(disposition_changed, signo);
@@ -526,14 +621,17 @@ absl::Status InstallIgnore(int signo) {
 void RestoreSaved(int signo) {
   PORTSIG_TEST_HOOK(restore_saved_begin, signo);
   Table& t = g_table[signo];
-  const int what = t.installed.load(std::memory_order_relaxed);
-  struct sigaction now;
-  MustSigaction(signo, nullptr, &now, "cannot read the disposition to restore");
-  // Never touched, or already restored and left to the host.
-  if (what == kNothing && !IsOurHandler(now)) return;
-  bool put_back = false;
   {
+    // The kernel's disposition is read and put back inside the writer: see
+    // ResetHandOnDelivery.
     Writer w(signo);
+    const int what = t.installed.load(std::memory_order_relaxed);
+    struct sigaction now;
+    MustSigaction(signo, nullptr, &now,
+                  "cannot read the disposition to restore");
+    // Never touched, or already restored and left to the host.
+    if (what == kNothing && !IsOurHandler(now)) return;
+    bool put_back = false;
     w.SetInstalled(kNothing);
     if (IsOurHandler(now)) {
       // portsig's handler, installed by portsig, or put back by a host
@@ -551,27 +649,38 @@ void RestoreSaved(int signo) {
     } else if (what == kOurIgnore) {
       w.ReplaceTop(now);
     }
-  }
-  if (!put_back) return;
-  const struct sigaction previous = t.top.load(std::memory_order_relaxed) >= 0
-                                        ? TopUnderLock(signo)
-                                        : Default();
-  int restored;
+    if (!put_back) return;
+    const struct sigaction previous =
+        w.top() >= 0 ? w.Entry(w.top()) : Default();
+    int restored;
 #ifdef PORTSIG_TEST_HOOKS
-  if (test_hooks::fail_restore_signo.load() == signo) {
-    errno = EINVAL;
-    restored = -1;
-  } else
+    if (test_hooks::fail_restore_signo.load() == signo) {
+      errno = EINVAL;
+      restored = -1;
+    } else
 #endif
-  {
-    restored = sigaction(signo, &previous, nullptr);
-  }
-  // The table says the disposition was put back: if the kernel refused,
-  // the signal would go on reaching a handler that stands in for nothing.
-  if (restored != 0) {
-    platform::Fatal("cannot restore the disposition", signo, errno);
+    {
+      restored = sigaction(signo, &previous, nullptr);
+    }
+    // The table says the disposition was put back: if the kernel refused,
+    // the signal would go on reaching a handler that stands in for nothing.
+    if (restored != 0) {
+      platform::Fatal("cannot restore the disposition", signo, errno);
+    }
   }
   PORTSIG_TEST_HOOK(disposition_changed, signo);
+}
+
+void HoldHandlerResetsForFork() {
+  uint32_t expected = 0;
+  while (!g_reset_gate.compare_exchange_weak(
+      expected, 1, std::memory_order_acquire, std::memory_order_relaxed)) {
+    expected = 0;
+  }
+}
+
+void ReleaseHandlerResetsAfterFork() {
+  g_reset_gate.store(0, std::memory_order_release);
 }
 
 bool RestoreCanWait(int signo) {

@@ -14,6 +14,11 @@
 // - A host that put back portsig's handler (restoring what it had saved as
 //   it left) is recognised: Stop and Reset put back what was under that
 //   host, and a new Notify stands in for that.
+// - A host handler with SA_RESETHAND that portsig's handler calls for an
+//   unwanted signal (one that arrives while Stop restores, say) is reset
+//   to SIG_DFL as it is called, as the kernel would have done: Stop puts
+//   back SIG_DFL, and the next such signal takes the default action. A
+//   Notify made meanwhile is never undone by it.
 // - A fault raised by the kernel for the faulting thread (SEGV, BUS, FPE,
 //   ILL, TRAP, SYS with si_code > 0) is never relayed: it gets what the
 //   previous disposition would have done, with SA_RESETHAND, SA_NODEFER and
@@ -49,6 +54,12 @@ void RestoreSaved(int signo);
 // action ends the process without a core dump. (Faults and the other core
 // signals are left out: a dump would show portsig's handler re-raising.)
 bool RestoreCanWait(int signo);
+// Around fork(), under the runtime's lock with every signal blocked on the
+// forking thread: waits for the handler's own changes to the table
+// (SA_RESETHAND resets) that other threads are making, and holds new ones
+// off until the release, which the parent and the child each call.
+void HoldHandlerResetsForFork();
+void ReleaseHandlerResetsAfterFork();
 // Whether portsig's handler is installed for signo (by this table).
 bool HandlerInstalled(int signo);
 // Whether the kernel's current disposition for signo is portsig's handler
