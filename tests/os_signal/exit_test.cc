@@ -25,6 +25,7 @@
 #include "os_signal/signal.h"
 #include "platform/test_hooks.h"
 #include "tests/testing/child_process.h"
+#include "tests/testing/dispatch.h"
 #include "tests/testing/proc_tasks.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -42,6 +43,7 @@ namespace portsig {
 namespace {
 
 using ::portsig::testing::ChildStatus;
+using ::portsig::testing::RaiseAndDispatch;
 using ::portsig::testing::RunInChild;
 using ::portsig::testing::WaitUntilInFutex;
 
@@ -140,10 +142,7 @@ void ExitWithAStaticChannelsReceiverBlocked(size_t capacity, Wait wait,
   // One signal first: the loop runs, and goes back to wait.
   const pid_t tid = StartThread(&receiver, /*detached=*/true);
   ASSERT_NE(tid, 0);
-  ASSERT_EQ(raise(SIGUSR1), 0);
-  SignalChannel barrier(1);  // Stop waits until the signal is fanned out.
-  ASSERT_TRUE(Notify(barrier, {SIGURG}).ok());
-  Stop(barrier);
+  RaiseAndDispatch(SIGUSR1);
   WaitUntilInFutex(tid);
   std::exit(kExitStatus);
 }
@@ -341,23 +340,35 @@ struct Blocked {
   std::atomic<bool> returned{false};
   std::optional<Signal> got;
 };
+Blocked g_blocked;
+
+// Subscribes a new channel of `capacity` to SIGUSR1, starts a thread
+// (`thread`) blocked on it in Receive, or in ReceiveFor(`timeout`) if that
+// is finite, and deletes the channel once the thread waits. What the
+// thread returned, once it has, is in g_blocked.
+void DeleteTheChannelOfABlockedReceiver(size_t capacity, absl::Duration timeout,
+                                        pthread_t* thread) {
+  g_blocked.ch = new SignalChannel(capacity);
+  g_blocked.timeout = timeout;
+  ASSERT_TRUE(Notify(*g_blocked.ch, {SIGUSR1}).ok());
+  static ThreadStart& receiver = *new ThreadStart;  // Never destroyed.
+  receiver.body = [] {
+    g_blocked.got = g_blocked.timeout == absl::InfiniteDuration()
+                        ? g_blocked.ch->Receive()
+                        : g_blocked.ch->ReceiveFor(g_blocked.timeout);
+    g_blocked.returned = true;
+  };
+  const pid_t tid = StartThread(&receiver, /*detached=*/false, thread);
+  ASSERT_NE(tid, 0);
+  WaitUntilInFutex(tid);
+  delete g_blocked.ch;
+}
 
 TEST(DestroyedChannelTest, TheDestructorReturnsWhileAReceiverIsBlocked) {
   auto status = RunInChild([] {
-    auto* ch = new SignalChannel(0);
-    ASSERT_TRUE(Notify(*ch, {SIGUSR1}).ok());
-    static Blocked blocked;
-    blocked.ch = ch;
-    static ThreadStart& receiver = *new ThreadStart;  // Never destroyed.
-    receiver.body = [] {
-      blocked.got = blocked.ch->Receive();
-      blocked.returned = true;
-    };
     pthread_t thread;
-    const pid_t tid = StartThread(&receiver, /*detached=*/false, &thread);
-    ASSERT_NE(tid, 0);
-    WaitUntilInFutex(tid);
-    delete ch;
+    ASSERT_NO_FATAL_FAILURE(DeleteTheChannelOfABlockedReceiver(
+        0, absl::InfiniteDuration(), &thread));
     ASSERT_EQ(raise(SIGUSR1), 0);  // Default action: nobody subscribes.
     FAIL() << "SIGUSR1 did not end the process";
   });
@@ -366,26 +377,15 @@ TEST(DestroyedChannelTest, TheDestructorReturnsWhileAReceiverIsBlocked) {
 
 TEST(DestroyedChannelTest, AReceiverBlockedThereCanStillBeCancelled) {
   auto status = RunInChild([] {
-    auto* ch = new SignalChannel(1);
-    ASSERT_TRUE(Notify(*ch, {SIGUSR1}).ok());
-    static Blocked blocked;
-    blocked.ch = ch;
-    static ThreadStart& receiver = *new ThreadStart;  // Never destroyed.
-    receiver.body = [] {
-      blocked.got = blocked.ch->Receive();
-      blocked.returned = true;
-    };
     pthread_t thread;
-    const pid_t tid = StartThread(&receiver, /*detached=*/false, &thread);
-    ASSERT_NE(tid, 0);
-    WaitUntilInFutex(tid);
-    delete ch;
-    EXPECT_FALSE(blocked.returned.load());
+    ASSERT_NO_FATAL_FAILURE(DeleteTheChannelOfABlockedReceiver(
+        1, absl::InfiniteDuration(), &thread));
+    EXPECT_FALSE(g_blocked.returned.load());
     ASSERT_EQ(pthread_cancel(thread), 0);
     void* result = nullptr;
     ASSERT_EQ(pthread_join(thread, &result), 0);
     EXPECT_EQ(result, PTHREAD_CANCELED);
-    EXPECT_FALSE(blocked.returned.load());
+    EXPECT_FALSE(g_blocked.returned.load());
     // The receiver, last to leave, freed what the channel left behind
     // (under ASan, a use after that or a second free would be reported).
   });
@@ -394,23 +394,12 @@ TEST(DestroyedChannelTest, AReceiverBlockedThereCanStillBeCancelled) {
 
 TEST(DestroyedChannelTest, AReceiverBlockedInReceiveForGetsNothing) {
   auto status = RunInChild([] {
-    auto* ch = new SignalChannel(1);
-    ASSERT_TRUE(Notify(*ch, {SIGUSR1}).ok());
-    static Blocked blocked;
-    blocked.ch = ch;
-    static ThreadStart& receiver = *new ThreadStart;  // Never destroyed.
-    receiver.body = [] {
-      blocked.got = blocked.ch->ReceiveFor(absl::Milliseconds(300));
-      blocked.returned = true;
-    };
     pthread_t thread;
-    const pid_t tid = StartThread(&receiver, /*detached=*/false, &thread);
-    ASSERT_NE(tid, 0);
-    WaitUntilInFutex(tid);
-    delete ch;
+    ASSERT_NO_FATAL_FAILURE(DeleteTheChannelOfABlockedReceiver(
+        1, absl::Milliseconds(300), &thread));
     ASSERT_EQ(pthread_join(thread, nullptr), 0);
-    EXPECT_TRUE(blocked.returned.load());
-    EXPECT_EQ(blocked.got, std::nullopt);
+    EXPECT_TRUE(g_blocked.returned.load());
+    EXPECT_EQ(g_blocked.got, std::nullopt);
   });
   EXPECT_TRUE(status.exited_ok()) << status.ToString();
 }
