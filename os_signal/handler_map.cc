@@ -11,7 +11,6 @@
 #include "absl/strings/str_cat.h"
 #include "os_signal/group_state.h"
 #include "platform/fatal.h"
-#include "platform/quiet_thread.h"
 #include "platform/test_hooks.h"
 #include "platform/this_thread.h"
 #include "runtime/runtime.h"
@@ -209,71 +208,32 @@ absl::Status HandlerMap::Add(Subscriber* subscriber,
       }
     }
   } else {
-    SetOnceLocked(subscriber, signals, options.once);
-    if (options.once && once_releases_all) {
-      once_releases_all_.insert(subscriber);
-    }
+    once_.Set(subscriber, signals, options.once, once_releases_all);
   }
   UpdateNotesWantedLocked();
-  if (wanted.empty()) ForgetOnceLocked(subscriber);
+  if (wanted.empty()) once_.Forget(subscriber);
   return status;
-}
-
-void HandlerMap::SetOnceLocked(Subscriber* subscriber,
-                               absl::Span<const Signal> signals, bool once) {
-  if (!once && (once_.empty() || !once_.contains(subscriber))) return;
-  Wanted& relayed_once = once_[subscriber];
-  auto mark_signal = [&](int signo) { relayed_once.signals.set(signo, once); };
-  if (signals.empty()) {
-    const auto& all = CatchableSignals();
-    for (int s = 1; s <= platform::kMaxSignal; ++s) {
-      if (all.test(s)) mark_signal(s);
-    }
-    relayed_once.all_notes = once;
-  }
-  for (const Signal& signal : signals) {
-    if (!signal.is_note()) {
-      mark_signal(signal.number());
-    } else if (once) {
-      relayed_once.AddNote(signal.note());
-    } else {
-      relayed_once.RemoveNote(signal.note());
-    }
-  }
-  if (relayed_once.empty()) once_.erase(subscriber);
 }
 
 void HandlerMap::ReleaseOnceLocked(Subscriber* subscriber,
                                    const platform::QueuedSignal& received,
                                    Wanted* lost) {
-  if (once_releases_all_.contains(subscriber)) {
-    TakeAllLocked(subscriber, lost);
-  } else if (received.signo != 0) {
-    DropSignalLocked(subscriber, received.signo, lost);
-  } else if (auto once = once_.find(subscriber);
-             once != once_.end() && once->second.all_notes) {
-    DropAllNotesLocked(subscriber, lost);
-  } else {
-    DropNoteLocked(subscriber, std::string(received.note_text()), lost);
+  switch (once_.WhatEnds(subscriber, received)) {
+    case OnceSubscriptions::Ends::kEverything:
+      TakeAllLocked(subscriber, lost);
+      break;
+    case OnceSubscriptions::Ends::kSignal:
+      DropSignalLocked(subscriber, received.signo, lost);
+      break;
+    case OnceSubscriptions::Ends::kAllNotes:
+      DropAllNotesLocked(subscriber, lost);
+      break;
+    case OnceSubscriptions::Ends::kNote:
+      DropNoteLocked(subscriber, std::string(received.note_text()), lost);
+      break;
   }
   ForgetIfEmptyLocked(subscriber);
   UpdateNotesWantedLocked();
-}
-
-void HandlerMap::ParkReleasedLocked(Released* released) {
-  WaitList ids;
-  for (auto& [subscriber, lost] : *released) {
-    ParkLocked(subscriber, std::move(lost), &ids);
-  }
-  stopping_.CoverEarlier(nullptr, &ids);
-  // Stop's second half takes the queue's receive role, which this thread
-  // holds while it delivers: hand it to a thread of its own. Without one, the
-  // next Stop, Reset or Ignore finishes these too.
-  if (!platform::StartQuietThread("portsig-once", [ids] {
-         HandlerMap::Get().WaitAndUnpark(ids);
-       }).ok()) {
-    stopping_.AddUnfinished(ids);
-  }
 }
 
 void HandlerMap::Remove(Subscriber* subscriber) {
@@ -420,12 +380,7 @@ void HandlerMap::UnindexSignalLocked(Subscriber* subscriber, int signo,
     last_name = --named_count_[signo] == 0;
   }
   by_signal_[signo].erase(subscriber);
-  // Empty unless someone asked for once: no lookup then.
-  if (!once_.empty()) {
-    if (auto once = once_.find(subscriber); once != once_.end()) {
-      once->second.signals.reset(signo);
-    }
-  }
+  once_.DropSignal(subscriber, signo);
   // Queue mode is rare: no call at all when nobody asked for it here.
   if (!queue_requests_.none(signo)) {
     queue_requests_.Set(subscriber, signo, 0);
@@ -456,9 +411,7 @@ void HandlerMap::DropNoteLocked(Subscriber* subscriber, const std::string& note,
 
 void HandlerMap::UnindexNoteLocked(Subscriber* subscriber,
                                    const std::string& note) {
-  if (auto once = once_.find(subscriber); once != once_.end()) {
-    once->second.RemoveNote(note);
-  }
+  once_.DropNote(subscriber, note);
   auto index = by_note_.find(note);
   // Every note in a subscriber's wanted set is indexed (Add does both under
   // mu_): a missing entry means the two disagree, and erasing through end()
@@ -474,9 +427,7 @@ void HandlerMap::DropAllNotesLocked(Subscriber* subscriber, Wanted* parked) {
   if (wanted == nullptr || !wanted->all_notes) return;
   wanted->all_notes = false;
   parked->all_notes = true;
-  if (auto once = once_.find(subscriber); once != once_.end()) {
-    once->second.all_notes = false;
-  }
+  once_.DropAllNotes(subscriber);
   all_notes_.erase(subscriber);
 }
 
@@ -496,7 +447,7 @@ bool HandlerMap::TakeAllLocked(Subscriber* subscriber, Wanted* lost) {
   Wanted* wanted = FindWantedLocked(subscriber);
   if (wanted == nullptr || wanted->empty()) return false;
   *lost = std::exchange(*wanted, Wanted());
-  ForgetOnceLocked(subscriber);
+  once_.Forget(subscriber);
   ForEachSignal(lost->signals, [&](int s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     UnindexSignalLocked(subscriber, s, lost->named.test(s),
                         /*disable_when_last=*/true);
@@ -540,13 +491,7 @@ Wanted* HandlerMap::FindWantedLocked(Subscriber* subscriber) {
 
 void HandlerMap::ForgetIfEmptyLocked(Subscriber* subscriber) {
   const Wanted* wanted = FindWantedLocked(subscriber);
-  if (wanted == nullptr || wanted->empty()) ForgetOnceLocked(subscriber);
-}
-
-void HandlerMap::ForgetOnceLocked(Subscriber* subscriber) {
-  // Empty unless someone asked for once: no lookup then.
-  if (!once_.empty()) once_.erase(subscriber);
-  if (!once_releases_all_.empty()) once_releases_all_.erase(subscriber);
+  if (wanted == nullptr || wanted->empty()) once_.Forget(subscriber);
 }
 
 void HandlerMap::WaitAndUnpark(const WaitList& ids) {
@@ -556,38 +501,14 @@ void HandlerMap::WaitAndUnpark(const WaitList& ids) {
   stopping_.Unpark(ids);
 }
 
+void HandlerMap::FinishOnceRelease(const WaitList& ids) {
+  Get().WaitAndUnpark(ids);
+}
+
 bool HandlerMap::WantsNote(absl::string_view note) {
   MutexLock lock(&mu_);
   return !all_notes_.empty() || by_note_.contains(note);
 }
-
-// The once release, run by the subscriber that takes the delivery while it
-// holds its own lock: by the time a receiver has the first signal, the
-// subscription is gone and the disposition from before portsig is back (or
-// lingers unwanted, which does the same: deferred_restore.h), so a second
-// signal sent then takes it. Releasing after the fan-out instead left a
-// window in which a receiver had returned and the signal was still wanted.
-class HandlerMap::OnceRelease final : public BeforePublish {
- public:
-  OnceRelease(HandlerMap* map, const platform::QueuedSignal& received,
-              Released* released)
-      : map_(map), received_(received), released_(released) {}
-
-  void set_subscriber(Subscriber* subscriber) { subscriber_ = subscriber; }
-
-  // Called back from the subscriber's Deliver, on the thread that holds
-  // map_->mu_ across the whole fan-out (HandlerMap::Deliver), which the
-  // analysis cannot follow through the virtual call.
-  void Run() override ABSL_NO_THREAD_SAFETY_ANALYSIS {
-    map_->ReleaseOnceLocked(subscriber_, received_, &(*released_)[subscriber_]);
-  }
-
- private:
-  HandlerMap* const map_;
-  const platform::QueuedSignal& received_;
-  Released* const released_;
-  Subscriber* subscriber_ = nullptr;
-};
 
 template <typename F>
 void HandlerMap::ForEachCurrentLocked(const platform::QueuedSignal& received,
@@ -619,13 +540,19 @@ void HandlerMap::Deliver(const platform::QueuedSignal& received) {
     absl::InlinedVector<Subscriber*, 8> current;
     ForEachCurrentLocked(received,
                          [&](Subscriber* s) { current.push_back(s); });
-    OnceRelease release(this, received, &released);
+    // Run by the subscriber's Deliver on this thread, which holds mu_
+    // across the whole fan-out; the analysis cannot follow that through
+    // the virtual call.
+    auto release_locked = [&](Subscriber* s, Wanted* lost)
+                              ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                                ReleaseOnceLocked(s, received, lost);
+                              };
+    OnceRelease release(release_locked, &released);
     for (Subscriber* s : current) {
       // Once means the first occurrence the subscriber took: a full channel
       // that dropped this one keeps waiting for the next, and runs no
       // release.
-      auto once = once_.find(s);
-      if (once == once_.end() || !once->second.Wants(received)) {
+      if (!once_.Releases(s, received)) {
         s->Deliver(delivery, nullptr);
         continue;
       }
@@ -646,7 +573,9 @@ void HandlerMap::Deliver(const platform::QueuedSignal& received) {
         return current != nullptr && current->Wants(received);
       },
       &parked_delivered);
-  if (!released.empty()) ParkReleasedLocked(&released);
+  if (!released.empty()) {
+    FinishOnceReleases(&released, &stopping_, &HandlerMap::FinishOnceRelease);
+  }
 }
 
 }  // namespace os_signal_internal

@@ -7,9 +7,9 @@
 // signal that raced Stop still reaches it. Reset and Ignore remove
 // subscriptions the same way.
 //
-// NotifyOptions::once is the same removal, done by the dispatcher right
-// after it delivered the first occurrence; a short-lived thread finishes it
-// (the dispatcher cannot wait for itself to go idle).
+// NotifyOptions::once is the same removal, done by the thread delivering
+// the first occurrence, before the subscriber's receivers can see it; a
+// short-lived thread finishes it (once.h).
 //
 // Fan-out reads a per-signal index, so its cost grows with the subscribers
 // of the delivered signal, not with every registered channel.
@@ -36,6 +36,7 @@
 #include "absl/types/span.h"
 #include "os_signal/delivery.h"
 #include "os_signal/notify_options.h"
+#include "os_signal/once.h"
 #include "os_signal/queue_requests.h"
 #include "os_signal/signal_value.h"
 #include "os_signal/stopping_list.h"
@@ -110,21 +111,10 @@ class HandlerMap {
   void DropLocked(Subscriber* subscriber, const Wanted& what, Wanted* parked)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void UpdateNotesWantedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Marks what `signals` names as relayed once (or no longer once).
-  void SetOnceLocked(Subscriber* subscriber, absl::Span<const Signal> signals,
-                     bool once) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // What a delivery's once releases took from each subscriber.
-  using Released = absl::flat_hash_map<Subscriber*, Wanted>;
-  class OnceRelease;
   // Removes what `received` ends of `subscriber`'s once subscription (all
-  // of it for a context), adding it to `*lost`. Runs while the subscriber
-  // takes the delivery, before its receivers can see it (OnceRelease).
+  // of it for a context), adding it to `*lost` (OnceRelease).
   void ReleaseOnceLocked(Subscriber* subscriber,
                          const platform::QueuedSignal& received, Wanted* lost)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // After the delivery: parks what the releases took, like Stop does, and
-  // finishes the removal on another thread.
-  void ParkReleasedLocked(Released* released)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Calls f(subscriber) for each current subscriber of `received`.
   template <typename F>
@@ -136,10 +126,8 @@ class HandlerMap {
   // The same, or null if it never asked for anything.
   Wanted* FindWantedLocked(Subscriber* subscriber)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Drops the once bookkeeping of a subscriber that wants nothing any
-  // more. ForgetIfEmptyLocked does so only if `subscriber` wants nothing.
-  void ForgetOnceLocked(Subscriber* subscriber)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Drops the once bookkeeping of `subscriber` if it wants nothing any
+  // more.
   void ForgetIfEmptyLocked(Subscriber* subscriber)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Removes everything `subscriber` wants, moving it into `*lost` whole
@@ -170,6 +158,8 @@ class HandlerMap {
   }
   // Waits for the runtime to go idle, then drops the parked entries.
   void WaitAndUnpark(const WaitList& ids) ABSL_LOCKS_EXCLUDED(mu_);
+  // The same on the handler map, for once releases' finishing thread.
+  static void FinishOnceRelease(const WaitList& ids);
 
   ForkSafeMutex mu_;
   bool runtime_ready_ ABSL_GUARDED_BY(mu_) = false;
@@ -187,8 +177,7 @@ class HandlerMap {
       ABSL_GUARDED_BY(mu_);
   absl::flat_hash_set<Subscriber*> all_notes_ ABSL_GUARDED_BY(mu_);
   // What each subscriber asked to have relayed only once.
-  absl::flat_hash_map<Subscriber*, Wanted> once_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_set<Subscriber*> once_releases_all_ ABSL_GUARDED_BY(mu_);
+  OnceSubscriptions once_ ABSL_GUARDED_BY(mu_);
   // Queue-mode capacity each subscriber asked for, per real-time signal.
   QueueRequests queue_requests_ ABSL_GUARDED_BY(mu_);
   StoppingList stopping_ ABSL_GUARDED_BY(mu_);
