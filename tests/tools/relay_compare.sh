@@ -86,10 +86,12 @@ state() {
 alive() { [[ "$(state "$1")" != [-Z] ]]; }
 stopped() { [[ "$(state "$1")" == T ]]; }
 running() { alive "$1" && ! stopped "$1"; }
-# await CMD...: polls until CMD succeeds, for up to $PATIENCE seconds.
+# await CMD...: polls until CMD succeeds, for up to $PATIENCE seconds of
+# wall-clock time (a count of polls would stretch with the machine's load:
+# under load 20 an 8-second wait took two minutes).
 await() {
-  local i
-  for ((i = 0; i < PATIENCE * 50; i++)); do
+  local end=$((SECONDS + PATIENCE))
+  while ((SECONDS <= end)); do
     "$@" && return 0
     sleep 0.02
   done
@@ -137,8 +139,8 @@ start() {
 # $PATIENCE), else kills it and its command's group and sets RC to "hung".
 # Not in a subshell: only this shell can wait for the relay.
 finish() {
-  local i
-  for ((i = 0; i < PATIENCE * 50; i++)); do
+  local end=$((SECONDS + PATIENCE))
+  while ((SECONDS <= end)); do
     alive "$R" || break
     sleep 0.02
   done
@@ -377,7 +379,8 @@ main() {
   mapfile -t orphans < orphans
   : > fifo
   exec 8<> <(:)
-  for ((t = 0; t < $((PATIENCE * 100)); t++)); do
+  end=\$((SECONDS + $PATIENCE))
+  while ((SECONDS <= end)); do
     A=0; Z=0
     for p in \${orphans[@]}; do st \$p; [[ \$S == Z ]] && Z=\$((Z+1)); [[ -n \$S && \$S != Z ]] && A=\$((A+1)); done
     [[ \$A == 0 && \$Z == 0 ]] && break
@@ -386,9 +389,9 @@ main() {
   echo zombies=\$Z
 }
 main"
-  local i
   # Twice the patience: the script itself waits up to $PATIENCE.
-  for ((i = 0; i < PATIENCE * 100; i++)); do
+  local end=$((SECONDS + 2 * PATIENCE))
+  while ((SECONDS <= end)); do
     alive "$U" || break
     sleep 0.02
   done
@@ -416,8 +419,8 @@ sc_pid1_tstp_cont() {
   local resumed=no
   await running "$c" && resumed=yes
   touch "$D/quit"
-  local i
-  for ((i = 0; i < PATIENCE * 50; i++)); do
+  local end=$((SECONDS + PATIENCE))
+  while ((SECONDS <= end)); do
     alive "$U" || break
     sleep 0.02
   done
@@ -492,6 +495,19 @@ if [[ -n "${RELAY_COMPARE_ROWS:-}" ]]; then
   read -ra ROWS <<<"$RELAY_COMPARE_ROWS"
 fi
 
+# Under Bazel's test sharding (shard_count in tests/tools/BUILD) each shard
+# takes every TEST_TOTAL_SHARDS-th row, so that the rows' waiting overlaps
+# and each shard has a timeout of its own: one run of every row took over
+# 15 minutes on a machine under load 20.
+if [[ -n "${TEST_TOTAL_SHARDS:-}" ]]; then
+  [[ -n "${TEST_SHARD_STATUS_FILE:-}" ]] && touch "$TEST_SHARD_STATUS_FILE"
+  shard_rows=()
+  for i in "${!ROWS[@]}"; do
+    ((i % TEST_TOTAL_SHARDS == TEST_SHARD_INDEX)) && shard_rows+=("${ROWS[$i]}")
+  done
+  ROWS=("${shard_rows[@]}")
+fi
+
 declare -A CELL PASS
 for row in "${ROWS[@]}"; do
   for relay in "${RELAYS[@]}"; do
@@ -501,6 +517,8 @@ for row in "${ROWS[@]}"; do
     # starts.
     "sc_$row" "$relay" >"$D/cell" 2>>"$WORK/harness.err"
     PASS[$row,$relay]=$?
+    # Progress, so that a log cut short by a timeout says where it was.
+    echo "relay_compare: ${SECONDS}s: $row, $relay: exit ${PASS[$row,$relay]}" >&2
     CELL[$row,$relay]="$(tr '\n' ' ' <"$D/cell")"
     kill_leftovers
   done
