@@ -76,15 +76,9 @@ int Main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &blocked, nullptr);
   const Reporter reporter(kSystem, "kernel");
 
-  if (Wants(options, "latency")) {
-    LatencySpec spec = LatencyModeSpec(options);
-    Sink sink;
-    ReceiveWhile(SIGUSR1, sink, [&] {
-      RunLatency(options, reporter, Placement::kBlocked, sink, spec);
-    });
-  }
-  if (Wants(options, "sparse")) {
-    LatencySpec spec = SparseModeSpec(options);
+  for (const LatencySpec& spec :
+       {LatencyModeSpec(options), SparseModeSpec(options)}) {
+    if (!Wants(options, spec.mode.c_str())) continue;
     Sink sink;
     ReceiveWhile(SIGUSR1, sink, [&] {
       RunLatency(options, reporter, Placement::kBlocked, sink, spec);

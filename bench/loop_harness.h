@@ -45,18 +45,9 @@ int RunLoopHarness(const Options& options, const Reporter& reporter,
     const MemorySnapshot after = TakeMemorySnapshot();
     ReportMemory(reporter, options.memory_channels, at_start, before, after);
   }
-  if (Wants(options, "latency")) {
-    LatencySpec spec = LatencyModeSpec(options);
-    for (Placement p : options.placements) {
-      Sink sink;
-      Loop loop;
-      loop.Add(1, SIGUSR1, &sink);
-      RunLoopPlaced(loop, p,
-                    [&] { RunLatency(options, reporter, p, sink, spec); });
-    }
-  }
-  if (Wants(options, "sparse")) {
-    LatencySpec spec = SparseModeSpec(options);
+  for (const LatencySpec& spec :
+       {LatencyModeSpec(options), SparseModeSpec(options)}) {
+    if (!Wants(options, spec.mode.c_str())) continue;
     for (Placement p : options.placements) {
       Sink sink;
       Loop loop;

@@ -230,14 +230,9 @@ int Main(int argc, char** argv) {
   const Reporter reporter("portsig", label);
 
   if (Wants(options, "memory")) Memory(options, reporter, at_start);
-  if (Wants(options, "latency")) {
-    LatencySpec spec = LatencyModeSpec(options);
-    for (Placement p : options.placements) {
-      Latency(options, reporter, p, spec, /*background=*/0);
-    }
-  }
-  if (Wants(options, "sparse")) {
-    LatencySpec spec = SparseModeSpec(options);
+  for (const LatencySpec& spec :
+       {LatencyModeSpec(options), SparseModeSpec(options)}) {
+    if (!Wants(options, spec.mode.c_str())) continue;
     for (Placement p : options.placements) {
       Latency(options, reporter, p, spec, /*background=*/0);
     }
