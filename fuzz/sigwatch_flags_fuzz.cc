@@ -17,6 +17,7 @@
 // fuzz/sigwatch_flags_corpus in every `bazel test //...`.
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -105,12 +106,16 @@ void CheckBufferFlag(absl::string_view text) {
   int64_t buffer;
   if (!ParseLikeAbseil(text, &buffer)) return;
   absl::StatusOr<size_t> capacity = CheckBuffer(buffer);
+  // Refused below zero, and above what size_t holds: never on a 64-bit ABI,
+  // from 2^32 on a 32-bit one.
+  const bool fits = buffer >= 0 && static_cast<uint64_t>(buffer) <=
+                                       std::numeric_limits<size_t>::max();
   if (!capacity.ok()) {
-    FUZZ_CHECK(buffer < 0, text, capacity.status().ToString());
+    FUZZ_CHECK(!fits, text, capacity.status().ToString());
     CheckRefusal(capacity.status(), text, absl::StrCat("--buffer=", buffer));
     return;
   }
-  FUZZ_CHECK(buffer >= 0 && *capacity == static_cast<uint64_t>(buffer), text,
+  FUZZ_CHECK(fits && *capacity == static_cast<uint64_t>(buffer), text,
              absl::StrCat("capacity ", *capacity));
 }
 

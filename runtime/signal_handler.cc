@@ -484,10 +484,48 @@ void FallThrough(int signo, siginfo_t* info, void* context, bool fault,
   t_records.count = slot;
 }
 
-void Handler(int signo, siginfo_t* info, void* context) {
+// Whether the handler's second and third arguments are a siginfo and a
+// ucontext: the kernel passes them only to a disposition with SA_SIGINFO,
+// and a host that saved portsig's handler with signal() (or read its
+// sa_handler) and put it back has installed it as a plain handler. The
+// kernel then passes the signal number alone, and the other two parameters
+// hold no pointer at all: on i386 the plain signal frame's saved %gs and
+// %fs (the TLS selector and 0), on arm64 whatever x1 and x2 held, under TSan
+// whatever its dispatcher's registers held; on x86-64 they point at a siginfo
+// the kernel left unwritten. A plain host handler calling portsig's as a plain
+// function passes the same nothing. The disposition in place says which,
+// and only the kernel knows it: one sigaction read per signal, the price
+// of never dereferencing a value that is not a pointer.
+//
+// The disposition read is the one in place now, not at delivery. If a
+// Notify on another thread puts portsig's SA_SIGINFO form over its plain
+// form between the kernel's delivery and this read, the plain call's
+// arguments are taken for real ones; a restore in that window (Stop) only
+// costs the sender's details. Async-signal-safe.
+bool KernelPassedSiginfo(int signo) {
+  struct sigaction now;
+  MustSigaction(signo, nullptr, &now,
+                "cannot read the disposition in the signal handler");
+  return (now.sa_flags & SA_SIGINFO) != 0 && now.sa_handler != SIG_DFL &&
+         now.sa_handler != SIG_IGN;
+}
+
+// The parameters are const, and never written: called as a plain handler
+// on i386, their slots are the signal frame's saved %gs and %fs, which
+// sigreturn loads back (a zero written there leaves the thread without its
+// TLS segment).
+void Handler(int signo, siginfo_t* const passed_info,
+             void* const passed_context) {
   const int saved_errno = errno;
   PORTSIG_TEST_HOOK(handler_entered, signo);
   const void* frame = __builtin_frame_address(0);
+  // Without a siginfo from the kernel nothing is read from them, and a
+  // previous SA_SIGINFO handler is passed none, as a plain caller passes
+  // none.
+  const bool passed = (passed_info != nullptr || passed_context != nullptr) &&
+                      KernelPassedSiginfo(signo);
+  siginfo_t* const info = passed ? passed_info : nullptr;
+  void* const context = passed ? passed_context : nullptr;
   if (const FallThroughRecord* outer = LiveRecord(signo, frame)) {
     // This thread is inside portsig's own call of a previous handler for
     // signo: a host handler chaining back into portsig's, or a signal
@@ -513,9 +551,8 @@ void Handler(int signo, siginfo_t* info, void* context) {
     return;
   }
   platform::SigQueue* queue = g_queue.load(std::memory_order_acquire);
-  // The kernel fills siginfo only for a disposition with SA_SIGINFO: a host
-  // that kept portsig's handler as a plain function (signal()) and put it
-  // back, or calls it, gives it none worth reading.
+  // info is the kernel's here, or a SA_SIGINFO host handler's passing on
+  // what it had: one for another signal is not this occurrence's.
   const siginfo_t* known =
       info != nullptr && info->si_signo == signo ? info : nullptr;
   // A fault raised by the kernel (si_code > 0) is never relayed: returning

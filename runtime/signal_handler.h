@@ -19,6 +19,11 @@
 //   to SIG_DFL as it is called, as the kernel would have done: Stop puts
 //   back SIG_DFL, and the next such signal takes the default action. A
 //   Notify made meanwhile is never undone by it.
+// - Put back as a plain handler (signal()), or called as a plain function
+//   by a host handler without SA_SIGINFO, portsig's handler gets no
+//   siginfo from the kernel: it reads none (a channel gets the signal with
+//   no sender or value) and passes none (nullptr) to a previous SA_SIGINFO
+//   handler, whatever the ABI left in those argument slots.
 // - A fault raised by the kernel for the faulting thread (SEGV, BUS, FPE,
 //   ILL, TRAP, SYS with si_code > 0) is never relayed: it gets what the
 //   previous disposition would have done, with SA_RESETHAND, SA_NODEFER and

@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <cstring>
+#include <optional>
 
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
@@ -238,16 +239,13 @@ void ChainingLibraryCase(LibraryForm form) {
   Stop(a);
   EXPECT_EQ(DescribeDifference(lib, CurrentAction(SIGUSR1)), "");
   int h0_runs = 0;
-  // A library that calls portsig's handler as a plain function, straight
-  // from the kernel, passes it whatever its registers hold for siginfo:
-  // portsig reads it (undefined behaviour in the host; ASan's build shows
-  // a wild pointer). Nested in portsig's own call, as below, nothing is
-  // read from it.
-  if (form != LibraryForm::kFromSignal) {
-    raise(SIGUSR1);
-    EXPECT_EQ(g_lib.load(), 1);
-    EXPECT_EQ(g_h0.load(), ++h0_runs);
-  }
+  // The library's handler, straight from the kernel, calls portsig's. One
+  // that calls it as a plain function passes whatever its registers or
+  // stack hold for siginfo; portsig reads nothing from that (the
+  // disposition in place has no SA_SIGINFO).
+  raise(SIGUSR1);
+  EXPECT_EQ(g_lib.load(), 1);
+  EXPECT_EQ(g_h0.load(), ++h0_runs);
 
   ASSERT_TRUE(Notify(b, {SIGUSR1}).ok());
   EXPECT_TRUE(IsPortsigHandler(SIGUSR1));
@@ -326,6 +324,63 @@ TEST(HostHandlerTest, PortsigsHandlerPutBackByALibraryIsRecognised) {
       }
     }
   }
+}
+
+// A SA_SIGINFO host handler that keeps what it was passed.
+std::atomic<int> g_hinfo{0};
+std::atomic<const void*> g_hinfo_info{nullptr};
+std::atomic<const void*> g_hinfo_context{nullptr};
+void HInfo(int, siginfo_t* info, void* context) {
+  g_hinfo.fetch_add(1);
+  g_hinfo_info.store(info);
+  g_hinfo_context.store(context);
+}
+
+// A library saves portsig's handler with signal() and puts it back the same
+// way while a channel is subscribed: portsig's handler is in place as a
+// plain handler, and the kernel passes it the signal number alone (on i386
+// the other two argument slots are the plain signal frame's saved %gs and
+// %fs, which portsig once dereferenced: SIGSEGV). A wanted signal reaches
+// the channel with no sender or value; an unwanted one reaches the
+// SA_SIGINFO host handler portsig stands in for with no siginfo or context
+// rather than with what the kernel never wrote.
+TEST(HostHandlerTest, PortsigsHandlerPutBackAsAPlainHandlerGetsNoSiginfo) {
+  auto status = RunInChild([] {
+    struct sigaction hinfo = {};
+    hinfo.sa_sigaction = &HInfo;
+    hinfo.sa_flags = SA_SIGINFO;
+    sigemptyset(&hinfo.sa_mask);
+    ASSERT_EQ(sigaction(SIGUSR1, &hinfo, nullptr), 0);
+    const struct sigaction original = CurrentAction(SIGUSR1);
+    SignalChannel a(1);
+    ASSERT_TRUE(Notify(a, {SIGUSR1}).ok());
+    InstallLibrary(SIGUSR1, LibraryForm::kFromSignal);
+    UninstallLibrary(SIGUSR1, LibraryForm::kFromSignal);
+    ASSERT_EQ(CurrentAction(SIGUSR1).sa_flags & SA_SIGINFO, 0)
+        << "signal() put back the SA_SIGINFO form";
+
+    sigval value;
+    value.sival_int = 7;
+    ASSERT_EQ(sigqueue(getpid(), SIGUSR1, value), 0);
+    const std::optional<Delivery> delivery = a.ReceiveDeliveryFor(kWatchdog);
+    ASSERT_TRUE(delivery.has_value()) << "the signal never came";
+    EXPECT_EQ(delivery->signal, Signal(SIGUSR1));
+    EXPECT_FALSE(delivery->value.has_value());
+    EXPECT_EQ(delivery->sender_pid, 0);
+
+    g_hinfo_info.store(&g_hinfo);
+    g_hinfo_context.store(&g_hinfo);
+    g_raise_in_restore = SIGUSR1;
+    test_hooks::restore_saved_begin.store(&RaiseInRestore);
+    Stop(a);
+    test_hooks::restore_saved_begin.store(nullptr);
+    EXPECT_EQ(g_raise_in_restore.load(), 0) << "nothing was raised";
+    EXPECT_EQ(g_hinfo.load(), 1);
+    EXPECT_EQ(g_hinfo_info.load(), nullptr);
+    EXPECT_EQ(g_hinfo_context.load(), nullptr);
+    EXPECT_EQ(DescribeDifference(original, CurrentAction(SIGUSR1)), "");
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
 }
 
 TEST(HostHandlerTest, ASigIgnInstalledBetweenSubscriptionsIsPutBack) {
