@@ -19,7 +19,7 @@ namespace portsig {
 namespace os_signal_internal {
 namespace {
 
-void DeliverFromRuntime(const platform::QueuedSignal& received) {
+void DeliverFromRuntime(const runtime::ReceivedSignal& received) {
   HandlerMap::Get().Deliver(received);
 }
 
@@ -35,10 +35,10 @@ void ChildAfterFork() ABSL_NO_THREAD_SAFETY_ANALYSIS {
   HandlerMap::Get().ResetInForkedChild();
 }
 
-Delivery ToDelivery(const platform::QueuedSignal& received) {
+Delivery ToDelivery(const runtime::ReceivedSignal& received) {
   Delivery delivery;
   delivery.signal = received.signo != 0 ? Signal(received.signo)
-                                        : Signal::Note(received.note_text());
+                                        : Signal::Note(received.note);
   delivery.code = received.record.code;
   delivery.sender_pid = received.record.pid;
   delivery.sender_uid = received.record.uid;
@@ -216,7 +216,7 @@ absl::Status HandlerMap::Add(Subscriber* subscriber,
 }
 
 void HandlerMap::ReleaseOnceLocked(Subscriber* subscriber,
-                                   const platform::QueuedSignal& received,
+                                   const runtime::ReceivedSignal& received,
                                    Wanted* lost) {
   switch (once_.WhatEnds(subscriber, received)) {
     case OnceSubscriptions::Ends::kEverything:
@@ -229,7 +229,7 @@ void HandlerMap::ReleaseOnceLocked(Subscriber* subscriber,
       DropAllNotesLocked(subscriber, lost);
       break;
     case OnceSubscriptions::Ends::kNote:
-      DropNoteLocked(subscriber, std::string(received.note_text()), lost);
+      DropNoteLocked(subscriber, std::string(received.note), lost);
       break;
   }
   ForgetIfEmptyLocked(subscriber);
@@ -511,21 +511,21 @@ bool HandlerMap::WantsNote(absl::string_view note) {
 }
 
 template <typename F>
-void HandlerMap::ForEachCurrentLocked(const platform::QueuedSignal& received,
+void HandlerMap::ForEachCurrentLocked(const runtime::ReceivedSignal& received,
                                       F f) {
   if (received.signo != 0) {
     for (Subscriber* s : by_signal_[received.signo]) f(s);
     return;
   }
   for (Subscriber* s : all_notes_) f(s);
-  auto it = by_note_.find(received.note_text());
+  auto it = by_note_.find(received.note);
   if (it == by_note_.end()) return;
   for (Subscriber* s : it->second) {
     if (!all_notes_.contains(s)) f(s);
   }
 }
 
-void HandlerMap::Deliver(const platform::QueuedSignal& received) {
+void HandlerMap::Deliver(const runtime::ReceivedSignal& received) {
   const Delivery delivery = ToDelivery(received);
   // Groups whose first member this signal makes ready are told when the
   // fan-out is over (and the map's lock released), once each.

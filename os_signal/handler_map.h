@@ -43,8 +43,8 @@
 #include "os_signal/subscriber.h"
 #include "os_signal/wanted.h"
 #include "platform/signal_names.h"
-#include "platform/sigqueue.h"
 #include "platform/sync.h"
+#include "runtime/received_signal.h"
 
 namespace portsig {
 namespace os_signal_internal {
@@ -77,7 +77,7 @@ class HandlerMap {
 
   // Called on whichever thread holds the queue's receive role (the
   // dispatcher, a poller in Receive, a Stop caller draining the queue).
-  void Deliver(const platform::QueuedSignal& received);
+  void Deliver(const runtime::ReceivedSignal& received);
 
   // Held across fork() so the child never inherits a half-made change.
   void LockForFork() ABSL_EXCLUSIVE_LOCK_FUNCTION(mu_) { mu_.Lock(); }
@@ -114,11 +114,11 @@ class HandlerMap {
   // Removes what `received` ends of `subscriber`'s once subscription (all
   // of it for a context), adding it to `*lost` (OnceRelease).
   void ReleaseOnceLocked(Subscriber* subscriber,
-                         const platform::QueuedSignal& received, Wanted* lost)
+                         const runtime::ReceivedSignal& received, Wanted* lost)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Calls f(subscriber) for each current subscriber of `received`.
   template <typename F>
-  void ForEachCurrentLocked(const platform::QueuedSignal& received, F f)
+  void ForEachCurrentLocked(const runtime::ReceivedSignal& received, F f)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // What `subscriber` wants, made empty on first use.
   Wanted& WantedLocked(Subscriber* subscriber)

@@ -33,14 +33,14 @@ void OnceSubscriptions::Set(Subscriber* subscriber,
   if (relayed_once.empty()) once_.erase(subscriber);
 }
 
-bool OnceSubscriptions::Releases(Subscriber* subscriber,
-                                 const platform::QueuedSignal& received) const {
+bool OnceSubscriptions::Releases(
+    Subscriber* subscriber, const runtime::ReceivedSignal& received) const {
   auto once = once_.find(subscriber);
   return once != once_.end() && once->second.Wants(received);
 }
 
 OnceSubscriptions::Ends OnceSubscriptions::WhatEnds(
-    Subscriber* subscriber, const platform::QueuedSignal& received) const {
+    Subscriber* subscriber, const runtime::ReceivedSignal& received) const {
   if (releases_all_.contains(subscriber)) return Ends::kEverything;
   if (received.signo != 0) return Ends::kSignal;
   auto once = once_.find(subscriber);

@@ -31,7 +31,7 @@
 #include "os_signal/stopping_list.h"
 #include "os_signal/subscriber.h"
 #include "os_signal/wanted.h"
-#include "platform/sigqueue.h"
+#include "runtime/received_signal.h"
 
 namespace portsig {
 namespace os_signal_internal {
@@ -50,7 +50,7 @@ class OnceSubscriptions {
 
   // Whether `received`, taken by `subscriber`, ends a once subscription.
   bool Releases(Subscriber* subscriber,
-                const platform::QueuedSignal& received) const;
+                const runtime::ReceivedSignal& received) const;
   // What that delivery ends.
   enum class Ends {
     kEverything,  // a context: all it wants
@@ -59,7 +59,7 @@ class OnceSubscriptions {
     kNote,        // received's note
   };
   Ends WhatEnds(Subscriber* subscriber,
-                const platform::QueuedSignal& received) const;
+                const runtime::ReceivedSignal& received) const;
 
   // The subscriber no longer wants that signal or note (or any note): it is
   // no longer relayed once either.

@@ -5,7 +5,6 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "platform/record_ring.h"
 #include "runtime/runtime.h"
 
 namespace portsig {
@@ -14,10 +13,10 @@ namespace os_signal_internal {
 absl::Status ValidateQueueCapacity(absl::Span<const Signal> signals,
                                    uint32_t capacity) {
   if (capacity == 0) return absl::OkStatus();
-  if (capacity > platform::kMaxQueueCapacity) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("queue_capacity ", capacity, " is above the limit of ",
-                     platform::kMaxQueueCapacity));
+  if (capacity > runtime::kMaxQueueCapacity) {
+    return absl::InvalidArgumentError(absl::StrCat("queue_capacity ", capacity,
+                                                   " is above the limit of ",
+                                                   runtime::kMaxQueueCapacity));
   }
   if (signals.empty()) {
     return absl::InvalidArgumentError(

@@ -55,7 +55,7 @@ void StoppingList::Unpark(const WaitList& ids) {
 }
 
 void StoppingList::DeliverToParked(
-    const platform::QueuedSignal& received, const Delivery& delivery,
+    const runtime::ReceivedSignal& received, const Delivery& delivery,
     absl::FunctionRef<bool(Subscriber*)> wants_now,
     Delivered* delivered) const {
   for (const Entry& entry : entries_) {

@@ -31,7 +31,7 @@
 #include "absl/functional/function_ref.h"
 #include "os_signal/subscriber.h"
 #include "os_signal/wanted.h"
-#include "platform/sigqueue.h"
+#include "runtime/received_signal.h"
 
 namespace portsig {
 namespace os_signal_internal {
@@ -66,7 +66,7 @@ class StoppingList {
   // wanted `received`, once per subscriber, skipping those in `*delivered`
   // and those `wants_now` (current subscribers, which got it already).
   // Adds those it delivers to to `*delivered`.
-  void DeliverToParked(const platform::QueuedSignal& received,
+  void DeliverToParked(const runtime::ReceivedSignal& received,
                        const Delivery& delivery,
                        absl::FunctionRef<bool(Subscriber*)> wants_now,
                        Delivered* delivered) const;

@@ -8,10 +8,9 @@ namespace os_signal_internal {
 
 void WantedDeleter::operator()(Wanted* wanted) const { delete wanted; }
 
-bool Wanted::Wants(const platform::QueuedSignal& received) const {
+bool Wanted::Wants(const runtime::ReceivedSignal& received) const {
   if (received.signo != 0) return signals.test(received.signo);
-  return all_notes ||
-         (notes != nullptr && notes->contains(received.note_text()));
+  return all_notes || (notes != nullptr && notes->contains(received.note));
 }
 
 bool Wanted::AddNote(const std::string& note) {

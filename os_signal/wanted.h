@@ -13,7 +13,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/numeric/bits.h"
 #include "platform/signal_names.h"
-#include "platform/sigqueue.h"
+#include "runtime/received_signal.h"
 
 namespace portsig {
 namespace os_signal_internal {
@@ -35,7 +35,7 @@ struct Wanted {
 
   bool empty() const { return signals.none() && !all_notes && !has_notes(); }
   bool has_notes() const { return notes != nullptr && !notes->empty(); }
-  bool Wants(const platform::QueuedSignal& received) const;
+  bool Wants(const runtime::ReceivedSignal& received) const;
   // Returns whether the note is new.
   bool AddNote(const std::string& note);
   // Returns whether the note was there.

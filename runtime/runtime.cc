@@ -14,6 +14,8 @@
 #include "absl/strings/str_cat.h"
 #include "platform/fatal.h"
 #include "platform/quiet_thread.h"
+#include "platform/record_ring.h"
+#include "platform/sigqueue.h"
 #include "platform/spin.h"
 #include "platform/sync.h"
 #include "platform/test_hooks.h"
@@ -67,12 +69,21 @@ bool ThisThreadBlocks(int signo) {
          sigismember(&mask, signo) == 1;
 }
 
+static_assert(kMaxQueueCapacity == platform::kMaxQueueCapacity,
+              "runtime.h states the queue's limit");
+
 // Passes one received signal to os_signal, on whichever thread holds the
-// queue's receive role.
-void Deliver(const platform::QueuedSignal& received) {
-  PORTSIG_TEST_HOOK(before_fan_out, received.signo);
+// queue's receive role, as the runtime's own type: the note is not copied
+// (ReceivedSignal views the queue's buffer for the call).
+void Deliver(const platform::QueuedSignal& queued) {
+  PORTSIG_TEST_HOOK(before_fan_out, queued.signo);
   if (DeliveryCallback cb =
           g_runtime->callback.load(std::memory_order_acquire)) {
+    ReceivedSignal received;
+    received.signo = queued.signo;
+    received.note = queued.note_text();
+    received.record = queued.record;
+    received.occurrences = queued.occurrences;
     cb(received);
   }
 }

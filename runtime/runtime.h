@@ -27,16 +27,19 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "platform/sigqueue.h"
 #include "runtime/config.h"
+#include "runtime/received_signal.h"
 
 namespace portsig {
+namespace platform {
+class SigQueue;  // platform/sigqueue.h, for QueuePoller
+}  // namespace platform
 namespace runtime {
 
 // Called for each received signal or text note, on whichever thread holds
 // the queue's receive role: the dispatcher, a thread polling while it waits
 // in Receive (QueuePoller), or a WaitUntilIdle caller.
-using DeliveryCallback = void (*)(const platform::QueuedSignal& received);
+using DeliveryCallback = void (*)(const ReceivedSignal& received);
 
 // Starts the runtime on the configured backend if it has not started, and
 // records the callback (nullptr: keep the current one). Always OK: a
@@ -98,8 +101,12 @@ void DisableNotes();
 // NotFound when nobody wants notes, ResourceExhausted when the queue is full.
 absl::Status QueueNote(absl::string_view text);
 
+// The largest queue-mode capacity (SetQueueCapacity) the queue keeps.
+inline constexpr uint32_t kMaxQueueCapacity = 1024;
+
 // Queue mode for a real-time signal: keep up to `capacity` occurrences
-// (0: coalesce). See platform::SigQueue::SetQueueCapacity.
+// (0: coalesce; more than kMaxQueueCapacity: kMaxQueueCapacity). See
+// platform::SigQueue::SetQueueCapacity.
 void SetQueueCapacity(int signo, uint32_t capacity);
 
 // Restores signo now if Disable left its handler in place (a Notify that
