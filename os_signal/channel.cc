@@ -13,6 +13,7 @@
 #include "absl/strings/str_format.h"
 #include "os_signal/group_state.h"
 #include "os_signal/handler_map.h"
+#include "platform/deadline.h"
 #include "platform/readiness_fd.h"
 #include "platform/spin.h"
 #include "platform/sync.h"
@@ -62,7 +63,7 @@ class ChannelState final : public Subscriber {
   bool Deliver(const Delivery& delivery,
                BeforePublish* before_publish) override;
   const void* Home() const override { return channel_; }
-  std::optional<Delivery> Receive(absl::Time deadline);
+  std::optional<Delivery> Receive(const platform::Deadline& deadline);
   std::optional<Delivery> TryReceive();
   absl::StatusOr<int> ReadyFd();
   size_t size() const;
@@ -117,13 +118,15 @@ class ChannelState final : public Subscriber {
   };
 
   // The rest of Receive, for a receiver inside.
-  std::optional<Delivery> WaitLocked(Waiter* waiter, absl::Time deadline,
+  std::optional<Delivery> WaitLocked(Waiter* waiter,
+                                     const platform::Deadline& deadline,
                                      ScopedCancellationOff* cancellation)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // For a receiver inside a closed channel: nothing comes any more, and
   // returning a delivery would send the caller back into the destroyed
   // channel. Waits for the deadline (for ever if infinite).
-  std::optional<Delivery> WaitClosedLocked(Waiter* waiter, absl::Time deadline,
+  std::optional<Delivery> WaitClosedLocked(Waiter* waiter,
+                                           const platform::Deadline& deadline,
                                            ScopedCancellationOff* cancellation)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // A receiver leaves: unlisted, or what was handed to it and not returned
@@ -337,7 +340,8 @@ void ChannelState::OfferAgainLocked(Delivery delivery) {
                                 std::memory_order_relaxed);
 }
 
-std::optional<Delivery> ChannelState::Receive(absl::Time deadline) {
+std::optional<Delivery> ChannelState::Receive(
+    const platform::Deadline& deadline) {
   // Cancellation may act only where this thread waits (see channel.h).
   ScopedCancellationOff cancellation;
   // Without a dispatcher, WaitLocked looks for signals itself.
@@ -378,7 +382,8 @@ std::optional<Delivery> ChannelState::Receive(absl::Time deadline) {
 }
 
 std::optional<Delivery> ChannelState::WaitLocked(
-    Waiter* waiter, absl::Time deadline, ScopedCancellationOff* cancellation) {
+    Waiter* waiter, const platform::Deadline& deadline,
+    ScopedCancellationOff* cancellation) {
   for (;;) {
     if (closed_) return WaitClosedLocked(waiter, deadline, cancellation);
     if (waiter->handed.has_value()) break;
@@ -393,9 +398,9 @@ std::optional<Delivery> ChannelState::WaitLocked(
       if (!dispatched) {
         cancellation->Allow();
         const bool timed_out = nonempty_.WaitWithDeadline(
-            &mu_, std::min(deadline, absl::Now() + kNoDispatcherPoll));
+            &mu_, deadline.EarlierOf(kNoDispatcherPoll));
         cancellation->Disallow();
-        if (timed_out && absl::Now() >= deadline && !closed_ &&
+        if (timed_out && deadline.Passed() && !closed_ &&
             !waiter->handed.has_value()) {
           return std::nullopt;
         }
@@ -414,11 +419,12 @@ std::optional<Delivery> ChannelState::WaitLocked(
 }
 
 std::optional<Delivery> ChannelState::WaitClosedLocked(
-    Waiter* waiter, absl::Time deadline, ScopedCancellationOff* cancellation) {
+    Waiter* waiter, const platform::Deadline& deadline,
+    ScopedCancellationOff* cancellation) {
   waiter->handed.reset();
   waiter->taken = true;
   // Infinite: wakes only spuriously, and waits again.
-  while (deadline == absl::InfiniteFuture() || absl::Now() < deadline) {
+  while (!deadline.Passed()) {
     cancellation->Allow();
     nonempty_.WaitWithDeadline(&mu_, deadline);
     cancellation->Disallow();
@@ -503,17 +509,18 @@ absl::Status SignalChannel::LeaveGroup(
 os_signal_internal::Subscriber* SignalChannel::AsSubscriber() { return state_; }
 
 Delivery SignalChannel::ReceiveDelivery() {
-  return *state_->Receive(absl::InfiniteFuture());
+  return *state_->Receive(platform::Deadline::Infinite());
 }
 
 std::optional<Delivery> SignalChannel::ReceiveDeliveryFor(
     absl::Duration timeout) {
-  return state_->Receive(absl::Now() + timeout);
+  // Elapsed time, on the monotonic clock (platform/deadline.h).
+  return state_->Receive(platform::Deadline::In(timeout));
 }
 
 std::optional<Delivery> SignalChannel::ReceiveDeliveryUntil(
     absl::Time deadline) {
-  return state_->Receive(deadline);
+  return state_->Receive(platform::Deadline::At(deadline));
 }
 
 std::optional<Delivery> SignalChannel::TryReceiveDelivery() {

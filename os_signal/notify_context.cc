@@ -11,6 +11,7 @@
 #include "os_signal/delivery.h"
 #include "os_signal/handler_map.h"
 #include "os_signal/subscriber.h"
+#include "platform/deadline.h"
 #include "platform/readiness_fd.h"
 #include "platform/sync.h"
 #include "platform/test_hooks.h"
@@ -119,7 +120,7 @@ class ContextState final : public Subscriber,
     children_.erase(child);
   }
 
-  bool WaitUntil(absl::Time deadline) {
+  bool WaitUntil(const platform::Deadline& deadline) {
     MutexLock lock(&mu_);
     while (status_.ok()) {
       if (!runtime::DispatcherRunning()) {
@@ -131,15 +132,15 @@ class ContextState final : public Subscriber,
         mu_.Lock();
         if (!status_.ok()) break;
         if (!dispatched) {
-          if (done_.WaitWithDeadline(
-                  &mu_, std::min(deadline, absl::Now() + kNoDispatcherPoll)) &&
-              absl::Now() >= deadline) {
+          if (done_.WaitWithDeadline(&mu_,
+                                     deadline.EarlierOf(kNoDispatcherPoll)) &&
+              deadline.Passed()) {
             return !status_.ok();
           }
           continue;
         }
       }
-      if (deadline == absl::InfiniteFuture()) {
+      if (deadline.infinite()) {
         done_.Wait(&mu_);
         PORTSIG_TEST_HOOK(context_waiter_woken, 0);
       } else {
@@ -251,17 +252,18 @@ bool SignalContext::done() const { return !state_->status().ok(); }
 // unwinds) into the state's lock after the destructor has returned.
 void SignalContext::Wait() const {
   std::shared_ptr<os_signal_internal::ContextState> state = state_;
-  state->WaitUntil(absl::InfiniteFuture());
+  state->WaitUntil(platform::Deadline::Infinite());
 }
 
 bool SignalContext::WaitFor(absl::Duration timeout) const {
   std::shared_ptr<os_signal_internal::ContextState> state = state_;
-  return state->WaitUntil(absl::Now() + timeout);
+  // Elapsed time, on the monotonic clock (platform/deadline.h).
+  return state->WaitUntil(platform::Deadline::In(timeout));
 }
 
 bool SignalContext::WaitUntil(absl::Time deadline) const {
   std::shared_ptr<os_signal_internal::ContextState> state = state_;
-  return state->WaitUntil(deadline);
+  return state->WaitUntil(platform::Deadline::At(deadline));
 }
 
 absl::StatusOr<int> SignalContext::ReadyFd() { return state_->ReadyFd(); }

@@ -22,6 +22,7 @@
 #include "absl/status/status.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "platform/deadline.h"
 #include "platform/test_hooks.h"
 
 namespace portsig {
@@ -49,18 +50,19 @@ inline bool SpinEnabled() {
 
 // Calls ready() until it returns true, the budget has passed, or `deadline`
 // has; yields the processor between calls. Returns whether ready() did.
+// Measured on the monotonic clock: a step back of the wall clock would
+// otherwise keep a thread spinning for as long as the step.
 template <typename Ready>
 bool SpinUntil(const Ready& ready,
-               absl::Time deadline = absl::InfiniteFuture()) {
+               const Deadline& deadline = Deadline::Infinite()) {
   const int64_t budget_ns =
       spin_internal::budget_ns.load(std::memory_order_relaxed);
   if (budget_ns <= 0) return false;
   PORTSIG_TEST_HOOK(spin_started, 0);
-  const absl::Time end =
-      std::min(deadline, absl::Now() + absl::Nanoseconds(budget_ns));
+  const Deadline end = deadline.EarlierOf(absl::Nanoseconds(budget_ns));
   for (;;) {
     if (ready()) return true;
-    if (absl::Now() >= end) return false;
+    if (end.Passed()) return false;
     spin_internal::Pause();
   }
 }

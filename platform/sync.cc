@@ -26,21 +26,17 @@ void ForkSafeCondVar::Wait(ForkSafeMutex* mu) {
   pthread_cond_wait(&cv_, &mu->mu_);
 }
 
-bool ForkSafeCondVar::WaitWithDeadline(ForkSafeMutex* mu, absl::Time deadline) {
-  if (deadline == absl::InfiniteFuture()) {
+bool ForkSafeCondVar::WaitWithDeadline(ForkSafeMutex* mu,
+                                       const platform::Deadline& deadline) {
+  if (deadline.infinite()) {
     Wait(mu);
     return false;
   }
-  // The deadline is wall-clock time; wait on the monotonic clock for the
-  // time left, so a clock step cannot stretch or cut the wait.
-  const absl::Duration left =
-      std::max(deadline - absl::Now(), absl::ZeroDuration());
-  struct timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  const struct timespec until =
-      absl::ToTimespec(absl::DurationFromTimespec(now) + left);
+  // Both the wait and the check on CLOCK_MONOTONIC (the condition
+  // variable's clock): no step of the wall clock stretches or cuts it.
+  const struct timespec until = deadline.ToMonotonicTimespec();
   pthread_cond_timedwait(&cv_, &mu->mu_, &until);
-  return absl::Now() >= deadline;
+  return deadline.Passed();
 }
 
 void ForkSafeCondVar::SignalAll() { pthread_cond_broadcast(&cv_); }
@@ -51,7 +47,8 @@ void ForkSafeCondVar::Wait(ForkHeldMutex* mu) ABSL_NO_THREAD_SAFETY_ANALYSIS {
   Wait(&mu->mu_);
 }
 
-bool ForkSafeCondVar::WaitWithDeadline(ForkHeldMutex* mu, absl::Time deadline)
+bool ForkSafeCondVar::WaitWithDeadline(ForkHeldMutex* mu,
+                                       const platform::Deadline& deadline)
     ABSL_NO_THREAD_SAFETY_ANALYSIS {
   return WaitWithDeadline(&mu->mu_, deadline);
 }

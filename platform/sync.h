@@ -21,6 +21,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "platform/deadline.h"
 #include "platform/sanitizers.h"
 
 #ifdef PORTSIG_TSAN
@@ -107,7 +108,8 @@ class ABSL_LOCKABLE ForkSafeMutex {
 class ForkHeldMutex;
 
 // The condition variable for ForkSafeMutex: glibc's pthread_cond_t, with
-// deadlines on CLOCK_MONOTONIC. It replaces absl::CondVar, which needs
+// deadlines on CLOCK_MONOTONIC (platform/deadline.h), which no step of the
+// wall clock moves. It replaces absl::CondVar, which needs
 // absl::Mutex: Debian's debug build of that records lock order for deadlock
 // detection on every Lock (74% of fan-out's cost per channel, see
 // BENCHMARKS.md) under a process-wide spin lock that fork() may copy held.
@@ -123,9 +125,9 @@ class ForkSafeCondVar {
   void Wait(ForkSafeMutex* mu) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   void Wait(ForkHeldMutex* mu) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // As Wait, but gives up at `deadline`; true if it has passed.
-  bool WaitWithDeadline(ForkSafeMutex* mu, absl::Time deadline)
+  bool WaitWithDeadline(ForkSafeMutex* mu, const platform::Deadline& deadline)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
-  bool WaitWithDeadline(ForkHeldMutex* mu, absl::Time deadline)
+  bool WaitWithDeadline(ForkHeldMutex* mu, const platform::Deadline& deadline)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   void SignalAll();
   // In a forked child, for a condition variable a parent thread was waiting

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "platform/deadline.h"
 #include "platform/quiet_thread.h"
 #include "platform/test_hooks.h"
 
@@ -68,7 +69,9 @@ void DeferredRestore::Run() {
       continue;
     }
     const uint64_t generation = schedule_generation_;
-    const absl::Time deadline = absl::Now() + delay_;
+    // Monotonic: a step of the wall clock neither stretches nor cuts the
+    // delay.
+    const platform::Deadline deadline = platform::Deadline::In(delay_);
     in_period_ = true;
     while (generation == schedule_generation_ &&
            !wake_.WaitWithDeadline(mu_, deadline)) {
