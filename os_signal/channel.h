@@ -4,7 +4,8 @@
 // occurrence count); Receive returns only the signal, ReceiveDelivery the
 // whole record. Both take from the same buffer.
 //
-// Delivery never blocks the dispatcher: a channel that is full drops the
+// Delivery never blocks the thread delivering (the dispatcher, or whichever
+// thread holds the queue's receive role): a channel that is full drops the
 // delivery and counts it in dropped(). As in Go, a delivery that finds a
 // receiver blocked in Receive/ReceiveFor is handed to that receiver (the
 // one that has waited longest), and only it can take it: TryReceive, size()

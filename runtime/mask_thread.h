@@ -14,7 +14,7 @@
 // its mask only when the set of named signals changes (the first Notify
 // naming a signal, the last Stop of it): a thread that sends its process a
 // signal it does not block still runs the handler before kill() returns
-// (ThreadsTest.KillToSelfRunsTheHandlerFirstWhileTheMaskThreadIsOpen).
+// (BlockedEverywhereTest.KillToSelfRunsTheHandlerFirstWhileTheMaskIsOpen).
 //
 // Only this thread can change its mask, so a change wakes it and waits
 // until it has made it: a signal sent once Open returns meets the new mask.

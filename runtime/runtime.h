@@ -1,15 +1,17 @@
 // The process-wide runtime under os_signal: owns the selected SigQueue,
-// installs, forwards and restores sigaction handlers, runs the one
-// dispatcher thread, and survives fork().
+// installs, forwards and restores sigaction handlers (signal_handler.h),
+// runs the dispatcher thread, the mask thread (mask_thread.h) and the
+// restorer (deferred_restore.h), and survives fork().
 //
 // Promises to os_signal (its only client):
 // - Enable(signo) makes the signal wanted, then installs portsig's handler if
 //   it is not installed, remembering the disposition it replaced exactly.
-// - Disable(signo) makes it unwanted and puts back exactly what was there
-//   before portsig (unless the host has since replaced portsig's handler, in
-//   which case the host's choice stands): at once, or after the restore
-//   delay where lingering cannot change what happens to the process
-//   (deferred_restore.h).
+// - Disable(signo) makes it unwanted and puts back what portsig's handler
+//   stood in for, the disposition the host had installed last when portsig
+//   installed it (unless the host has since replaced portsig's handler, in
+//   which case the host's choice stands; signal_handler.h has the rules):
+//   at once, or after the restore delay where lingering cannot change what
+//   happens to the process (deferred_restore.h).
 // - A signal that reaches portsig's handler while nobody wants it gets what
 //   was there before: the host's handler (chained with its siginfo), SIG_IGN,
 //   or the default action.
@@ -87,7 +89,9 @@ void CloseMask(int signo);
 bool MaskOpen(int signo);
 // Sets SIG_IGN, remembering the previous disposition for Reset.
 absl::Status Ignore(int signo);
-// Puts back exactly the disposition from before portsig touched signo.
+// Puts back what portsig stands in for: the disposition from before
+// portsig touched signo, or what a host installed over it since
+// (signal_handler.h).
 void Reset(int signo);
 // The truth: ignored through portsig, or SIG_IGN in the kernel (inherited at
 // startup, as under nohup) while portsig does not hold the signal.
