@@ -84,6 +84,8 @@ class ChannelState final : public Subscriber {
  private:
   // A receiver blocked in Receive, on its own stack.
   struct Waiter {
+    // Where it sleeps (runtime.h); it outlives the waiter's listing.
+    runtime::QueueSleeper* sleeper = nullptr;
     // What Deliver handed to this receiver; only it takes it.
     std::optional<Delivery> handed;
     // handed.has_value(), for the receiver to watch while it spins.
@@ -117,18 +119,13 @@ class ChannelState final : public Subscriber {
     Waiter* const waiter_;
   };
 
-  // The rest of Receive, for a receiver inside.
-  std::optional<Delivery> WaitLocked(Waiter* waiter,
-                                     const platform::Deadline& deadline,
-                                     ScopedCancellationOff* cancellation)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // For a receiver inside a closed channel: nothing comes any more, and
-  // returning a delivery would send the caller back into the destroyed
-  // channel. Waits for the deadline (for ever if infinite).
-  std::optional<Delivery> WaitClosedLocked(Waiter* waiter,
-                                           const platform::Deadline& deadline,
-                                           ScopedCancellationOff* cancellation)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The rest of Receive, for a receiver inside, which sleeps on the
+  // signal queue itself (runtime::QueueSleeper) so that the handler can
+  // wake it without the dispatcher. Takes mu_ for each look.
+  std::optional<Delivery> Wait(Waiter* waiter,
+                               const platform::Deadline& deadline,
+                               ScopedCancellationOff* cancellation)
+      ABSL_LOCKS_EXCLUDED(mu_);
   // A receiver leaves: unlisted, or what was handed to it and not returned
   // is offered again. True if it was the last inside a closed channel.
   bool LeaveLocked(Waiter* waiter) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -143,10 +140,8 @@ class ChannelState final : public Subscriber {
   void NowReadyLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void NowEmptyLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // First thing under mu_ in a forked child: none of the parent's threads
-  // inside came along. Forgets them, in waiters_, inside_ and nonempty_,
-  // whose copy still counts them: glibc's broadcast (and destroy) would
-  // wait for them to leave, and the child's dispatcher would hang in
-  // Deliver.
+  // inside came along. Forgets them, in waiters_ and inside_, so that
+  // nothing is handed to a receiver (and its sleeper) of the parent's.
   void ForgetParentsReceiversLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The ready descriptor, made anew if this process forked since it was
   // created (the inherited one is shared with the parent); -1 if none.
@@ -162,7 +157,6 @@ class ChannelState final : public Subscriber {
   // Held across fork() while in use, so a child never copies it held by a
   // thread it does not have (a receiver of the parent, say).
   mutable ForkHeldMutex mu_;
-  ForkSafeCondVar nonempty_;
   absl::InlinedVector<Delivery, 1> buffer_ ABSL_GUARDED_BY(mu_);
   // Receivers blocked right now, spinning or parked, and not yet handed a
   // delivery, longest waiting first. While there is one, buffer_ is empty.
@@ -189,7 +183,6 @@ void ChannelState::ForgetParentsReceiversLocked() {
   receivers_generation_ = generation;
   waiters_.clear();
   inside_ = 0;
-  nonempty_.ReinitInChild();
 }
 
 void ChannelState::Close() {
@@ -218,9 +211,12 @@ void ChannelState::HandLocked(Delivery delivery) {
   Waiter* waiter = waiters_.front();
   waiters_.erase(waiters_.begin());
   waiter->handed = std::move(delivery);
-  waiter->filled.store(true, std::memory_order_release);
-  // Every blocked receiver looks; only the one handed it leaves.
-  nonempty_.SignalAll();
+  // Sequentially consistent with the sleeper's announcement and its look
+  // at `filled` (QueueSleeper::Sleep): it sees this or is woken here. The
+  // waiter is listed, so its sleeper lives; when this runs on the waiter's
+  // own thread (it delivered), it is awake and no system call is made.
+  waiter->filled.store(true, std::memory_order_seq_cst);
+  waiter->sleeper->Wake();
 }
 
 bool ChannelState::Deliver(const Delivery& delivery,
@@ -344,9 +340,15 @@ std::optional<Delivery> ChannelState::Receive(
     const platform::Deadline& deadline) {
   // Cancellation may act only where this thread waits (see channel.h).
   ScopedCancellationOff cancellation;
-  // Without a dispatcher, WaitLocked looks for signals itself.
+  // Without a dispatcher, Wait looks for signals itself.
   (void)runtime::EnsureDispatcher();
+  // Made before the waiter is listed and gone after it left (the waiter's
+  // exit runs first): a delivery handed to the waiter wakes it here. Gone
+  // last, it delivers what a sender left to this thread (sigqueue.h), the
+  // lock released.
+  runtime::QueueSleeper sleeper;
   Waiter waiter;
+  waiter.sleeper = &sleeper;
   {
     MutexLock lock(&mu_);
     ForgetParentsReceiversLocked();
@@ -377,56 +379,50 @@ std::optional<Delivery> ChannelState::Receive(
         deadline);
     cancellation.Disallow();
   }  // Unregistering may deliver, into this channel too: before the lock.
-  MutexLock lock(&mu_);
-  return WaitLocked(&waiter, deadline, &cancellation);
+  return Wait(&waiter, deadline, &cancellation);
 }
 
-std::optional<Delivery> ChannelState::WaitLocked(
+std::optional<Delivery> ChannelState::Wait(
     Waiter* waiter, const platform::Deadline& deadline,
     ScopedCancellationOff* cancellation) {
+  // Each pass sleeps once (returning at once if its deadline is past or
+  // something came), so even a deadline already past delivers what is
+  // queued before it gives up.
+  bool past_deadline = false;
   for (;;) {
-    if (closed_) return WaitClosedLocked(waiter, deadline, cancellation);
-    if (waiter->handed.has_value()) break;
-    if (!runtime::DispatcherRunning()) {
-      // No thread could be made for the dispatcher: deliver what is queued
-      // here, and look again every kNoDispatcherPoll (nothing wakes this
-      // thread when a signal is queued), trying to start it each time.
-      mu_.Unlock();
-      const bool dispatched = DispatchedOrDeliveredHere();
-      mu_.Lock();
-      if (closed_ || waiter->handed.has_value()) continue;
-      if (!dispatched) {
-        cancellation->Allow();
-        const bool timed_out = nonempty_.WaitWithDeadline(
-            &mu_, deadline.EarlierOf(kNoDispatcherPoll));
-        cancellation->Disallow();
-        if (timed_out && deadline.Passed() && !closed_ &&
-            !waiter->handed.has_value()) {
-          return std::nullopt;
-        }
-        continue;
+    {
+      MutexLock lock(&mu_);
+      if (closed_) {
+        waiter->handed.reset();
+        waiter->taken = true;
+        break;
       }
+      if (waiter->handed.has_value()) {
+        waiter->taken = true;
+        return *std::move(waiter->handed);
+      }
+      if (past_deadline) return std::nullopt;
+    }
+    platform::Deadline until = deadline;
+    if (!runtime::DispatcherRunning() && !DispatchedOrDeliveredHere()) {
+      // No thread could be made for the dispatcher: what nobody sleeping
+      // was woken for waits in the queue; look again every
+      // kNoDispatcherPoll, trying to start it each time.
+      until = deadline.EarlierOf(kNoDispatcherPoll);
     }
     cancellation->Allow();
-    const bool timed_out = nonempty_.WaitWithDeadline(&mu_, deadline);
+    waiter->sleeper->Sleep(
+        [waiter] { return waiter->filled.load(std::memory_order_seq_cst); },
+        until);
     cancellation->Disallow();
-    if (timed_out && !closed_ && !waiter->handed.has_value()) {
-      return std::nullopt;
-    }
+    past_deadline = deadline.Passed();
   }
-  waiter->taken = true;
-  return *std::move(waiter->handed);
-}
-
-std::optional<Delivery> ChannelState::WaitClosedLocked(
-    Waiter* waiter, const platform::Deadline& deadline,
-    ScopedCancellationOff* cancellation) {
-  waiter->handed.reset();
-  waiter->taken = true;
-  // Infinite: wakes only spuriously, and waits again.
+  // Closed: nothing comes any more, and returning a delivery would send the
+  // caller back into the destroyed channel. Waits for the deadline (for
+  // ever if infinite), still delivering for others when a sender wakes it.
   while (!deadline.Passed()) {
     cancellation->Allow();
-    nonempty_.WaitWithDeadline(&mu_, deadline);
+    waiter->sleeper->Sleep([] { return false; }, deadline);
     cancellation->Disallow();
   }
   return std::nullopt;

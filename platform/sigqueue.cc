@@ -1,11 +1,14 @@
+// SigQueue's sender side and bookkeeping: Send (with queue mode's ring),
+// the wanted/ignored sets and the count of senders between their `wanted`
+// check and their hand-off that WaitUntilIdle waits for, the queue-mode
+// capacities, the fork reset and the factories. The receive role, drains,
+// pollers, sleeping receivers and WaitUntilIdle itself are in
+// sigqueue_receive.cc; the promises are sigqueue.h's.
 #include "platform/sigqueue.h"
-
-#include <pthread.h>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "platform/test_hooks.h"
-#include "platform/wakeup.h"
 
 #ifndef PORTSIG_DEFAULT_SIGQUEUE
 #define PORTSIG_DEFAULT_SIGQUEUE "posix"
@@ -55,126 +58,6 @@ SendResult SigQueue::Send(int signo, const SignalRecord& record) {
   return result;
 }
 
-bool SigQueue::TryReceiveLocked(QueuedSignal* out) {
-  for (;;) {
-    if (draining_ != 0) {
-      RecordRing* ring = rings_[draining_].load(std::memory_order_acquire);
-      if (uint64_t n = ring->Pop(&out->record, drain_limit_); n > 0) {
-        out->signo = draining_;
-        out->occurrences = n;
-        out->note_length = 0;
-        out->note[0] = '\0';
-        return true;
-      }
-      draining_ = 0;
-      // Occurrences that reached the backend while queue mode was off.
-      if (drained_after_.occurrences > 0) {
-        *out = drained_after_;
-        drained_after_.occurrences = 0;
-        return true;
-      }
-    }
-    if (!TryReceiveRaw(out)) return false;
-    if (out->signo != 0 &&
-        rings_[out->signo].load(std::memory_order_acquire) != nullptr) {
-      draining_ = out->signo;
-      // Only what is queued now: a flood on this signal must not keep the
-      // receiver from the others. Later records bring their own wake-up.
-      drain_limit_ =
-          rings_[draining_].load(std::memory_order_acquire)->WritePosition();
-      drained_after_ = *out;
-      continue;
-    }
-    // Zero: an earlier delivery already reported what this one stands for.
-    if (out->signo == 0 || out->occurrences > 0) return true;
-  }
-}
-
-bool SigQueue::TryLockRole() {
-  return !role_held_.load(std::memory_order_relaxed) &&
-         !role_held_.exchange(true, std::memory_order_acquire);
-}
-
-void SigQueue::LockRole() {
-  while (!TryLockRole()) YieldProcessor();
-}
-
-void SigQueue::UnlockRole() {
-  role_held_.store(false, std::memory_order_release);
-}
-
-// Holds the receive role for a scope. Thread cancellation is off meanwhile:
-// `deliver` may reach a cancellation point (a channel's eventfd write), and
-// a thread cancelled there would leave signals taken but not delivered.
-class SigQueue::RoleScope {
- public:
-  explicit RoleScope(SigQueue* queue) : queue_(queue) {
-    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state_);
-  }
-  ~RoleScope() {
-    if (held_) queue_->UnlockRole();
-    pthread_setcancelstate(cancel_state_, nullptr);
-  }
-  RoleScope(const RoleScope&) = delete;
-  RoleScope& operator=(const RoleScope&) = delete;
-
-  bool Take(bool wait) {
-    if (wait) {
-      queue_->LockRole();
-      held_ = true;
-    } else {
-      held_ = queue_->TryLockRole();
-    }
-    return held_;
-  }
-
- private:
-  SigQueue* const queue_;
-  int cancel_state_ = 0;
-  bool held_ = false;
-};
-
-bool SigQueue::Drain(DeliverFn deliver, bool wait) noexcept {
-  RoleScope role(this);
-  if (!role.Take(wait)) return false;
-  BeginDrain();
-  QueuedSignal received;
-  while (TryReceiveLocked(&received)) deliver(received);
-  return true;
-}
-
-void SigQueue::Receive(QueuedSignal* out) {
-  for (;;) {
-    bool got;
-    {
-      RoleScope role(this);
-      role.Take(/*wait=*/true);
-      BeginDrain();
-      got = TryReceiveLocked(out);
-    }
-    if (got) return;
-    AwaitSenders();
-  }
-}
-
-void SigQueue::BeginPoll() {
-  if (pollers_.fetch_add(1, std::memory_order_seq_cst) == 0) {
-    FirstPollerRegistered();
-  }
-}
-
-void SigQueue::Poll(DeliverFn deliver) {
-  if (MayHavePending()) Drain(deliver, /*wait=*/false);
-}
-
-void SigQueue::EndPoll(DeliverFn deliver) {
-  // A sender that read pollers() before this decrement set its bit before
-  // the read below (both sequentially consistent), so the bit is seen here
-  // unless a role holder already took it.
-  pollers_.fetch_sub(1, std::memory_order_seq_cst);
-  if (MayHavePending()) Drain(deliver, /*wait=*/true);
-}
-
 void SigQueue::SetQueueCapacity(int signo, uint32_t capacity) {
   if (signo < 1 || signo > kMaxSignal) return;
   if (capacity > kMaxQueueCapacity) capacity = kMaxQueueCapacity;
@@ -211,23 +94,6 @@ bool SigQueue::Wanted(int slot) const { return wanted_.Contains(slot); }
 
 bool SigQueue::Ignored(int slot) const { return ignored_.Contains(slot); }
 
-void SigQueue::WaitUntilIdle(DeliverFn deliver) {
-  // A sender may have read `wanted` before the caller's Disable and still be
-  // queuing; wait for every such sender to finish its hand-off first.
-  while (delivering_.load(std::memory_order_seq_cst) != 0) YieldProcessor();
-  // Then deliver what they queued. Their writes are visible now (the
-  // counter's read synchronizes with their decrements), so an empty queue
-  // is really empty, and taking the role waits out a receiver that took
-  // something and is still delivering it. Skipping the empty drain spares
-  // the note backend's two signal-mask calls on every Stop.
-  if (MayHavePending()) {
-    Drain(deliver, /*wait=*/true);
-  } else {
-    RoleScope role(this);
-    role.Take(/*wait=*/true);
-  }
-}
-
 void SigQueue::ResetAfterFork() {
   delivering_.store(0, std::memory_order_relaxed);
   for (auto& ring : rings_) {
@@ -236,6 +102,8 @@ void SigQueue::ResetAfterFork() {
   // The parent's role holder and pollers are not in this process.
   role_held_.store(false, std::memory_order_relaxed);
   pollers_.store(0, std::memory_order_relaxed);
+  // Nor its sleeping receivers: a sender must not hand a signal to one.
+  sleepers_.ResetAfterFork();
   draining_ = 0;
   drained_after_.occurrences = 0;
 }

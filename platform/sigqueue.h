@@ -26,6 +26,15 @@
 //   dispatcher to hand the signal on, which saves a thread wake-up per
 //   signal. While any poller is registered the posix backend's senders do
 //   not wake the dispatcher; a poller unregistering drains what they left.
+// - Sleeping receivers (BeginSleep/Sleep/EndSleep): a thread that blocks
+//   until a delivery reaches it sleeps on the queue itself. A sender that
+//   finds one asleep wakes it instead of the dispatcher (one futex wake-up
+//   from handler to receiver, none when the kernel ran the handler on that
+//   thread), and the woken thread takes the receive role and delivers what
+//   is queued to every subscriber itself. A sleeper woken by a sender
+//   always drains before it sleeps again or leaves, however it leaves
+//   (its deadline, pthread_cancel): the sender relied on it. The
+//   dispatcher is woken only when no receiver sleeps.
 // - Enable/Disable/Ignore/WaitUntilIdle are for ordinary threads, never for
 //   a signal handler. Ignored is one atomic load and is also called from
 //   the handler.
@@ -47,10 +56,13 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "platform/deadline.h"
 #include "platform/record_ring.h"
 #include "platform/signal_names.h"
 #include "platform/signal_record.h"
 #include "platform/signal_set.h"
+#include "platform/sleeping_receivers.h"
 
 namespace portsig {
 namespace platform {
@@ -125,6 +137,23 @@ class SigQueue {
   void Poll(DeliverFn deliver);
   void EndPoll(DeliverFn deliver);
 
+  // Sleeping receivers. BeginSleep gives the calling thread a slot (see
+  // sleeping_receivers.h) until EndSleep. Sleep announces the sleep, looks
+  // at `done` and at the queue, and sleeps unless either has something,
+  // until a sender or WakeSleeper(slot) wakes it or `deadline`; then it
+  // delivers what is queued with `deliver` (waiting for the role if a
+  // sender woke it), and returns whether anyone woke it. A cancellation
+  // point while it sleeps, and only there. `done` is read after the
+  // announcement: whoever makes it true calls WakeSleeper after. EndSleep
+  // delivers what a sender left to this sleeper; call it however the
+  // thread leaves (a destructor), holding none of the locks delivery takes.
+  ReceiverSlot* BeginSleep();
+  bool Sleep(ReceiverSlot* slot, DeliverFn deliver,
+             absl::FunctionRef<bool()> done, const Deadline& deadline);
+  void EndSleep(ReceiverSlot* slot, DeliverFn deliver);
+  // Any thread, async-signal-safe: ends `slot`'s Sleep (if it sleeps).
+  static void WakeSleeper(ReceiverSlot* slot) { slot->Wake(); }
+
   // Queue mode for one signal: keep up to `capacity` occurrences' records
   // (0: off, coalesce as usual). Ordinary threads only; the first call for a
   // signal allocates its ring, which then lives as long as the queue.
@@ -175,6 +204,9 @@ class SigQueue {
   // Registered pollers. The posix backend's Enqueue reads it after setting
   // a signal's bit: while it is non-zero, a poller will take the bit.
   int32_t pollers() const { return pollers_.load(std::memory_order_seq_cst); }
+  // Async-signal-safe: a sender that queued a signal and must see it taken
+  // wakes a sleeping receiver; false if none sleeps (then the dispatcher).
+  bool WakeSleepingReceiver(int slot);
 
   // The shared front half of Send/SendNote: counts the sender in
   // `delivering_` before it reads `wanted_`, so WaitUntilIdle sees it.
@@ -205,6 +237,7 @@ class SigQueue {
 
   std::atomic<bool> role_held_{false};
   std::atomic<int32_t> pollers_{0};
+  SleepingReceivers sleepers_;
   // Role holder's: the signal whose ring is being emptied, and the
   // backend's own delivery for it, returned once the ring is empty.
   int draining_ = 0;

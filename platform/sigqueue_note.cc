@@ -2,13 +2,14 @@
 //
 // A bounded FIFO of text notes, stored inline so the sender never
 // allocates, guarded by a spin lock together with a "receiver is sleeping"
-// flag. POSIX signals travel as their note names ("interrupt"), and come
-// back out as numbers, each with the record of its occurrence. Nothing
-// coalesces while there is room. When the queue is full a text note is
-// refused; a signal is set aside in a per-signal overflow bit and
-// LatestRecord (as the posix backend keeps every signal), so it still
-// arrives, once, with the count of what was folded into it. Both count as
-// overflows.
+// flag; a receiver asleep on the queue (SigQueue's sleeping receivers) is
+// woken instead of the dispatcher when there is one. POSIX signals travel as
+// their note names ("interrupt"), and come back out as numbers, each with the
+// record of its occurrence. Nothing coalesces while there is room. When the
+// queue is full a text note is refused; a signal is set aside in a per-signal
+// overflow bit and LatestRecord (as the posix backend keeps every signal), so
+// it still arrives, once, with the count of what was folded into it. Both count
+// as overflows.
 //
 // The lock and signal handlers: a handler that spins on a lock held by the
 // thread it interrupted would spin forever. So every ordinary thread that
@@ -213,7 +214,8 @@ class NoteSigQueue final : public SigQueue {
     lock_.Lock();
     PORTSIG_TEST_HOOK(note_push_locked, length);
     SendResult result;
-    bool wake = false;
+    bool queued = false;
+    bool dispatcher_sleeps = false;
     const int count = count_.load(std::memory_order_relaxed);
     if (count == kNoteQueueCapacity) {
       result = SetAside(signo, record);  // The receiver is awake: full.
@@ -223,12 +225,15 @@ class NoteSigQueue final : public SigQueue {
       slot.length = length;
       slot.record = record != nullptr ? *record : SignalRecord();
       slot.occurrences = record != nullptr ? 1 : 0;
-      count_.store(count + 1, std::memory_order_relaxed);
-      wake = receiver_sleeping_.exchange(false, std::memory_order_relaxed);
+      // Sequentially consistent with a sleeping receiver's announcement
+      // and its look at MayHavePending (SigQueue::Sleep).
+      count_.store(count + 1, std::memory_order_seq_cst);
+      dispatcher_sleeps = receiver_sleeping_.load(std::memory_order_relaxed);
+      queued = true;
       result = SendResult::kQueued;
     }
     lock_.Unlock();
-    if (wake) wakeup_.Wake();
+    if (queued) WakeReceiver(signo, dispatcher_sleeps);
     PORTSIG_TEST_HOOK(note_push_unlocked, length);
     // A handler nested up to here, perhaps after the receiver drained the
     // queue and went back to sleep, set a signal aside that nobody would
@@ -240,11 +245,27 @@ class NoteSigQueue final : public SigQueue {
       t_nested_set_aside = false;
       t_in_push = true;
       lock_.Lock();
-      wake = receiver_sleeping_.exchange(false, std::memory_order_relaxed);
+      const bool dispatcher_sleeps =
+          receiver_sleeping_.load(std::memory_order_relaxed);
       lock_.Unlock();
-      if (wake) wakeup_.Wake();
+      WakeReceiver(signo, dispatcher_sleeps);
     }
     return result;
+  }
+
+  // After a note was queued (or set aside by a nested Push): wakes a
+  // receiver asleep on the queue, which delivers it itself (one wake-up
+  // from sender to receiver), else the dispatcher if it sleeps. The
+  // dispatcher's flag is taken under the lock, as it set it: it either
+  // looked at the queue after the note came, or sleeps and is woken here.
+  // Caller: inside Push (t_in_push set), signals blocked.
+  void WakeReceiver(int signo, bool dispatcher_sleeps) {
+    if (WakeSleepingReceiver(signo) || !dispatcher_sleeps) return;
+    lock_.Lock();
+    const bool wake =
+        receiver_sleeping_.exchange(false, std::memory_order_relaxed);
+    lock_.Unlock();
+    if (wake) wakeup_.Wake();
   }
 
   SpinLock lock_;

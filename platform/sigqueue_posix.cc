@@ -8,7 +8,10 @@
 //   kSending   a sender set bits while the dispatcher was running; it must
 //              look again before sleeping
 // While a poller is registered (SigQueue's polling) the sender leaves the
-// state alone and the dispatcher asleep: the poller takes the bit.
+// state alone and the dispatcher asleep: the poller takes the bit. So it
+// does when it wakes a sleeping receiver (SigQueue's sleeping receivers),
+// which takes the bit instead; only with neither does it go through the
+// states above.
 //
 // Each signal's latest record and occurrence count sit in a LatestRecord
 // beside its bit; the sender publishes there before setting the bit, so the
@@ -136,6 +139,9 @@ class PosixSigQueue final : public SigQueue {
     // A registered poller takes the bit, or drains it as it unregisters
     // (SigQueue::EndPoll): the dispatcher need not wake.
     if (pollers() > 0) return SendResult::kQueued;
+    // A receiver asleep on the queue takes it and hands it on itself: one
+    // wake-up from here to a receiver, not two (dispatcher, then it).
+    if (WakeSleepingReceiver(signo)) return SendResult::kQueued;
     for (;;) {
       uint32_t state = state_.load();
       switch (state) {

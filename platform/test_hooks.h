@@ -71,6 +71,21 @@ extern std::atomic<Hook> wakeup_parking;
 // In OneShotWakeup::Sleep and SignalChannel's Receive, as a spin begins.
 extern std::atomic<Hook> spin_started;
 
+// Sleeping receivers (sigqueue.h), on the receiver's thread: after it
+// announced its sleep and found nothing to take, before it sleeps
+// (receiver_before_sleep); when its sleep ended, before it withdraws
+// (receiver_woke); and as it leaves, before it withdraws for good
+// (receiver_leaving). On the sender, after it woke a sleeping receiver
+// instead of the dispatcher (receiver_picked, with the signal's slot).
+// The argument of the first three is 0.
+extern std::atomic<Hook> receiver_before_sleep;
+extern std::atomic<Hook> receiver_woke;
+extern std::atomic<Hook> receiver_leaving;
+extern std::atomic<Hook> receiver_picked;
+// In SigQueue, each time a thread that waits for the receive role finds it
+// held by another. The argument is 0.
+extern std::atomic<Hook> role_busy;
+
 // While a host thread holds a lock that fork() must find free: in
 // SignalChannel::size() (argument 1), SignalContext::signal() (2), the
 // runtime's CurrentSettings (3) and ChannelGroup::ReadyChannels (4), under

@@ -467,6 +467,18 @@ void QueuePoller::Poll() {
   if (queue_ != nullptr) queue_->Poll(&Deliver);
 }
 
+QueueSleeper::QueueSleeper()
+    : queue_(Get()->queue.get()), slot_(queue_->BeginSleep()) {}
+
+QueueSleeper::~QueueSleeper() { queue_->EndSleep(slot_, &Deliver); }
+
+void QueueSleeper::Sleep(absl::FunctionRef<bool()> done,
+                         const platform::Deadline& deadline) {
+  queue_->Sleep(slot_, &Deliver, done, deadline);
+}
+
+void QueueSleeper::Wake() { SigQueue::WakeSleeper(slot_); }
+
 absl::Status EnsureDispatcher() {
   Runtime* rt = Get();
   if (rt->dispatcher_running.load(std::memory_order_acquire) &&

@@ -26,21 +26,25 @@
 #include <cstdint>
 #include <string>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "platform/deadline.h"
 #include "runtime/config.h"
 #include "runtime/received_signal.h"
 
 namespace portsig {
 namespace platform {
-class SigQueue;  // platform/sigqueue.h, for QueuePoller
+class SigQueue;      // platform/sigqueue.h, for QueuePoller
+class ReceiverSlot;  // platform/receiver_slot.h, for QueueSleeper
 }  // namespace platform
 namespace runtime {
 
 // Called for each received signal or text note, on whichever thread holds
 // the queue's receive role: the dispatcher, a thread polling while it waits
-// in Receive (QueuePoller), or a WaitUntilIdle caller.
+// in Receive (QueuePoller), a receiver woken from its sleep on the queue
+// (QueueSleeper), or a WaitUntilIdle caller.
 using DeliveryCallback = void (*)(const ReceivedSignal& received);
 
 // Starts the runtime on the configured backend if it has not started, and
@@ -138,6 +142,37 @@ class QueuePoller {
 
  private:
   platform::SigQueue* queue_ = nullptr;
+};
+
+// A thread that blocks until a delivery reaches it (SignalChannel::Receive)
+// sleeps on the queue as one of its receivers (platform/sigqueue.h,
+// sleeping receivers): a signal handler wakes it directly, and it delivers
+// what is queued, to every subscriber, itself, so the signal reaches it
+// with one thread wake-up instead of two (the dispatcher's, then its own),
+// and with none when the kernel ran the handler on this thread. The
+// delivery callback then runs on this thread: hold none of the locks it
+// takes while in Sleep or the destructor. Claims a slot on construction;
+// on destruction (however the thread leaves, pthread_cancel's unwinding
+// included) gives it back and delivers what a sender left to it.
+class QueueSleeper {
+ public:
+  QueueSleeper();
+  ~QueueSleeper();
+  QueueSleeper(const QueueSleeper&) = delete;
+  QueueSleeper& operator=(const QueueSleeper&) = delete;
+
+  // Sleeps unless `done()` (read after this thread announced its sleep),
+  // until a sender or Wake() wakes it or `deadline`; delivers what is
+  // queued when it wakes. A cancellation point while it sleeps (the caller
+  // allows cancellation around it); may return early.
+  void Sleep(absl::FunctionRef<bool()> done,
+             const platform::Deadline& deadline);
+  // Ends Sleep. Any thread; call it after making `done()` true.
+  void Wake();
+
+ private:
+  platform::SigQueue* const queue_;
+  platform::ReceiverSlot* const slot_;
 };
 
 // Starts the dispatcher if it is not running: on first use, and in a forked

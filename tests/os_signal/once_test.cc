@@ -2,6 +2,7 @@
 // names. Every test runs in a forked child, since the point is that a
 // second signal takes its default action.
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -248,12 +249,20 @@ TEST(OnceTest, ForkedChildDropsReleasesItCannotFinish) {
 // second one wanted, and it would land, unread, in the once subscriber.
 std::atomic<int> g_held_signo{0};
 std::atomic<bool> g_second_sent{false};
+// The thread that sends the second signal, which a receiver blocked in
+// Receive may be: it then delivers (it sleeps on the queue, and the handler
+// hands the signal to it) and cannot be held here, as its Receive returns
+// only after the fan-out anyway.
+pthread_t g_sender_thread;
+
 void HoldAfterFanOut(int signo) {
   if (signo != g_held_signo.load()) return;
+  if (pthread_equal(pthread_self(), g_sender_thread)) return;
   while (!g_second_sent.load()) sched_yield();
 }
 
 void HoldFanOutOf(int signo) {
+  g_sender_thread = pthread_self();
   g_held_signo.store(signo);
   test_hooks::after_fan_out.store(&HoldAfterFanOut);
 }

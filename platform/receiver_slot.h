@@ -1,0 +1,90 @@
+// ReceiverSlot: where one thread that blocks until a signal reaches it
+// (SignalChannel::Receive) sleeps, so that the signal handler can wake it
+// directly rather than wake the dispatcher to wake it.
+//
+// Promises:
+// - To the owner (one thread at a time, the one that claimed the slot from
+//   SleepingReceivers): after Announce(), every Wake() until Withdraw() is
+//   for this sleep. A Wake() that comes between the owner's last look at
+//   what it waits for and its Sleep() is not lost: Sleep() then returns at
+//   once. Withdraw() says whether a Wake() came.
+// - Sleep() is a cancellation point (pthread_cancel, deferred), as
+//   pthread_cond_wait is; it may return early for no reason (a handler ran
+//   on this thread, an earlier sleep's wake-up), so the owner looks again.
+// - To wakers: Wake() is async-signal-safe (an atomic compare-exchange and,
+//   only when it wakes a sleeper, sem_post(3) or a pipe write), keeps errno,
+//   and wakes only a sleeper that announced and was not woken since: of any
+//   number of racing wakers exactly one wins, so a sender knows whether it
+//   handed its signal to this thread.
+//
+// Two implementations behind this header, chosen by --//platform:os:
+// linux (receiver_slot_linux.cc): a POSIX semaphore, whose sem_post is
+// async-signal-safe and whose sem_wait glibc makes a race-free cancellation
+// point (a raw futex wait is not a cancellation point at all); posix
+// (receiver_slot_posix.cc): platform::Parker's self-pipe, whose poll(2) is a
+// cancellation point (macOS has no unnamed semaphores).
+#ifndef PORTSIG_PLATFORM_RECEIVER_SLOT_H_
+#define PORTSIG_PLATFORM_RECEIVER_SLOT_H_
+
+#include <semaphore.h>
+
+#include <atomic>
+#include <cstdint>
+
+#include "absl/time/time.h"
+#include "platform/deadline.h"
+#include "platform/parker.h"
+
+// Around Sleep's wait: pthread_cancel unwinds from it (glibc's forced
+// unwinding). Caught and rethrown here, in portsig's own frame, so that
+// AddressSanitizer unpoisons the stack as it does before every throw (it
+// does not for glibc's unwinding); otherwise the cleanups that run above
+// (the receiver's leaving, which delivers) reuse stack still poisoned by
+// the frames unwound and report false errors. catch (...), not
+// abi::__forced_unwind&: that exception has no object to bind to.
+#define PORTSIG_RETHROW_CANCELLATION_BEGIN try {
+#define PORTSIG_RETHROW_CANCELLATION_END \
+  }                                      \
+  catch (...) {                          \
+    throw;                               \
+  }
+
+namespace portsig {
+namespace platform {
+
+class ReceiverSlot {
+ public:
+  ReceiverSlot();
+  ~ReceiverSlot();
+  ReceiverSlot(const ReceiverSlot&) = delete;
+  ReceiverSlot& operator=(const ReceiverSlot&) = delete;
+
+  // Owner side. From now on a Wake() is for this sleep; the owner then
+  // looks at what it waits for and sleeps only if there is nothing.
+  void Announce();
+  // Sleeps until a Wake() since Announce(), or `deadline`; see above.
+  void Sleep(const Deadline& deadline);
+  // No longer asleep (wakers pass this slot by); true if a Wake() came
+  // since Announce().
+  bool Withdraw();
+  // Whether the owner announced a sleep and nobody woke it yet.
+  bool Sleeping() const;
+
+  // Waker side; see above.
+  bool Wake();
+
+  // In a forked child: the parent's sleeper is not in this process.
+  void ResetAfterFork();
+
+ private:
+  enum : uint32_t { kAwake = 0, kSleeping = 1, kWoken = 2 };
+  std::atomic<uint32_t> state_{kAwake};
+  // One of these two is used, by the implementation chosen.
+  [[maybe_unused]] sem_t semaphore_;
+  [[maybe_unused]] Parker parker_;
+};
+
+}  // namespace platform
+}  // namespace portsig
+
+#endif  // PORTSIG_PLATFORM_RECEIVER_SLOT_H_
