@@ -348,7 +348,11 @@ void ResetHandOnDelivery(int signo, int index, const struct sigaction& called) {
   }
   {
     Writer w(signo);
-    const struct sigaction dfl = Default();
+    // What the kernel leaves: only the handler becomes SIG_DFL; flags and
+    // mask stay, and sigaction() shows them (a host comparing views sees
+    // no difference from a reset without portsig).
+    struct sigaction dfl = called;
+    dfl.sa_handler = SIG_DFL;
     if (index >= 0 && index <= w.top() && SameAction(w.Entry(index), called)) {
       w.Store(index, dfl);
     }
