@@ -150,8 +150,9 @@ absl::Status HandlerMap::Add(Subscriber* subscriber,
     if (by_signal_[signo].size() == 1) return runtime::Enable(signo);
     return absl::OkStatus();
   };
-  // Named now by this call, and not before.
+  // Named now by this call, and not before; and named by nobody before.
   SignalBits newly_named;
+  SignalBits to_open;
   absl::Status status;
   if (signals.empty()) {
     const auto& all = CatchableSignals();
@@ -175,12 +176,9 @@ absl::Status HandlerMap::Add(Subscriber* subscriber,
     for (const Signal& signal : signals) {
       if (!status.ok()) break;
       if (!signal.is_note()) {
-        // Opened after the handler is in place: a signal the program has
-        // blocked and pending since before goes to portsig, not to the
-        // default action.
         status = add_signal(signal.number());
         if (status.ok()) {
-          status = NameLocked(&wanted, signal.number(), &newly_named);
+          NameLocked(&wanted, signal.number(), &newly_named, &to_open);
         }
       } else if (wanted.AddNote(signal.note())) {
 #ifdef PORTSIG_TEST_HOOKS
@@ -190,6 +188,11 @@ absl::Status HandlerMap::Add(Subscriber* subscriber,
         added.AddNote(signal.note());
       }
     }
+    // Opened after every handler is in place: a signal the program has
+    // blocked and pending since before goes to portsig, not to the default
+    // action. All at once: each change of the mask thread's mask is a
+    // round trip to it (sigwatch --relay names some 30 signals).
+    if (status.ok() && to_open.any()) status = runtime::OpenMask(to_open);
   }
   if (!status.ok()) {
     ForEachSignal(newly_named, [&](int s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -351,18 +354,13 @@ void HandlerMap::DropSignalLocked(Subscriber* subscriber, int signo,
   UnindexSignalLocked(subscriber, signo, named, disable_when_last);
 }
 
-absl::Status HandlerMap::NameLocked(Wanted* wanted, int signo,
-                                    SignalBits* newly) {
-  if (wanted->named.test(signo)) return absl::OkStatus();
-  if (named_count_[signo] == 0) {
-    if (absl::Status opened = runtime::OpenMask(signo); !opened.ok()) {
-      return opened;
-    }
-  }
+void HandlerMap::NameLocked(Wanted* wanted, int signo, SignalBits* newly,
+                            SignalBits* to_open) {
+  if (wanted->named.test(signo)) return;
+  if (named_count_[signo] == 0) to_open->set(signo);
   ++named_count_[signo];
   wanted->named.set(signo);
   newly->set(signo);
-  return absl::OkStatus();
 }
 
 void HandlerMap::UnnameLocked(int signo) {

@@ -140,11 +140,12 @@ class HandlerMap {
   void UnindexSignalLocked(Subscriber* subscriber, int signo, bool named,
                            bool disable_when_last)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Records that `wanted` names signo, opening it on the runtime's mask
-  // thread if it is the first to. Fails only if that thread cannot be
-  // made; then nothing changed. `newly` gets signo if it was not named.
-  absl::Status NameLocked(Wanted* wanted, int signo, SignalBits* newly)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Records that `wanted` names signo. `newly` gets signo if it was not
+  // named; `to_open` gets it if it is the first name, so that the caller
+  // opens it on the runtime's mask thread (runtime::OpenMask), together
+  // with the others of the same call: one wake-up of that thread per call.
+  void NameLocked(Wanted* wanted, int signo, SignalBits* newly,
+                  SignalBits* to_open) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The reverse, for a name given up: the last closes it there.
   void UnnameLocked(int signo) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void UnindexNoteLocked(Subscriber* subscriber, const std::string& note)

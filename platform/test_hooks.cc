@@ -26,6 +26,7 @@ std::atomic<Hook> receiver_woke{nullptr};
 std::atomic<Hook> receiver_leaving{nullptr};
 std::atomic<Hook> receiver_picked{nullptr};
 std::atomic<Hook> role_busy{nullptr};
+std::atomic<Hook> mask_change_requested{nullptr};
 std::atomic<Hook> context_waiter_woken{nullptr};
 std::atomic<Hook> inside_fork_held_lock{nullptr};
 std::atomic<Hook> group_member_drained{nullptr};

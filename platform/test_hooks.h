@@ -40,6 +40,10 @@ extern std::atomic<Hook> restore_saved_begin;
 // handler it calls in the kernel's place for an unwanted signal, before it
 // takes the signal's table to do so (runtime/signal_handler.cc).
 extern std::atomic<Hook> resethand_before_reset;
+// In the runtime's mask thread (runtime/mask_thread.h), each time a change
+// of its mask is asked for (a round trip to that thread, or its start),
+// on the asking thread. The argument is 0.
+extern std::atomic<Hook> mask_change_requested;
 // In the handler's default action for a stop signal, once the process has
 // been continued, before portsig decides whether to put its handler back.
 extern std::atomic<Hook> default_action_resumed;

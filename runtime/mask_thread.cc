@@ -6,6 +6,7 @@
 #include "platform/fatal.h"
 #include "platform/quiet_thread.h"
 #include "platform/signal_names.h"
+#include "platform/test_hooks.h"
 
 namespace portsig {
 namespace runtime {
@@ -26,17 +27,30 @@ sigset_t ToSigset(const Set& signals) {
 MaskThread::MaskThread() = default;
 
 absl::Status MaskThread::Open(int signo) {
+  SignalSet signals;
+  signals.set(signo);
+  return Open(signals);
+}
+
+absl::Status MaskThread::Open(const SignalSet& signals) {
+  SignalSet wanted = signals;
+  wanted.reset(0);
   // Open on every portsig thread already.
-  if (platform::IsSynchronousSignal(signo)) return absl::OkStatus();
+  for (int signo = 1; signo <= platform::kMaxSignal; ++signo) {
+    if (wanted.test(signo) && platform::IsSynchronousSignal(signo)) {
+      wanted.reset(signo);
+    }
+  }
+  if (wanted.none()) return absl::OkStatus();
   MutexLock lock(&mu_);
-  if (open_.test(signo) && running_) return absl::OkStatus();
-  const bool was_open = open_.test(signo);
-  open_.set(signo);
+  if ((wanted & ~open_).none() && running_) return absl::OkStatus();
+  const SignalSet was_open = open_;
+  open_ |= wanted;
   absl::Status applied = ApplyLocked();
   if (!applied.ok()) {
     // No thread: nothing is open, so putting the set back is all there is
     // to undo.
-    open_.set(signo, was_open);
+    open_ = was_open;
     UpdateNeedsStartLocked();
   }
   return applied;
@@ -67,6 +81,7 @@ absl::Status MaskThread::EnsureRunning() {
 }
 
 absl::Status MaskThread::ApplyLocked() {
+  PORTSIG_TEST_HOOK(mask_change_requested, 0);
   const uint64_t generation = ++requested_;
   if (running_) {
     changed_.SignalAll();

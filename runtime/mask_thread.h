@@ -58,6 +58,10 @@ class MaskThread {
   // ResourceExhausted, naming the thread, if it cannot be started: then
   // nothing changed. A fault signal is always open: nothing to do.
   absl::Status Open(int signo) ABSL_LOCKS_EXCLUDED(mu_);
+  // The same for every signal in `signals`, with one change of the mask
+  // (one wake-up of the thread, one wait for it), whatever their number.
+  using SignalSet = std::bitset<platform::kMaxSignal + 1>;
+  absl::Status Open(const SignalSet& signals) ABSL_LOCKS_EXCLUDED(mu_);
   // Blocks `signo` on the thread again and returns once it is blocked.
   // Needs no thread: where none runs, nothing is open.
   void Close(int signo) ABSL_LOCKS_EXCLUDED(mu_);
@@ -80,8 +84,6 @@ class MaskThread {
   void ChildAfterFork() ABSL_UNLOCK_FUNCTION(mu_);
 
  private:
-  using SignalSet = std::bitset<platform::kMaxSignal + 1>;
-
   // Makes open_ the thread's mask: starts it with that mask if it does not
   // run, or asks it to change and waits until it has.
   absl::Status ApplyLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

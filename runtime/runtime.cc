@@ -321,6 +321,12 @@ absl::Status OpenMask(int signo) {
   return rt->mask.Open(signo);
 }
 
+absl::Status OpenMask(const std::bitset<platform::kMaxSignal + 1>& signals) {
+  Runtime* rt = Get();
+  MutexLock lock(&rt->mu);
+  return rt->mask.Open(signals);
+}
+
 void CloseMask(int signo) {
   Runtime* rt = Get();
   MutexLock lock(&rt->mu);

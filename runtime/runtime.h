@@ -23,6 +23,7 @@
 #ifndef PORTSIG_RUNTIME_RUNTIME_H_
 #define PORTSIG_RUNTIME_RUNTIME_H_
 
+#include <bitset>
 #include <cstdint>
 #include <string>
 
@@ -31,6 +32,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "platform/deadline.h"
+#include "platform/signal_names.h"
 #include "runtime/config.h"
 #include "runtime/received_signal.h"
 
@@ -89,6 +91,8 @@ void DisableAtOnce(int signo);
 // the calling thread does not block it: the restore closes it. MaskOpen:
 // whether signo is open there.
 absl::Status OpenMask(int signo);
+// OpenMask for several signals at once: one change of that thread's mask.
+absl::Status OpenMask(const std::bitset<platform::kMaxSignal + 1>& signals);
 void CloseMask(int signo);
 bool MaskOpen(int signo);
 // Sets SIG_IGN, remembering the previous disposition for Reset.

@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "os_signal/signal.h"
@@ -319,6 +320,52 @@ TEST(BlockedEverywhereTest, KillToSelfRunsTheHandlerFirstWhileTheMaskIsOpen) {
                        << kRounds;
     EXPECT_EQ(g_elsewhere.load(), 0) << "handled on another thread";
     Stop(ch);
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+// Each change of the mask thread's mask is a round trip to that thread (wake
+// it, wait until it has changed). A Notify naming many signals (sigwatch
+// --relay names some 30) opens them all with one; on main it made one per
+// signal. Counted with the hook mask_change_requested. Every signal is
+// also open once Notify returns, and a NotifyContext does the same.
+std::atomic<int> g_mask_changes{0};
+void CountMaskChange(int) { g_mask_changes++; }
+
+TEST(BlockedEverywhereTest, ANotifyOpensAllItsSignalsInOneRoundTrip) {
+  PORTSIG_SKIP_UNLESS_LINUX_LAYER("portsig's thread found by name in /proc");
+  auto status = RunInChild([] {
+    const std::vector<Signal> many = {
+        SIGHUP,   SIGINT,  SIGQUIT, SIGUSR1,  SIGUSR2,      SIGPIPE,
+        SIGALRM,  SIGTERM, SIGCHLD, SIGCONT,  SIGTSTP,      SIGTTIN,
+        SIGTTOU,  SIGURG,  SIGXCPU, SIGXFSZ,  SIGVTALRM,    SIGPROF,
+        SIGWINCH, SIGIO,   SIGPWR,  SIGRTMIN, SIGRTMIN + 1, SIGRTMIN + 2};
+    uint64_t bits = 0;
+    for (const Signal& s : many) bits |= Bit(s.number());
+    // The first Notify starts the thread (one request too).
+    SignalChannel first(1);
+    ASSERT_TRUE(Notify(first, {SIGRTMIN + 7}).ok());
+    test_hooks::mask_change_requested = &CountMaskChange;
+    SignalChannel ch(64);
+    ASSERT_TRUE(Notify(ch, many).ok());
+    EXPECT_EQ(g_mask_changes.load(), 1)
+        << "round trips to the mask thread for one Notify of " << many.size()
+        << " signals";
+    std::optional<uint64_t> blocked = BlockedMaskOf("portsig-mask");
+    ASSERT_TRUE(blocked.has_value());
+    EXPECT_EQ(*blocked & bits, 0u) << "not every named signal is open";
+    // Named again: nothing to open, no round trip.
+    SignalChannel again(64);
+    ASSERT_TRUE(Notify(again, many).ok());
+    EXPECT_EQ(g_mask_changes.load(), 1);
+    Stop(again);
+    Stop(ch);
+    g_mask_changes = 0;
+    // Signals nobody named before (the ones above may linger open).
+    auto ctx = NotifyContext({SIGRTMIN + 3, SIGRTMIN + 4, SIGRTMIN + 5});
+    ASSERT_TRUE(ctx.ok());
+    EXPECT_EQ(g_mask_changes.load(), 1) << "round trips for one NotifyContext";
+    test_hooks::mask_change_requested = nullptr;
   });
   EXPECT_TRUE(status.exited_ok()) << status.ToString();
 }
