@@ -43,7 +43,7 @@ namespace {
 
 using ::portsig::testing::RaiseAndDispatch;
 using ::portsig::testing::RunInChild;
-using ::portsig::testing::WaitUntilInFutex;
+using ::portsig::testing::WaitUntilBlocked;
 
 // At the top of a thread function that may be cancelled. ASan does not
 // see pthread_cancel's unwinding, so the frames it unwound stay poisoned,
@@ -86,8 +86,9 @@ struct Receiver {
     self->done = true;
     return nullptr;
   }
-  // Starts the thread and returns once it is blocked in Receive: parked in
-  // futex(2), or, with `hold`, held as its spin starts.
+  // Starts the thread and returns once it is blocked in Receive (parked in
+  // futex(2) on the Linux layer, poll(2) on the generic one), or, with
+  // `hold`, held as its spin starts.
   void Start(SignalChannel *channel);
   // pthread_cancel, then join: true if the thread ended cancelled.
   bool CancelAndJoin() {
@@ -142,7 +143,7 @@ void Receiver::Start(SignalChannel *channel) {
   if (hold) {
     while (g_held.load() == held_before) usleep(100);
   } else {
-    WaitUntilInFutex(tid.load());
+    WaitUntilBlocked(tid.load());
   }
 }
 

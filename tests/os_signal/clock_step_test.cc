@@ -45,7 +45,7 @@ namespace portsig {
 namespace {
 
 using ::portsig::testing::RunInChild;
-using ::portsig::testing::WaitUntilInFutex;
+using ::portsig::testing::WaitUntilBlocked;
 
 constexpr long long kOneDay = 24 * 60 * 60;
 constexpr absl::Duration kTimeout = absl::Milliseconds(300);
@@ -67,7 +67,7 @@ void StepBackWhileWaiting(Wait wait) {
                 nullptr),
             0);
   while (tid.load() == 0) usleep(100);
-  WaitUntilInFutex(tid.load());
+  WaitUntilBlocked(tid.load());
   g_wall_offset_s = -kOneDay;
   ASSERT_EQ(pthread_join(thread, nullptr), 0);
 }

@@ -533,7 +533,7 @@ TEST(ForkTest, ChildReceivesOnAChannelAParentThreadWaitedOn) {
       ch.Receive();
     }).detach();
     while (parent_receiver.load() == 0) usleep(100);
-    testing::WaitUntilInFutex(parent_receiver.load());
+    testing::WaitUntilBlocked(parent_receiver.load());
     auto child = RunInChild([] {
       static std::atomic<pid_t> receiver{0};
       static std::atomic<int> received{0};
@@ -546,7 +546,7 @@ TEST(ForkTest, ChildReceivesOnAChannelAParentThreadWaitedOn) {
       }).detach();
       while (receiver.load() == 0) usleep(100);
       for (int round = 1; round <= 3; ++round) {
-        testing::WaitUntilInFutex(receiver.load());
+        testing::WaitUntilBlocked(receiver.load());
         raise(SIGUSR1);
         while (received.load() < round) usleep(100);
       }

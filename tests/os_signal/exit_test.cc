@@ -45,7 +45,7 @@ namespace {
 using ::portsig::testing::ChildStatus;
 using ::portsig::testing::RaiseAndDispatch;
 using ::portsig::testing::RunInChild;
-using ::portsig::testing::WaitUntilInFutex;
+using ::portsig::testing::WaitUntilBlocked;
 
 constexpr int kExitStatus = 7;
 // The watchdog: a child still running this long after setting the pattern
@@ -143,7 +143,7 @@ void ExitWithAStaticChannelsReceiverBlocked(size_t capacity, Wait wait,
   const pid_t tid = StartThread(&receiver, /*detached=*/true);
   ASSERT_NE(tid, 0);
   RaiseAndDispatch(SIGUSR1);
-  WaitUntilInFutex(tid);
+  WaitUntilBlocked(tid);
   std::exit(kExitStatus);
 }
 
@@ -185,7 +185,7 @@ TEST(ExitTest, ExitFromAnotherThreadWhileMainReceives) {
     static std::atomic<pid_t> main_tid{0};
     main_tid = static_cast<pid_t>(syscall(SYS_gettid));
     exiter.body = [] {
-      WaitUntilInFutex(main_tid.load());
+      WaitUntilBlocked(main_tid.load());
       std::exit(kExitStatus);
     };
     ASSERT_NE(StartThread(&exiter, /*detached=*/true), 0);
@@ -210,7 +210,7 @@ TEST(ExitTest, StaticContextWithAThreadBlockedInWait) {
     };
     const pid_t tid = StartThread(&waiter, /*detached=*/true);
     ASSERT_NE(tid, 0);
-    WaitUntilInFutex(tid);
+    WaitUntilBlocked(tid);
     std::exit(kExitStatus);
   });
   EXPECT_TRUE(ExitedWith(status, kExitStatus)) << status.ToString();
@@ -240,7 +240,7 @@ void ExitWhileMainWaitsInAContext(ContextWait how) {
       static ThreadStart& exiter = *new ThreadStart;  // Never destroyed.
       static const pid_t main_tid = static_cast<pid_t>(syscall(SYS_gettid));
       exiter.body = [] {
-        WaitUntilInFutex(main_tid);
+        WaitUntilBlocked(main_tid);
         std::exit(kExitStatus);
       };
       switch (how) {
@@ -297,7 +297,7 @@ TEST(ExitTest, ForkedChildExitsWithAChannelItsParentsThreadWaitsOn) {
     };
     const pid_t tid = StartThread(&receiver, /*detached=*/true);
     ASSERT_NE(tid, 0);
-    WaitUntilInFutex(tid);
+    WaitUntilBlocked(tid);
     testing::WaitForPortsigThreadsAsleep();
     std::fflush(nullptr);
     const pid_t child = fork();
@@ -360,7 +360,7 @@ void DeleteTheChannelOfABlockedReceiver(size_t capacity, absl::Duration timeout,
   };
   const pid_t tid = StartThread(&receiver, /*detached=*/false, thread);
   ASSERT_NE(tid, 0);
-  WaitUntilInFutex(tid);
+  WaitUntilBlocked(tid);
   delete g_blocked.ch;
 }
 
@@ -439,7 +439,7 @@ TEST(DestroyedContextTest, AWaiterInWaitForIsNotWokenAndTimesOut) {
     pthread_t thread;
     const pid_t tid = StartThread(&waiter, /*detached=*/false, &thread);
     ASSERT_NE(tid, 0);
-    WaitUntilInFutex(tid);
+    WaitUntilBlocked(tid);
     delete context;
     ASSERT_EQ(write(g_woken_pipe[1], "x", 1), 1);
     ASSERT_EQ(pthread_join(thread, nullptr), 0);
@@ -466,7 +466,7 @@ TEST(DestroyedContextTest, AWaiterBlockedInWaitCanStillBeCancelled) {
     pthread_t thread;
     const pid_t tid = StartThread(&waiter, /*detached=*/false, &thread);
     ASSERT_NE(tid, 0);
-    WaitUntilInFutex(tid);
+    WaitUntilBlocked(tid);
     delete context;
     ASSERT_EQ(pthread_cancel(thread), 0);
     void* result = nullptr;

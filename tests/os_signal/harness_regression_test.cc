@@ -80,7 +80,7 @@ void PrepareWithWaiter() {
   if (!g_make_waiter.load()) return;
   g_waiter_started = true;  // The waiter thread now calls Notify and blocks.
   // The fork goes on only once it sleeps on the lock portsig holds.
-  testing::WaitUntilInFutex(g_waiter_tid.load());
+  testing::WaitUntilBlocked(g_waiter_tid.load());
 }
 
 TEST(HarnessRegressionTest, ChildForkedWhileAThreadWaitsOnTheLockDoesNotHang) {

@@ -128,7 +128,7 @@ TEST(WaitUntilTest, AFutureDeadlineWaitsForTheSignal) {
       result = ctx->WaitUntil(absl::Now() + absl::Hours(1));
     });
     while (waiter_tid.load() == 0) sched_yield();
-    testing::WaitUntilInFutex(waiter_tid.load());
+    testing::WaitUntilBlocked(waiter_tid.load());
     ASSERT_EQ(raise(SIGUSR1), 0);
     waiter.join();
     EXPECT_TRUE(result);

@@ -57,7 +57,7 @@ void AwaitRestorerWaiting() {
   for (;;) {
     for (const std::string& tid : testing::TaskIds()) {
       if (testing::ReadTaskFile(tid, "comm").rfind("portsig-restore", 0) == 0) {
-        testing::WaitUntilInFutex(std::stoi(tid));
+        testing::WaitUntilBlocked(std::stoi(tid));
         return;
       }
     }

@@ -1,6 +1,6 @@
 // This process's threads as Linux's /proc/self/task shows them: their ids,
 // a file of one (comm, stat, status), whether one is asleep, and waiting
-// until one blocks in futex(2). Header-only and gtest-free, for tests that
+// until one blocks in a wait. Header-only and gtest-free, for tests that
 // look at threads from outside.
 #ifndef PORTSIG_TESTS_TESTING_PROC_TASKS_H_
 #define PORTSIG_TESTS_TESTING_PROC_TASKS_H_
@@ -52,14 +52,21 @@ inline bool TaskSleeps(const std::string& tid) {
          stat[close_paren + 1] == ' ' && stat[close_paren + 2] == 'S';
 }
 
-// Returns once thread `tid` of this process sleeps in futex(2), as a thread
-// blocked on a contended lock or in a condition variable's wait does
-// (/proc/self/task/TID/syscall starts with the number of the system call
-// the thread is blocked in, or reads "running"). A thread that never blocks
-// is the caller's watchdog's business.
-inline void WaitUntilInFutex(pid_t tid) {
+// Returns once thread `tid` of this process sleeps in one of the system
+// calls portsig's waits end in: futex(2) (a contended lock, a condition
+// variable, the Linux layer's parkers and semaphores) or poll(2)/ppoll(2)
+// (the generic POSIX layer's self-pipe parkers, which a thread blocked in
+// Receive sleeps on there). /proc/self/task/TID/syscall starts with the
+// number of the system call the thread is blocked in, or reads "running".
+// A thread that never blocks is the caller's watchdog's business.
+inline void WaitUntilBlocked(pid_t tid) {
   const std::string id = std::to_string(tid);
-  while (std::atoi(ReadTaskFile(id, "syscall").c_str()) != SYS_futex) {
+  for (;;) {
+    const long number = std::atol(ReadTaskFile(id, "syscall").c_str());
+    if (number == SYS_futex || number == SYS_ppoll) return;
+#ifdef SYS_poll
+    if (number == SYS_poll) return;
+#endif
     usleep(100);
   }
 }
