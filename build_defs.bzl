@@ -28,19 +28,56 @@ def portsig_cc_library(name, internal_deps = [], deps = [], **kwargs):
         **{k: v for k, v in test_kwargs.items() if k != "defines"}
     )
 
+# What a test's own sources are compiled with: these go to the library
+# portsig_backend_test compiles them in, everything else (args, data, env,
+# size, tags, ...) to the two tests.
+_COMPILE_ATTRS = [
+    "srcs",
+    "deps",
+    "copts",
+    "defines",
+    "local_defines",
+    "includes",
+    "linkopts",
+]
+
 def portsig_backend_test(name, env = {}, **kwargs):
     """One cc_test per signal-queue backend: `name_posix` and `name_note`.
 
     The backend is chosen the way a user chooses it at run time, through
     PORTSIG_SIGQUEUE, so both run in every `bazel test //...` whatever the
     build default is.
+
+    The sources are compiled once, into `name_lib` (testonly, alwayslink so
+    every TEST's registration is linked), and both tests link it: one
+    compile per configuration instead of two. Another test built from the
+    same sources can list `:name_lib` in its deps and give no srcs.
     """
+    lib_kwargs = {k: kwargs.pop(k) for k in _COMPILE_ATTRS if k in kwargs}
+    test_deps = []
+    if "srcs" in lib_kwargs:
+        cc_library(
+            name = name + "_lib",
+            testonly = 1,
+            alwayslink = 1,
+            # Only the tests link it, statically: no .so of it to link.
+            linkstatic = 1,
+            # A manual test's sources are not built by //... either.
+            tags = [t for t in kwargs.get("tags", []) if t == "manual"],
+            visibility = kwargs.get("visibility"),
+            **lib_kwargs
+        )
+        test_deps = [":" + name + "_lib"]
+    else:
+        test_deps = lib_kwargs.pop("deps", [])
+        kwargs.update(lib_kwargs)
     for backend in ["posix", "note"]:
         test_env = dict(env)
         test_env["PORTSIG_SIGQUEUE"] = backend
         cc_test(
             name = name + "_" + backend,
             env = test_env,
+            deps = test_deps,
             **kwargs
         )
     native.test_suite(
