@@ -17,7 +17,8 @@
 //   number of racing wakers exactly one wins, so a sender knows whether it
 //   handed its signal to this thread.
 //
-// Two implementations behind this header, chosen by --//platform:os:
+// The state word and its rules are receiver_slot.cc's; how a wake-up is
+// carried is one of two files, chosen by --//platform:os:
 // linux (receiver_slot_linux.cc): a POSIX semaphore, whose sem_post is
 // async-signal-safe and whose sem_wait glibc makes a race-free cancellation
 // point (a raw futex wait is not a cancellation point at all); posix
@@ -78,6 +79,15 @@ class ReceiverSlot {
 
  private:
   enum : uint32_t { kAwake = 0, kSleeping = 1, kWoken = 2 };
+
+  // Per layer (receiver_slot_linux.cc, receiver_slot_posix.cc):
+  // drops wake-ups carried for an earlier sleep that had already ended;
+  void ClearCarriedWakes();
+  // waits for CarryWake() or `deadline`, may return early;
+  void WaitForWake(const Deadline& deadline);
+  // ends WaitForWake; async-signal-safe.
+  void CarryWake();
+
   std::atomic<uint32_t> state_{kAwake};
   // One of these two is used, by the implementation chosen.
   [[maybe_unused]] sem_t semaphore_;

@@ -1,9 +1,8 @@
-// ReceiverSlot on any POSIX system: platform::Parker on the state word (a
-// self-pipe; poll(2) is a cancellation point). See receiver_slot.h.
+// ReceiverSlot's wake-up on any POSIX system: platform::Parker on the state
+// word (a self-pipe; poll(2) is a cancellation point). See receiver_slot.h.
 #include <time.h>
 
-#include <cerrno>
-
+#include "absl/time/time.h"
 #include "platform/receiver_slot.h"
 
 namespace portsig {
@@ -13,12 +12,10 @@ ReceiverSlot::ReceiverSlot() = default;
 
 ReceiverSlot::~ReceiverSlot() = default;
 
-void ReceiverSlot::Announce() {
-  state_.store(kSleeping, std::memory_order_seq_cst);
-}
+// The parker drains its pipe after every wait: nothing is carried over.
+void ReceiverSlot::ClearCarriedWakes() {}
 
-void ReceiverSlot::Sleep(const Deadline& deadline) {
-  PORTSIG_RETHROW_CANCELLATION_BEGIN
+void ReceiverSlot::WaitForWake(const Deadline& deadline) {
   if (deadline.infinite()) {
     parker_.Wait(&state_, kSleeping);
   } else if (const absl::Duration left =
@@ -28,29 +25,9 @@ void ReceiverSlot::Sleep(const Deadline& deadline) {
     const struct timespec relative = absl::ToTimespec(left);
     parker_.Wait(&state_, kSleeping, &relative);
   }
-  PORTSIG_RETHROW_CANCELLATION_END
 }
 
-bool ReceiverSlot::Withdraw() {
-  return state_.exchange(kAwake, std::memory_order_seq_cst) == kWoken;
-}
-
-bool ReceiverSlot::Sleeping() const {
-  return state_.load(std::memory_order_seq_cst) == kSleeping;
-}
-
-bool ReceiverSlot::Wake() {
-  uint32_t sleeping = kSleeping;
-  if (!state_.compare_exchange_strong(sleeping, kWoken,
-                                      std::memory_order_seq_cst)) {
-    return false;
-  }
-  // Runs in the handler: errno is the interrupted code's.
-  const int saved_errno = errno;
-  parker_.Wake(&state_);
-  errno = saved_errno;
-  return true;
-}
+void ReceiverSlot::CarryWake() { parker_.Wake(&state_); }
 
 void ReceiverSlot::ResetAfterFork() {
   // The parker makes its own pipe in the child at its first Wait.
