@@ -205,9 +205,11 @@ bool IsOurHandler(const struct sigaction& action) {
   return reinterpret_cast<void*>(action.sa_handler) ==
          reinterpret_cast<void*>(&Handler);
 }
+// Whether `action` is SIG_DFL or SIG_IGN (`handler`). The kernel reads the
+// handler field alone: SIG_IGN set through sa_sigaction with SA_SIGINFO is
+// still ignore.
 bool IsPlain(const struct sigaction& action, void (*handler)(int)) {
-  return !IsOurHandler(action) && !(action.sa_flags & SA_SIGINFO) &&
-         action.sa_handler == handler;
+  return action.sa_handler == handler;
 }
 struct sigaction Default() {
   struct sigaction dfl;
@@ -269,17 +271,12 @@ void FaultDefaultAction(int signo) {
   }
 }
 
-// Calls a host handler for a fault as the kernel would have: SA_RESETHAND
-// puts SIG_DFL in place first (so a re-raise, or the instruction faulting
-// again, ends the process), and the handler runs with the interrupted
-// code's mask plus its sa_mask plus the signal itself unless SA_NODEFER.
-void CallForFault(const struct sigaction& previous, int signo, siginfo_t* info,
-                  void* context) {
-  if (previous.sa_flags & SA_RESETHAND) {
-    const struct sigaction dfl = Default();
-    MustSigaction(signo, &dfl, nullptr,
-                  "cannot reset a SA_RESETHAND handler for a fault");
-  }
+// Calls a host handler in the kernel's place, with the mask the kernel
+// would have given it: the interrupted code's, plus its sa_mask, plus the
+// signal itself unless SA_NODEFER (portsig's own handler runs with every
+// signal blocked). Two sigprocmask calls, only on this path.
+void CallWithItsMask(const struct sigaction& previous, int signo,
+                     siginfo_t* info, void* context) {
   sigset_t mask;
   if (context != nullptr) {
     mask = static_cast<ucontext_t*>(context)->uc_sigmask;
@@ -298,6 +295,19 @@ void CallForFault(const struct sigaction& previous, int signo, siginfo_t* info,
     previous.sa_handler(signo);
   }
   MustSigmask(SIG_SETMASK, &ours, nullptr, signo);
+}
+
+// Calls a host handler for a fault as the kernel would have: SA_RESETHAND
+// puts SIG_DFL in place first (so a re-raise, or the instruction faulting
+// again, ends the process), and it runs with its own mask.
+void CallForFault(const struct sigaction& previous, int signo, siginfo_t* info,
+                  void* context) {
+  if (previous.sa_flags & SA_RESETHAND) {
+    const struct sigaction dfl = Default();
+    MustSigaction(signo, &dfl, nullptr,
+                  "cannot reset a SA_RESETHAND handler for a fault");
+  }
+  CallWithItsMask(previous, signo, info, context);
 }
 
 // Whether two dispositions read from the kernel are the same: handler,
@@ -480,6 +490,8 @@ void FallThrough(int signo, siginfo_t* info, void* context, bool fault,
   }
   if (fault) {
     CallForFault(previous, signo, info, context);
+  } else if (delivered) {
+    CallWithItsMask(previous, signo, info, context);
   } else if (previous.sa_flags & SA_SIGINFO) {
     previous.sa_sigaction(signo, info, context);
   } else {

@@ -9,6 +9,7 @@
 //
 // Every case runs in a forked child (RunInChild); each host handler counts
 // its runs, and dispositions are compared exactly (DescribeDifference).
+#include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -326,6 +327,56 @@ TEST(HostHandlerTest, PortsigsHandlerPutBackByALibraryIsRecognised) {
   }
 }
 
+// A host handler that records which of three signals were blocked while it
+// ran.
+std::atomic<int> g_masked_runs{0};
+std::atomic<bool> g_saw_usr1_blocked{false};
+std::atomic<bool> g_saw_usr2_blocked{false};
+std::atomic<bool> g_saw_term_blocked{false};
+void RecordMask(int) {
+  sigset_t now;
+  pthread_sigmask(SIG_BLOCK, nullptr, &now);
+  g_saw_usr1_blocked.store(sigismember(&now, SIGUSR1) == 1);
+  g_saw_usr2_blocked.store(sigismember(&now, SIGUSR2) == 1);
+  g_saw_term_blocked.store(sigismember(&now, SIGTERM) == 1);
+  g_masked_runs.fetch_add(1);
+}
+
+// When portsig's handler is what the kernel ran and it calls the host
+// handler it stands in for (here: the signal is unwanted, portsig's handler
+// having been put back by a library that saved it), the host handler runs
+// with the mask the kernel would have given it: the interrupted code's,
+// plus its sa_mask, plus the signal unless SA_NODEFER. portsig's own
+// handler blocks every signal; host handlers used to run that way.
+TEST(HostHandlerTest, AHostHandlerCalledInTheKernelsPlaceGetsItsOwnMask) {
+  for (bool nodefer : {false, true}) {
+    SCOPED_TRACE(nodefer ? "SA_NODEFER" : "no SA_NODEFER");
+    auto status = RunInChild([nodefer] {
+      struct sigaction host = {};
+      host.sa_handler = &RecordMask;
+      host.sa_flags = nodefer ? SA_NODEFER : 0;
+      sigemptyset(&host.sa_mask);
+      sigaddset(&host.sa_mask, SIGUSR2);
+      ASSERT_EQ(sigaction(SIGUSR1, &host, nullptr), 0);
+      SignalChannel a(1);
+      ASSERT_TRUE(Notify(a, {SIGUSR1}).ok());
+      InstallLibrary(SIGUSR1, LibraryForm::kInfo);
+      Stop(a);
+      UninstallLibrary(SIGUSR1, LibraryForm::kInfo);
+      raise(SIGUSR1);
+      ASSERT_EQ(g_masked_runs.load(), 1);
+      EXPECT_EQ(g_saw_usr1_blocked.load(), !nodefer);
+      EXPECT_TRUE(g_saw_usr2_blocked.load());
+      EXPECT_FALSE(g_saw_term_blocked.load());
+      // And the interrupted code's mask is back afterwards.
+      sigset_t after;
+      pthread_sigmask(SIG_BLOCK, nullptr, &after);
+      EXPECT_EQ(sigismember(&after, SIGUSR2), 0);
+    });
+    EXPECT_TRUE(status.exited_ok()) << status.ToString();
+  }
+}
+
 // A SA_SIGINFO host handler that keeps what it was passed.
 std::atomic<int> g_hinfo{0};
 std::atomic<const void*> g_hinfo_info{nullptr};
@@ -406,6 +457,31 @@ TEST(HostHandlerTest, ASigIgnInstalledBetweenSubscriptionsIsPutBack) {
     });
     EXPECT_TRUE(status.exited_ok()) << status.ToString();
   }
+}
+
+// The kernel reads the handler field alone: SIG_IGN (or SIG_DFL) installed
+// with SA_SIGINFO, in the sa_sigaction member, is still ignore (or the
+// default). portsig used to read it as a host handler: Ignored said false
+// while the kernel discarded the signal.
+TEST(HostHandlerTest, SigIgnWithSaSiginfoIsStillIgnore) {
+  auto status = RunInChild([] {
+    struct sigaction ignore;
+    std::memset(&ignore, 0, sizeof(ignore));
+    ignore.sa_sigaction =
+        reinterpret_cast<void (*)(int, siginfo_t*, void*)>(SIG_IGN);
+    ignore.sa_flags = SA_SIGINFO;
+    sigemptyset(&ignore.sa_mask);
+    ASSERT_EQ(sigaction(SIGUSR1, &ignore, nullptr), 0);
+    EXPECT_TRUE(Ignored(SIGUSR1));
+    raise(SIGUSR1);  // The kernel discards it.
+    SignalChannel a(1);
+    ASSERT_TRUE(Notify(a, {SIGUSR1}).ok());
+    EXPECT_FALSE(Ignored(SIGUSR1));
+    Stop(a);
+    EXPECT_TRUE(Ignored(SIGUSR1));
+    EXPECT_EQ(DescribeDifference(ignore, CurrentAction(SIGUSR1)), "");
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
 }
 
 TEST(HostHandlerTest, IgnoreThenAHostHandlerThenReset) {
