@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <optional>
 
@@ -23,21 +24,26 @@ int RunWatch(const WatchOptions& options, Reporter& reporter) {
                static_cast<int>(getpid()), options.backend.c_str());
   std::fflush(stderr);
 
-  const absl::Time deadline = options.timeout == absl::InfiniteDuration()
-                                  ? absl::InfiniteFuture()
-                                  : absl::Now() + options.timeout;
+  // Elapsed time, on the steady clock: a wall-clock step must not stretch
+  // or cut the watch.
+  using Clock = std::chrono::steady_clock;
+  // (A century or more is forever: the sum below must not overflow.)
+  const bool forever = options.timeout >= absl::Hours(24 * 365 * 100);
+  const Clock::time_point deadline =
+      forever ? Clock::time_point::max()
+              : Clock::now() + absl::ToChronoNanoseconds(options.timeout);
   uint64_t interrupts = 0;
   std::string reason;
   for (;;) {
     std::optional<Delivery> received;
-    if (deadline == absl::InfiniteFuture()) {
+    if (forever) {
       received = channel.ReceiveDelivery();
     } else {
-      absl::Duration left = deadline - absl::Now();
+      const absl::Duration left = absl::FromChrono(deadline - Clock::now());
       if (left > absl::ZeroDuration()) {
         received = channel.ReceiveDeliveryFor(left);
       }
-      if (!received && absl::Now() >= deadline) {
+      if (!received && Clock::now() >= deadline) {
         reason = "timeout";
         break;
       }

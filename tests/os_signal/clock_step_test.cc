@@ -4,10 +4,8 @@
 // so a clock stepped back by a day while a receiver waited kept it waiting
 // a day more (and one stepped forward cut the wait short).
 //
-// The wall clock is not the machine's: this binary defines clock_gettime,
-// which absl::Now() (in Debian's shared Abseil) and everything else calls
-// through the dynamic linker, and adds g_wall_offset_s to CLOCK_REALTIME
-// readings. The monotonic clock is left alone. Each case runs in a forked
+// The wall clock is not the machine's: tests/testing/stepped_wall_clock.h
+// moves CLOCK_REALTIME for this binary alone. Each case runs in a forked
 // child whose watchdog (RunInChild's alarm, 60 s) turns a stretched wait
 // into a failure; a wait that ends does so at its own (short) timeout.
 #include <pthread.h>
@@ -25,29 +23,16 @@
 #include "os_signal/signal.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/proc_tasks.h"
-
-namespace {
-std::atomic<long long> g_wall_offset_s{0};
-}  // namespace
-
-// Every clock_gettime of the process (the C library's, Abseil's, the
-// sanitizers') lands here: the system call itself, then the offset.
-extern "C" int clock_gettime(clockid_t clock, struct timespec* ts) {
-  const int result = static_cast<int>(syscall(SYS_clock_gettime, clock, ts));
-  if (result == 0 &&
-      (clock == CLOCK_REALTIME || clock == CLOCK_REALTIME_COARSE)) {
-    ts->tv_sec += g_wall_offset_s.load();
-  }
-  return result;
-}
+#include "tests/testing/stepped_wall_clock.h"
 
 namespace portsig {
 namespace {
 
+using ::portsig::testing::kOneDaySeconds;
 using ::portsig::testing::RunInChild;
+using ::portsig::testing::SetWallClockOffset;
 using ::portsig::testing::WaitUntilBlocked;
 
-constexpr long long kOneDay = 24 * 60 * 60;
 constexpr absl::Duration kTimeout = absl::Milliseconds(300);
 
 // Runs `wait` on a thread, steps the wall clock back a day once the thread
@@ -68,15 +53,15 @@ void StepBackWhileWaiting(Wait wait) {
             0);
   while (tid.load() == 0) usleep(100);
   WaitUntilBlocked(tid.load());
-  g_wall_offset_s = -kOneDay;
+  SetWallClockOffset(-kOneDaySeconds);
   ASSERT_EQ(pthread_join(thread, nullptr), 0);
 }
 
 TEST(ClockStepTest, TheInterposedClockMovesAbslNow) {
   const absl::Time before = absl::Now();
-  g_wall_offset_s = -kOneDay;
+  SetWallClockOffset(-kOneDaySeconds);
   const absl::Time after = absl::Now();
-  g_wall_offset_s = 0;
+  SetWallClockOffset(0);
   EXPECT_LT(after, before - absl::Hours(23));
 }
 
