@@ -2,6 +2,28 @@
 
 load("@rules_cc//cc:defs.bzl", "cc_library", "cc_test")
 
+# Libraries whose test variant is the library itself: their sources
+# compile the same with and without PORTSIG_TEST_HOOKS (none includes
+# platform/test_hooks.h, directly or through a header; test_hooks.h stops
+# the build with an #error if one does), and every internal_dep is on this
+# list too, so a test binary still never mixes the two variants of a
+# library. Each saves one compile of its sources per configuration.
+# parker and receiver_slot (and what stands on them) are left off while
+# their one-hop wake-ups are being worked on.
+_HOOK_FREE = [
+    "//os_signal:signal_value",
+    "//platform:fatal",
+    "//platform:quiet_thread",
+    "//platform:readiness_fd",
+    "//platform:scoped_signal_block",
+    "//platform:signal_names",
+    "//platform:sync",
+    "//platform:this_thread",
+]
+
+def _label(package, target):
+    return "//" + package + target if target.startswith(":") else target
+
 def portsig_cc_library(name, internal_deps = [], deps = [], **kwargs):
     """A library in two variants: `name`, and `name_for_test` (testonly).
 
@@ -10,7 +32,31 @@ def portsig_cc_library(name, internal_deps = [], deps = [], **kwargs):
     other portsig_cc_library targets; each variant links the matching variant
     of them, so a test binary never mixes the two. Name them with an
     explicit target ("//runtime:runtime", not "//runtime").
+
+    A library on _HOOK_FREE has no hooks to turn on: `name_for_test` is an
+    alias of `name`, which is compiled once.
     """
+    package = native.package_name()
+    if _label(package, ":" + name) in _HOOK_FREE:
+        for d in internal_deps:
+            if _label(package, d) not in _HOOK_FREE:
+                fail(("%s is on _HOOK_FREE (build_defs.bzl) but its internal " +
+                      "dep %s is not: the test variant would link the " +
+                      "production %s") % (name, d, d))
+        cc_library(
+            name = name,
+            deps = internal_deps + deps,
+            local_defines = kwargs.pop("local_defines", []) +
+                            ["PORTSIG_HOOK_FREE"],
+            **kwargs
+        )
+        native.alias(
+            name = name + "_for_test",
+            actual = ":" + name,
+            testonly = 1,
+            visibility = kwargs.get("visibility"),
+        )
+        return
     cc_library(
         name = name,
         deps = internal_deps + deps,

@@ -7,6 +7,12 @@
 
 #include <atomic>
 
+// build_defs.bzl's _HOOK_FREE libraries share one build between production
+// and tests, which holds only while none of them sees a hook.
+#ifdef PORTSIG_HOOK_FREE
+#error "test_hooks.h in a _HOOK_FREE library: take it off that list"
+#endif
+
 namespace portsig {
 namespace test_hooks {
 
