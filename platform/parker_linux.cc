@@ -28,8 +28,9 @@ void CheckWait(long result) {
 
 Parker::~Parker() = default;
 
-void Parker::Wait(std::atomic<uint32_t>* word, uint32_t expected,
-                  const struct timespec* timeout) {
+PORTSIG_UNPOISONED_FRAME void Parker::Wait(std::atomic<uint32_t>* word,
+                                           uint32_t expected,
+                                           const struct timespec* timeout) {
 #if defined(PORTSIG_TSAN)
   // TSan runs a caught signal's handler only at an intercepted call, which
   // a raw futex wait never makes: sleep in slices of at most 5 ms and pass

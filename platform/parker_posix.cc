@@ -17,6 +17,7 @@
 
 #include "platform/fatal.h"
 #include "platform/parker.h"
+#include "platform/sanitizers.h"
 
 namespace portsig {
 namespace platform {
@@ -47,8 +48,9 @@ Parker::~Parker() {
   if (const int fd = write_fd_.load(); fd >= 0) close(fd);
 }
 
-void Parker::Wait(std::atomic<uint32_t>* word, uint32_t expected,
-                  const struct timespec* timeout) {
+PORTSIG_UNPOISONED_FRAME void Parker::Wait(std::atomic<uint32_t>* word,
+                                           uint32_t expected,
+                                           const struct timespec* timeout) {
   // A forked child inherits the parent's pipe: a byte either process wrote
   // could end the other's wait. The child closes its copies and makes its
   // own (closing leaves the parent's open). A handler in the child that

@@ -7,6 +7,7 @@
 
 #include "platform/fatal.h"
 #include "platform/receiver_slot.h"
+#include "platform/sanitizers.h"
 
 namespace portsig {
 namespace platform {
@@ -24,7 +25,8 @@ void ReceiverSlot::ClearCarriedWakes() {
   }
 }
 
-void ReceiverSlot::WaitForWake(const Deadline& deadline) {
+PORTSIG_UNPOISONED_FRAME void ReceiverSlot::WaitForWake(
+    const Deadline& deadline) {
   // EINTR (a handler ran here, perhaps the one that woke this thread) and
   // ETIMEDOUT end the sleep; the owner looks at the state and the time.
   int result;

@@ -4,6 +4,7 @@
 
 #include "absl/time/time.h"
 #include "platform/receiver_slot.h"
+#include "platform/sanitizers.h"
 
 namespace portsig {
 namespace platform {
@@ -15,7 +16,8 @@ ReceiverSlot::~ReceiverSlot() = default;
 // The parker drains its pipe after every wait: nothing is carried over.
 void ReceiverSlot::ClearCarriedWakes() {}
 
-void ReceiverSlot::WaitForWake(const Deadline& deadline) {
+PORTSIG_UNPOISONED_FRAME void ReceiverSlot::WaitForWake(
+    const Deadline& deadline) {
   if (deadline.infinite()) {
     parker_.Wait(&state_, kSleeping);
   } else if (const absl::Duration left =

@@ -12,6 +12,7 @@
 #include "absl/base/attributes.h"
 #include "absl/strings/str_cat.h"
 #include "platform/fatal.h"
+#include "platform/sanitizers.h"
 #include "platform/scoped_signal_block.h"
 #include "platform/signal_names.h"
 #include "platform/signal_record.h"
@@ -271,15 +272,14 @@ void FaultDefaultAction(int signo) {
   }
 }
 
-// Calls a host handler in the kernel's place, with the mask the kernel
-// would have given it: the interrupted code's, plus its sa_mask, plus the
-// signal itself unless SA_NODEFER (portsig's own handler runs with every
-// signal blocked). Two sigprocmask calls, only on this path.
-void CallWithItsMask(const struct sigaction& previous, int signo,
-                     siginfo_t* info, void* context) {
+// The mask the kernel would give `previous` as it delivered signo: the
+// interrupted code's (`interrupted`; when unknown, the mask in force now),
+// plus its sa_mask, plus the signal itself unless SA_NODEFER.
+sigset_t MaskFor(const struct sigaction& previous, int signo,
+                 const sigset_t* interrupted) {
   sigset_t mask;
-  if (context != nullptr) {
-    mask = static_cast<ucontext_t*>(context)->uc_sigmask;
+  if (interrupted != nullptr) {
+    mask = *interrupted;
   } else {
     MustSigmask(SIG_SETMASK, nullptr, &mask, signo);
   }
@@ -287,6 +287,14 @@ void CallWithItsMask(const struct sigaction& previous, int signo,
     if (sigismember(&previous.sa_mask, s) == 1) sigaddset(&mask, s);
   }
   if (!(previous.sa_flags & SA_NODEFER)) sigaddset(&mask, signo);
+  return mask;
+}
+
+// Calls a host handler in the kernel's place, with `mask` (MaskFor) rather
+// than portsig's own handler's, which blocks every signal. Two sigprocmask
+// calls, only on this path.
+void CallWithItsMask(const struct sigaction& previous, int signo,
+                     siginfo_t* info, void* context, const sigset_t& mask) {
   sigset_t ours;
   MustSigmask(SIG_SETMASK, &mask, &ours, signo);
   if (previous.sa_flags & SA_SIGINFO) {
@@ -301,13 +309,13 @@ void CallWithItsMask(const struct sigaction& previous, int signo,
 // puts SIG_DFL in place first (so a re-raise, or the instruction faulting
 // again, ends the process), and it runs with its own mask.
 void CallForFault(const struct sigaction& previous, int signo, siginfo_t* info,
-                  void* context) {
+                  void* context, const sigset_t& mask) {
   if (previous.sa_flags & SA_RESETHAND) {
     const struct sigaction dfl = Default();
     MustSigaction(signo, &dfl, nullptr,
                   "cannot reset a SA_RESETHAND handler for a fault");
   }
-  CallWithItsMask(previous, signo, info, context);
+  CallWithItsMask(previous, signo, info, context, mask);
 }
 
 // Whether two dispositions read from the kernel are the same: handler,
@@ -392,6 +400,11 @@ struct FallThroughRecord {
   const void* frame;  // the handler's frame that made the call
   const void* info;   // the arguments it passed
   const void* context;
+  // The mask the called handler runs with, when portsig called it in the
+  // kernel's place (fault or delivered): what a signal nested in it
+  // interrupted.
+  bool has_mask;
+  sigset_t mask;
 };
 constexpr int kMaxRecords = 4;
 // A nested entry with neither argument passed through (a host that kept
@@ -438,9 +451,17 @@ int FreshIndex(int installed, int top) {
 // action (below the chain). `frame` is the handler's own. `delivered`: the
 // kernel delivered this signal to portsig's handler (it is not a host
 // handler's call into it), so portsig calls the previous handler in the
-// kernel's place and does what the kernel does for its flags.
+// kernel's place and does what the kernel does for its flags, including its
+// mask, built on `interrupted` (the mask of the code the signal interrupted,
+// or nullptr when it is not known).
+//
+// `context` is never read here: in a nested entry it may be no pointer at
+// all (a plain host handler calling portsig's as a plain function passes
+// whatever its registers hold), and the kernel's ucontext, when there is
+// one, is read by the caller into `interrupted`.
 void FallThrough(int signo, siginfo_t* info, void* context, bool fault,
-                 bool delivered, int index, int suspects, const void* frame) {
+                 bool delivered, int index, int suspects, const void* frame,
+                 const sigset_t* interrupted) {
   struct sigaction previous;
   if (index == kKernelNow) {
     // Stop restored chain[0] after this signal entered the handler: do what
@@ -478,20 +499,43 @@ void FallThrough(int signo, siginfo_t* info, void* context, bool fault,
     }
     return;
   }
+  const bool in_kernels_place = fault || delivered;
+#ifdef PORTSIG_TSAN
+  // Under TSan an unwanted signal's host handler gets the mask in force
+  // now, so nothing is opened. TSan runs most handlers late, from its own
+  // code, with every signal blocked; a signal that arrived while portsig
+  // had opened the thread's mask for a host handler there made gcc 12's
+  // TSan leave the thread blocking every signal for good (storm_test under
+  // --config=tsan lost its final SIGUSR1, SIGUSR2 and SIGRTMIN+1; see
+  // HostHandlerTest.ASignalDuringAHostHandlersOwnMaskLeavesTheThreadsMask).
+  // Faults are not affected: TSan runs their handlers at once.
+  if (!fault) interrupted = nullptr;
+#endif
+  sigset_t mask;
+  sigemptyset(&mask);
+  if (in_kernels_place) mask = MaskFor(previous, signo, interrupted);
   FallThroughRecords& records = t_records;
   const int slot = records.count;
   if (slot < kMaxRecords) {
-    records.record[slot] = {signo, fault, index,  suspects,
-                            frame, info,  context};
+    FallThroughRecord& record = records.record[slot];
+    record.signo = signo;
+    record.fault = fault;
+    record.index = index;
+    record.suspects = suspects;
+    record.frame = frame;
+    record.info = info;
+    record.context = context;
+    record.has_mask = in_kernels_place;
+    if (in_kernels_place) record.mask = mask;
     records.count = slot + 1;
   }
   if (!fault && delivered && (previous.sa_flags & SA_RESETHAND)) {
     ResetHandOnDelivery(signo, index, previous);
   }
   if (fault) {
-    CallForFault(previous, signo, info, context);
+    CallForFault(previous, signo, info, context, mask);
   } else if (delivered) {
-    CallWithItsMask(previous, signo, info, context);
+    CallWithItsMask(previous, signo, info, context, mask);
   } else if (previous.sa_flags & SA_SIGINFO) {
     previous.sa_sigaction(signo, info, context);
   } else {
@@ -555,13 +599,18 @@ void Handler(int signo, siginfo_t* const passed_info,
     const int below = outer->index == kKernelNow ? -1 : outer->index - 1;
     const bool fault = outer->fault;
     const int suspects = outer->suspects + 1;
+    // What this entry interrupted is the handler portsig called, running
+    // with the mask portsig gave it; this entry's own arguments may be
+    // garbage (see FallThrough), so its context is not read.
+    const sigset_t* interrupted = outer->has_mask ? &outer->mask : nullptr;
     if (chained) {
       FallThrough(signo, info, context, fault, /*delivered=*/false, below, 0,
-                  frame);
+                  frame, interrupted);
     } else {
       View view = Read(signo, [](int, int) { return -1; });
       FallThrough(signo, info, context, fault, /*delivered=*/true,
-                  FreshIndex(view.installed, view.top), suspects, frame);
+                  FreshIndex(view.installed, view.top), suspects, frame,
+                  interrupted);
     }
     errno = saved_errno;
     return;
@@ -583,8 +632,13 @@ void Handler(int signo, siginfo_t* const passed_info,
   if (result == platform::SendResult::kNotWanted &&
       (fault || !(queue != nullptr && queue->Ignored(signo)))) {
     View view = Read(signo, [](int, int) { return -1; });
+    // context is the kernel's here (passed, above): its saved mask is the
+    // interrupted code's.
     FallThrough(signo, info, context, fault, /*delivered=*/true,
-                FreshIndex(view.installed, view.top), 0, frame);
+                FreshIndex(view.installed, view.top), 0, frame,
+                context != nullptr
+                    ? &static_cast<const ucontext_t*>(context)->uc_sigmask
+                    : nullptr);
   }
   errno = saved_errno;
 }
