@@ -47,8 +47,9 @@ class Deadline {
     const Deadline other = In(timeout);
     return other.at_ < at_ ? other : *this;
   }
-  // For pthread_cond_timedwait on a condition variable using
-  // CLOCK_MONOTONIC. Not for an infinite deadline.
+  // The deadline as an absolute CLOCK_MONOTONIC time, for
+  // pthread_cond_timedwait on a condition variable using that clock and
+  // for sem_clockwait. Not for an infinite deadline.
   struct timespec ToMonotonicTimespec() const {
     return absl::ToTimespec(at_);
   }

@@ -1,5 +1,7 @@
-// Parker: where OneShotWakeup's one sleeping thread waits for a 32-bit word
-// to change, and how a waker, possibly a signal handler, ends that wait.
+// Parker: where one sleeping thread waits for a 32-bit word to change, and
+// how a waker, possibly a signal handler, ends that wait. OneShotWakeup
+// (the dispatcher's sleep) parks on one; on the generic POSIX layer so does
+// ReceiverSlot (a receiver's sleep on the queue).
 //
 // Two implementations behind this header, chosen at build time by
 // --//platform:os (CMake: PORTSIG_OS):
@@ -8,6 +10,8 @@
 //   polls the read end; Wake writes one byte, which POSIX makes
 //   async-signal-safe everywhere. (sem_post is too, but sem_init does not
 //   exist on macOS, which is why Go's runtime uses a pipe on Darwin.)
+// Wait is a cancellation point on the posix layer (poll(2)), which
+// ReceiverSlot relies on there, and not on Linux (a raw futex wait is none).
 //
 // Written by hand because no library offers a wait that a signal handler
 // may end.
@@ -31,8 +35,9 @@ class Parker {
 
   // Sleeps while *word == expected, until Wake(word), a signal handler ran,
   // or `timeout` (relative; null: none) passed. May return early for no
-  // reason; callers re-check their condition and the time. One thread
-  // waits at a time.
+  // reason (on Linux under TSan the futex wait is made in slices of at most
+  // 5 ms); callers re-check their condition and the time. One thread waits
+  // at a time.
   void Wait(std::atomic<uint32_t>* word, uint32_t expected,
             const struct timespec* timeout = nullptr);
   // Ends a Wait on `word`; call it after changing *word. Async-signal-safe;

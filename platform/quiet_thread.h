@@ -27,9 +27,11 @@ namespace portsig {
 namespace platform {
 
 // Starts `body` on a detached thread with every signal but the faults
-// blocked, named `name` (at most 15 characters; what top -H and /proc
-// show). ResourceExhausted, naming the thread and the error, if no thread
-// can be made; `body` is then not run.
+// blocked. The thread is named `name` (at most 15 characters) where the
+// platform layer can name threads: on Linux, what top -H and /proc show;
+// the generic POSIX layer names none (this_thread.h). ResourceExhausted,
+// naming the thread and the error, if no thread can be made; `body` is
+// then not run.
 absl::Status StartQuietThread(const char* name, std::function<void()> body);
 
 // The same, with the signals in `open` unblocked too from the thread's first

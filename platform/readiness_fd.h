@@ -1,12 +1,13 @@
 // ReadinessFd: a descriptor that polls readable while it is set, which is
-// what SignalChannel::ReadyFd() hands to epoll/poll/libuv/Asio loops.
+// what the ReadyFd() of SignalChannel, ChannelGroup and SignalContext hands
+// to epoll/poll/libuv/Asio loops.
 //
 // Two implementations behind this header, chosen by --//platform:os (CMake:
 // PORTSIG_OS): linux (readiness_fd_linux.cc) is one eventfd; posix
 // (readiness_fd_posix.cc), for any POSIX system, is a pipe whose read end
 // is the descriptor and whose write end it keeps. Both are non-blocking and
-// close-on-exec. Not thread-safe: the owner serializes calls (the channel
-// holds its lock).
+// close-on-exec. Not thread-safe: the owner serializes calls (the channel,
+// group or context holds its lock).
 #ifndef PORTSIG_PLATFORM_READINESS_FD_H_
 #define PORTSIG_PLATFORM_READINESS_FD_H_
 

@@ -11,6 +11,9 @@
 // - Sleep() is a cancellation point (pthread_cancel, deferred), as
 //   pthread_cond_wait is; it may return early for no reason (a handler ran
 //   on this thread, an earlier sleep's wake-up), so the owner looks again.
+//   Under TSan it sleeps in slices of at most 10 ms, and a cancellation
+//   acts between them (receiver_slot.cc says why); each slice's end is such
+//   an early return.
 // - To wakers: Wake() is async-signal-safe (an atomic compare-exchange and,
 //   only when it wakes a sleeper, sem_post(3) or a pipe write), keeps errno,
 //   and wakes only a sleeper that announced and was not woken since: of any

@@ -1,13 +1,18 @@
 // Which sanitizer this translation unit is built with, asked one way under
-// gcc and clang alike. gcc announces ThreadSanitizer with
-// __SANITIZE_THREAD__, clang only through __has_feature; code that tested
-// one of them behaved differently under the other compiler.
+// gcc and clang alike, and the one mark portsig's frames need for
+// AddressSanitizer (PORTSIG_UNPOISONED_FRAME, below). gcc announces
+// ThreadSanitizer with __SANITIZE_THREAD__, clang only through
+// __has_feature; code that tested one of them behaved differently under the
+// other compiler.
 //
 // PORTSIG_TSAN is defined (to 1) in a -fsanitize=thread build and not
 // defined otherwise. portsig needs it where TSan changes what a correct
-// program may rely on: TSan runs a caught signal's handler only at an
-// intercepted call, and cannot see the happens-before edges of Debian's
-// uninstrumented Abseil.
+// program may rely on: TSan runs most caught signals' handlers late, at
+// the thread's next intercepted call and with every signal blocked
+// (parker_linux.cc, sync.h, runtime/signal_handler.cc); it cannot see the
+// happens-before edges of Debian's uninstrumented Abseil (sync.h); and a
+// pthread_cancel that unwinds out of one of its interceptors leaves the
+// interceptor's bookkeeping behind (receiver_slot.cc's sliced sleep).
 #ifndef PORTSIG_PLATFORM_SANITIZERS_H_
 #define PORTSIG_PLATFORM_SANITIZERS_H_
 

@@ -3,8 +3,10 @@
 // the same with the mask set to exactly a given set.
 //
 // For code that must not be interrupted by a handler that could need what
-// it holds (the note backend's lock), and for creating portsig's threads,
-// which inherit the mask in force when they are made.
+// it holds (the note backend's lock, the runtime's disposition table while
+// it is written) or that a handler leaving by longjmp must not cut in two
+// (the posix queue's wake-up for a first poller), and for creating
+// portsig's threads, which inherit the mask in force when they are made.
 #ifndef PORTSIG_PLATFORM_SCOPED_SIGNAL_BLOCK_H_
 #define PORTSIG_PLATFORM_SCOPED_SIGNAL_BLOCK_H_
 

@@ -6,8 +6,9 @@
 // "alarm" (SIGALRM), "term" (SIGTERM), "stkflt", "child", "cont", "stop",
 // "tstp", "ttin", "ttou", "urg", "xcpu", "xfsz", "vtalarm", "prof", "winch",
 // "io", "pwr", "sys"; real-time signals are "rtmin+N". Every catchable
-// signal has exactly one note name, so a POSIX signal can travel through the
-// note backend as text and come back as the same number.
+// signal but those the C library keeps (IsReservedSignal) has exactly one
+// note name, so a POSIX signal can travel through the note backend as text
+// and come back as the same number.
 //
 // Lookups by number are async-signal-safe (they read a table that is filled
 // before main); lookups by name are not.

@@ -5,9 +5,10 @@
 // Promises:
 // - Send() is async-signal-safe and may run on any number of threads at
 //   once. It accepts a signal only if the signal is wanted; an accepted signal
-//   reaches the receiver (the posix backend may coalesce it with an earlier
-//   one still pending; the note backend may refuse it when full, and counts
-//   that).
+//   reaches a receiver. The posix backend may coalesce it with an earlier
+//   one still pending; the note backend coalesces only when its queue is
+//   full (the signal is set aside and arrives once with its count), and
+//   counts that. Only a text note (SendNote) is ever refused, when full.
 // - Receivers take turns: Drain() takes the receive role, so one thread at
 //   a time takes signals out, whichever thread it is. Each delivery carries a
 //   SignalRecord (who sent it, how) and how many occurrences it stands for; the
@@ -24,17 +25,21 @@
 // - Polling (BeginPoll/Poll/EndPoll): a thread that spins waiting for a
 //   signal may take the receive role itself instead of waiting for the
 //   dispatcher to hand the signal on, which saves a thread wake-up per
-//   signal. While any poller is registered the posix backend's senders do
-//   not wake the dispatcher; a poller unregistering drains what they left.
+//   signal. While any poller is registered the posix backend's senders wake
+//   nobody, neither the dispatcher nor a sleeping receiver (the poller's
+//   delivery reaches its channel); a poller unregistering drains what they
+//   left. The note backend's senders wake as if no poller were there.
 // - Sleeping receivers (BeginSleep/Sleep/EndSleep): a thread that blocks
 //   until a delivery reaches it sleeps on the queue itself. A sender that
-//   finds one asleep wakes it instead of the dispatcher (one futex wake-up
-//   from handler to receiver, none when the kernel ran the handler on that
-//   thread), and the woken thread takes the receive role and delivers what
-//   is queued to every subscriber itself. A sleeper woken by a sender
-//   always drains before it sleeps again or leaves, however it leaves
-//   (its deadline, pthread_cancel): the sender relied on it. The
-//   dispatcher is woken only when no receiver sleeps.
+//   finds one asleep wakes it instead of the dispatcher (one wake-up from
+//   handler to receiver: sem_post on Linux, a pipe write on the generic
+//   POSIX layer; when the kernel ran the handler on the sleeping thread
+//   itself, no other thread has to run), and the woken thread takes the
+//   receive role and delivers what is queued to every subscriber itself. A
+//   sleeper woken by a sender always drains before it sleeps again or
+//   leaves, however it leaves (its deadline, pthread_cancel): the sender
+//   relied on it. The dispatcher is woken only when no receiver sleeps (and,
+//   on the posix backend, no poller is registered).
 // - Enable/Disable/Ignore/WaitUntilIdle are for ordinary threads, never for
 //   a signal handler. Ignored is one atomic load and is also called from
 //   the handler.
@@ -42,10 +47,14 @@
 // Slot 0 stands for "text notes" (Plan 9 notes that are not signals); slots
 // 1..kMaxSignal are signal numbers.
 //
-// Callers of Send() on the note backend must not be interruptible by a
-// handler that also sends: the runtime's handler runs with every signal
-// blocked (full sa_mask), and tests that call Send() from plain threads block
-// signals first. Every other lock holder blocks signals itself.
+// The note backend's Send() takes a spin lock, which a handler nested on
+// the holder's thread must never wait for. The backend's other lock
+// holders block every signal first. Send() itself runs in the runtime's
+// handler, whose sa_mask blocks every signal; a Send() nested on a thread
+// already inside one anyway (a host handler may chain into portsig's with
+// a narrower mask) sets its signal aside without the lock
+// (sigqueue_note.cc). Tests that call Send() from plain threads block
+// signals first.
 #ifndef PORTSIG_PLATFORM_SIGQUEUE_H_
 #define PORTSIG_PLATFORM_SIGQUEUE_H_
 
@@ -85,10 +94,12 @@ struct QueuedSignal {
 
 enum class SendResult {
   kQueued,       // The receiver will see it (possibly coalesced).
-  kCoalesced,    // The note queue was full: the receiver will see it folded
-                 // into one later delivery; counted in overflows().
+  kCoalesced,    // The note queue or the signal's queue-mode ring was full:
+                 // the receiver will see it folded into one later delivery;
+                 // counted in overflows().
   kNotWanted,    // Nobody wants this slot; the caller falls back.
-  kOverflow,     // Wanted, but the queue is full; counted in overflows().
+  kOverflow,     // A text note, wanted, but the note queue is full: refused;
+                 // counted in overflows().
   kUnsupported,  // This backend cannot carry text notes.
 };
 
@@ -140,13 +151,14 @@ class SigQueue {
   // Sleeping receivers. BeginSleep gives the calling thread a slot (see
   // sleeping_receivers.h) until EndSleep. Sleep announces the sleep, looks
   // at `done` and at the queue, and sleeps unless either has something,
-  // until a sender or WakeSleeper(slot) wakes it or `deadline`; then it
-  // delivers what is queued with `deliver` (waiting for the role if a
-  // sender woke it), and returns whether anyone woke it. A cancellation
-  // point while it sleeps, and only there. `done` is read after the
-  // announcement: whoever makes it true calls WakeSleeper after. EndSleep
-  // delivers what a sender left to this sleeper; call it however the
-  // thread leaves (a destructor), holding none of the locks delivery takes.
+  // until a sender or WakeSleeper(slot) wakes it or `deadline` (or earlier
+  // for no reason: the caller looks again); then it delivers what is queued
+  // with `deliver` (waiting for the role if it was woken), and returns
+  // whether anyone woke it. A cancellation point while it sleeps, and only
+  // there. `done` is read after the announcement: whoever makes it true
+  // calls WakeSleeper after. EndSleep delivers what a sender left to this
+  // sleeper; call it however the thread leaves (a destructor), holding none
+  // of the locks delivery takes.
   ReceiverSlot* BeginSleep();
   bool Sleep(ReceiverSlot* slot, DeliverFn deliver,
              absl::FunctionRef<bool()> done, const Deadline& deadline);
@@ -172,7 +184,9 @@ class SigQueue {
   // senders are done, so it needs no running receiver; not from `deliver`.
   void WaitUntilIdle(DeliverFn deliver);
 
-  // Sends that found the queue full (refused, or coalesced).
+  // Sends that found no place of their own: text notes refused, signals'
+  // occurrences set aside by the note backend, occurrences folded into a
+  // queue-mode ring's overflow summary.
   uint64_t overflows() const {
     return overflows_.load(std::memory_order_relaxed);
   }

@@ -65,8 +65,8 @@ void SigQueue::UnlockRole() {
 }
 
 // Holds the receive role for a scope. Thread cancellation is off meanwhile:
-// `deliver` may reach a cancellation point (a channel's eventfd write), and
-// a thread cancelled there would leave signals taken but not delivered.
+// `deliver` may reach a cancellation point (a ReadyFd's write), and a
+// thread cancelled there would leave signals taken but not delivered.
 class SigQueue::RoleScope {
  public:
   explicit RoleScope(SigQueue* queue) : queue_(queue) {

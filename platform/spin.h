@@ -1,12 +1,15 @@
 // Spin, then park: how long a thread about to sleep until a signal arrives
 // first looks for one while yielding the processor.
 //
-// Without spinning, two threads wait on every delivery: the dispatcher, for
-// the signal handler, and the receiver, for the dispatcher. Waking a parked
-// thread costs the waker a futex system call and the woken thread 5-30 us
-// when its (virtual) CPU had halted. A receiver that spins polls the queue
-// itself (SigQueue's polling), so the handler wakes nobody and the signal
-// crosses one hop; the dispatcher spins only while no receiver does. Go's
+// Without spinning, every delivery wakes a parked thread: the receiver
+// asleep on the queue (SigQueue's sleeping receivers) or, when none sleeps,
+// the dispatcher, which may then have to wake another (a poll loop waiting
+// on a ReadyFd). Waking a parked thread costs the waker a system call (a
+// futex wake on Linux, a pipe write on the generic POSIX layer) and the
+// woken thread 5-30 us when its (virtual) CPU had halted. A receiver that
+// spins polls the queue itself (SigQueue's polling) and takes the signal
+// without waiting to be woken; on the posix backend the handler then wakes
+// nobody at all. The dispatcher spins only while no receiver does. Go's
 // runtime gets a similar effect by keeping an idle thread spinning for work.
 //
 // The price is CPU: a spinning thread spends up to the budget every time it

@@ -1,7 +1,7 @@
-// portsig's locks. ForkSafeMutex and ForkSafeCondVar (glibc pthread) are
-// what the library itself uses: they survive fork() and skip the deadlock
-// detection of Debian's debug Abseil. Mutex, CondVar and Notification are
-// Abseil's, made visible to ThreadSanitizer, for tests.
+// portsig's locks. ForkSafeMutex, ForkSafeCondVar and ForkHeldMutex (glibc
+// pthread) are what the library itself uses: they survive fork() and skip
+// the deadlock detection of Debian's debug Abseil. Mutex, CondVar and
+// Notification are Abseil's, made visible to ThreadSanitizer, for tests.
 //
 // portsig links Debian's prebuilt Abseil, which is not compiled with
 // -fsanitize=thread, so TSan cannot observe the happens-before edges that
@@ -220,7 +220,8 @@ class ScopedCancellationOff {
   int callers_ = PTHREAD_CANCEL_ENABLE;
 };
 
-// Holds a Mutex or a ForkSafeMutex for a scope: MutexLock lock(&mu_);
+// Holds a Mutex, ForkSafeMutex or ForkHeldMutex for a scope:
+// MutexLock lock(&mu_);
 template <typename M>
 class ABSL_SCOPED_LOCKABLE MutexLock {
  public:

@@ -18,8 +18,8 @@ namespace test_hooks {
 
 #ifdef PORTSIG_TEST_HOOKS
 using Hook = void (*)(int signo);
-// In SigQueue::Send, after the sender has read `wanted` and before it
-// queues: the window Go's 2017 fix left open.
+// In SigQueue::Send and SendNote, after the sender has read `wanted` and
+// before it queues: the window Go's 2017 fix left open.
 extern std::atomic<Hook> after_wanted_check;
 // After the runtime changed a signal's disposition (install, ignore,
 // restore), on the ordinary thread that changed it.
@@ -27,10 +27,12 @@ extern std::atomic<Hook> disposition_changed;
 // On entry to portsig's async signal handler.
 extern std::atomic<Hook> handler_entered;
 // In the note backend's Push, while its lock is held, and just after it
-// released it.
+// released it. The argument is the note's length.
 extern std::atomic<Hook> note_push_locked;
 extern std::atomic<Hook> note_push_unlocked;
-// In the dispatcher, after receiving a signal and before fanning it out.
+// In the runtime's delivery of a received signal, before it is fanned out,
+// on whichever thread holds the queue's receive role (the dispatcher, a
+// poller, a sleeping receiver, a caller of WaitUntilIdle such as Stop).
 extern std::atomic<Hook> before_fan_out;
 // In os_signal's fan-out, after the current subscribers of a signal (0 for
 // a text note) were given it and before the stopping list is: a receiver
@@ -54,16 +56,18 @@ extern std::atomic<Hook> mask_change_requested;
 // been continued, before portsig decides whether to put its handler back.
 extern std::atomic<Hook> default_action_resumed;
 
-// In a NotifyContext's Wait/WaitFor, when a wait returned and the waiter
-// holds the context's lock again, before it looks at the context. The
-// argument is 0.
+// In a SignalContext's Wait/WaitFor/WaitUntil, when a wait returned and
+// the waiter holds the context's lock again, before it looks at the
+// context. The argument is 0.
 extern std::atomic<Hook> context_waiter_woken;
 // In SignalChannel, when a member of a ChannelGroup has just given up its
 // last buffered signal and before its group hears of it, with the
 // channel's lock held (not the group's). The argument is 0.
 extern std::atomic<Hook> group_member_drained;
-// When a ChannelGroup writes its ready descriptor (the group went from no
-// ready member to one), with the group's lock held. The argument is 0.
+// When a ChannelGroup writes its ready descriptor (a member became ready
+// while none was, a fan-out that held the write back ended, or a
+// descriptor was opened with members ready), with the group's lock held.
+// The argument is 0.
 extern std::atomic<Hook> group_fd_set;
 
 // In RecordRing::Push, when it has chosen the ring and is about to claim a
@@ -111,9 +115,9 @@ extern std::atomic<int> fail_restore_signo;
 // wait: a lingering handler stays until it is false again.
 extern std::atomic<bool> hold_deferred_restores;
 // Impossible states, made on purpose so a test can see them caught (issue
-// 13, class 10). When true, the posix queue's receiver finds the state
-// "receiving" as it starts to wait (as if a second receiver were asleep);
-// the flag clears itself.
+// 13, class 10). When true, the posix queue's AwaitSenders (the
+// dispatcher's wait) finds the state "receiving" as it starts to wait (as
+// if a second dispatcher were asleep); the flag clears itself.
 extern std::atomic<bool> posix_receiver_finds_receiving;
 // When true, Notify subscribes to notes without indexing them, so a later
 // Stop finds a subscribed note missing from the index.

@@ -21,7 +21,9 @@ void SignalThisThread(int signo);
 
 // Whether `address` lies on the calling thread's stack. False where the
 // system cannot say (no pthread_getattr_np outside glibc, or it failed).
-// Learns the bounds on the first call in each thread.
+// Learns the bounds once per thread (again on later calls while that fails).
+// Ordinary threads only: for the main thread glibc reads /proc/self/maps
+// through stdio.
 bool OnThisThreadsStack(const void* address);
 
 // Gives `thread` a name (at most 15 characters) where the system can show

@@ -29,7 +29,7 @@ class OneShotWakeup {
   OneShotWakeup& operator=(const OneShotWakeup&) = delete;
 
   // Re-arms the wakeup. Only the receiving thread calls it, never while it is
-  // asleep.
+  // asleep; in a forked child, which has no receiver, its fork handler may.
   void Clear();
   // Async-signal-safe. Returns whether it had to wake a parked sleeper (a
   // system call); false when the sleeper was running or still spinning.
