@@ -12,6 +12,7 @@
 #include "absl/base/attributes.h"
 #include "absl/strings/str_cat.h"
 #include "platform/fatal.h"
+#include "platform/mapped_memory.h"
 #include "platform/sanitizers.h"
 #include "platform/scoped_signal_block.h"
 #include "platform/signal_names.h"
@@ -557,17 +558,52 @@ void FallThrough(int signo, siginfo_t* info, void* context, bool fault,
 // and only the kernel knows it: one sigaction read per signal, the price
 // of never dereferencing a value that is not a pointer.
 //
+// With a host's SA_SIGINFO handler in place, the kernel ran that one, and
+// portsig's is called by a host handler: the top one, passing on the
+// kernel's arguments, or one further down a chain of libraries, one of
+// which saved what it replaced with signal() and calls it as a plain
+// function, leaving in those slots whatever its registers held. Only a
+// pair that can be read (CopyIfMapped) and a siginfo for this signal are
+// taken for the kernel's; where the system cannot say, they are, as
+// before.
+//
 // The disposition read is the one in place now, not at delivery. If a
 // Notify on another thread puts portsig's SA_SIGINFO form over its plain
 // form between the kernel's delivery and this read, the plain call's
 // arguments are taken for real ones; a restore in that window (Stop) only
-// costs the sender's details. Async-signal-safe.
-bool KernelPassedSiginfo(int signo) {
+// costs the sender's details. Async-signal-safe; errno may change.
+bool KernelPassedSiginfo(int signo, const siginfo_t* info,
+                         const void* context) {
   struct sigaction now;
   MustSigaction(signo, nullptr, &now,
                 "cannot read the disposition in the signal handler");
-  return (now.sa_flags & SA_SIGINFO) != 0 && now.sa_handler != SIG_DFL &&
-         now.sa_handler != SIG_IGN;
+  if ((now.sa_flags & SA_SIGINFO) == 0 || now.sa_handler == SIG_DFL ||
+      now.sa_handler == SIG_IGN) {
+    return false;
+  }
+  if (IsOurHandler(now)) return true;
+  if (info != nullptr) {
+    siginfo_t copy;
+    switch (platform::CopyIfMapped(&copy, info, sizeof(copy))) {
+      case platform::CopyResult::kNotMapped:
+        return false;
+      case platform::CopyResult::kCopied:
+        if (copy.si_signo != signo) return false;
+        break;
+      case platform::CopyResult::kUnknown:
+        break;
+    }
+  }
+  if (context != nullptr) {
+    // What portsig reads of a context: the interrupted code's mask.
+    sigset_t copy;
+    if (platform::CopyIfMapped(
+            &copy, &static_cast<const ucontext_t*>(context)->uc_sigmask,
+            sizeof(copy)) == platform::CopyResult::kNotMapped) {
+      return false;
+    }
+  }
+  return true;
 }
 
 // The parameters are const, and never written: called as a plain handler
@@ -583,7 +619,7 @@ void Handler(int signo, siginfo_t* const passed_info,
   // previous SA_SIGINFO handler is passed none, as a plain caller passes
   // none.
   const bool passed = (passed_info != nullptr || passed_context != nullptr) &&
-                      KernelPassedSiginfo(signo);
+                      KernelPassedSiginfo(signo, passed_info, passed_context);
   siginfo_t* const info = passed ? passed_info : nullptr;
   void* const context = passed ? passed_context : nullptr;
   if (const FallThroughRecord* outer = LiveRecord(signo, frame)) {

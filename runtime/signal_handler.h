@@ -24,6 +24,11 @@
 //   siginfo from the kernel: it reads none (a channel gets the signal with
 //   no sender or value) and passes none (nullptr) to a previous SA_SIGINFO
 //   handler, whatever the ABI left in those argument slots.
+// - Called by a host handler while a host's SA_SIGINFO handler is in
+//   place (a chain of libraries, some of which call what they saved as a
+//   plain function), portsig's handler takes its arguments for the
+//   kernel's only if they can be read and the siginfo is for this signal
+//   (Linux; where the system cannot say, it takes them).
 // - A fault raised by the kernel for the faulting thread (SEGV, BUS, FPE,
 //   ILL, TRAP, SYS with si_code > 0) is never relayed: it gets what the
 //   previous disposition would have done, with SA_RESETHAND, SA_NODEFER and

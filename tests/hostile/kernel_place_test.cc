@@ -338,5 +338,86 @@ TEST(KernelPlaceTest, FromAnotherThreadWithMainBlockingTheSignal) {
   }
 }
 
+// Libraries that saved what they replaced with signal() and call it as a
+// plain function, three deep over portsig's handler, the top one a
+// SA_SIGINFO library (so the kernel passes siginfo to the chain's top, and
+// portsig, called plainly at the bottom, gets whatever the registers hold).
+std::atomic<int> g_layer_runs[4];
+void (*g_l1_prev)(int) = nullptr;
+void (*g_l2_prev)(int) = nullptr;
+struct sigaction g_l3_prev;
+std::atomic<bool> g_garbage{false};
+void H0(int) { g_layer_runs[0].fetch_add(1); }
+void L1(int signo) {
+  g_layer_runs[1].fetch_add(1);
+  if (g_l1_prev == SIG_DFL || g_l1_prev == SIG_IGN) return;
+  if (g_garbage.load()) {
+    // What a plain call leaves in the siginfo and context argument slots
+    // is anything: here, deliberately, no pointer at all.
+    reinterpret_cast<void (*)(int, uintptr_t, uintptr_t)>(g_l1_prev)(
+        signo, 0x10, 0x18);
+  } else {
+    g_l1_prev(signo);
+  }
+}
+void L2(int signo) {
+  g_layer_runs[2].fetch_add(1);
+  if (g_l2_prev != SIG_DFL && g_l2_prev != SIG_IGN) g_l2_prev(signo);
+}
+void L3(int signo, siginfo_t* info, void* context) {
+  g_layer_runs[3].fetch_add(1);
+  if (g_l3_prev.sa_flags & SA_SIGINFO) {
+    g_l3_prev.sa_sigaction(signo, info, context);
+  } else if (g_l3_prev.sa_handler != SIG_DFL &&
+             g_l3_prev.sa_handler != SIG_IGN) {
+    g_l3_prev.sa_handler(signo);
+  }
+}
+
+TEST(KernelPlaceTest, SignalSavedChainsSeveralLayersDeep) {
+  // Kernel alone first: a child forked after a failure would inherit it.
+  for (bool with_portsig : {false, true}) {
+    for (bool garbage : {false, true}) {
+      auto child = RunInChildCapturing([garbage, with_portsig](int) {
+        g_garbage.store(garbage);
+        ASSERT_NE(signal(SIGUSR1, &H0), SIG_ERR);
+        SignalChannel a(1), b(1);
+        if (with_portsig) {
+          ASSERT_TRUE(Notify(a, {SIGUSR1}).ok());
+        }
+        g_l1_prev = signal(SIGUSR1, &L1);
+        g_l2_prev = signal(SIGUSR1, &L2);
+        struct sigaction l3 = {};
+        l3.sa_sigaction = &L3;
+        l3.sa_flags = SA_SIGINFO;
+        sigemptyset(&l3.sa_mask);
+        ASSERT_EQ(sigaction(SIGUSR1, &l3, &g_l3_prev), 0);
+        if (with_portsig) Stop(a);
+        raise(SIGUSR1);
+        for (int i = 0; i < 4; ++i) {
+          EXPECT_EQ(g_layer_runs[i].load(), 1) << "layer " << i;
+        }
+        if (!with_portsig) return;
+        // A new subscription stands in for L3; a wanted signal reaches it
+        // and runs no layer.
+        ASSERT_TRUE(Notify(b, {SIGUSR1}).ok());
+        raise(SIGUSR1);
+        EXPECT_EQ(b.ReceiveFor(kWatchdog), Signal(SIGUSR1));
+        for (int i = 0; i < 4; ++i) {
+          EXPECT_EQ(g_layer_runs[i].load(), 1) << "layer " << i;
+        }
+        Stop(b);
+        raise(SIGUSR1);
+        EXPECT_EQ(g_layer_runs[0].load(), 2);
+        EXPECT_EQ(g_layer_runs[3].load(), 2);
+      });
+      EXPECT_TRUE(child.status.exited_ok())
+          << (garbage ? "garbage registers" : "clean registers")
+          << (with_portsig ? ", with portsig: " : ", kernel alone: ")
+          << child.status.ToString();
+    }
+  }
+}
+
 }  // namespace
 }  // namespace portsig
