@@ -545,6 +545,21 @@ void FallThrough(int signo, siginfo_t* info, void* context, bool fault,
   t_records.count = slot;
 }
 
+// Whether `info` and `context` can be read (CopyIfMapped says so: not
+// where the system cannot say) and `info` is for signo; `copy` gets the
+// siginfo. Async-signal-safe; errno may change.
+bool KernelArgsReadable(int signo, const siginfo_t* info, const void* context,
+                        siginfo_t* copy) {
+  if (info == nullptr || context == nullptr) return false;
+  sigset_t mask;
+  return platform::CopyIfMapped(copy, info, sizeof(*copy)) ==
+             platform::CopyResult::kCopied &&
+         copy->si_signo == signo &&
+         platform::CopyIfMapped(
+             &mask, &static_cast<const ucontext_t*>(context)->uc_sigmask,
+             sizeof(mask)) == platform::CopyResult::kCopied;
+}
+
 // Whether the handler's second and third arguments are a siginfo and a
 // ucontext: the kernel passes them only to a disposition with SA_SIGINFO,
 // and a host that saved portsig's handler with signal() (or read its
@@ -625,8 +640,9 @@ void Handler(int signo, siginfo_t* const passed_info,
   if (const FallThroughRecord* outer = LiveRecord(signo, frame)) {
     // This thread is inside portsig's own call of a previous handler for
     // signo: a host handler chaining back into portsig's, or a signal
-    // raised inside it. Either way it belongs to that fall-through: never
-    // relayed. A call that passes portsig's arguments through is a chain
+    // raised inside it. Either way it belongs to that fall-through, and is
+    // relayed only if the kernel delivered it and a channel wants it (see
+    // below). A call that passes portsig's arguments through is a chain
     // call: go on below what was called.
     const bool chained = (context != nullptr && context == outer->context) ||
                          (info != nullptr && info == outer->info) ||
@@ -639,6 +655,25 @@ void Handler(int signo, siginfo_t* const passed_info,
     // with the mask portsig gave it; this entry's own arguments may be
     // garbage (see FallThrough), so its context is not read.
     const sigset_t* interrupted = outer->has_mask ? &outer->mask : nullptr;
+    // A signal the kernel delivered (arguments that can be read, and not
+    // portsig's passed through) that a channel wants now is relayed, as the
+    // kernel would have delivered it to portsig's handler: raised inside
+    // the host handler while another thread subscribed, or, above all, a
+    // signal after that handler jumped out of portsig's call (siglongjmp),
+    // which leaves this record behind, taken deeper in the stack than the
+    // call was. Not for faults: a crash handler's own raise is never
+    // relayed. Unwanted, it goes on as below, so a host chain passing
+    // copies of its arguments still ends.
+    siginfo_t copy;
+    if (!chained && !fault && KernelArgsReadable(signo, info, context, &copy)) {
+      platform::SigQueue* queue = g_queue.load(std::memory_order_acquire);
+      if (queue != nullptr &&
+          queue->Send(signo, platform::RecordFromSiginfo(signo, &copy)) !=
+              platform::SendResult::kNotWanted) {
+        errno = saved_errno;
+        return;
+      }
+    }
     if (chained) {
       FallThrough(signo, info, context, fault, /*delivered=*/false, below, 0,
                   frame, interrupted);

@@ -29,6 +29,10 @@
 //   plain function), portsig's handler takes its arguments for the
 //   kernel's only if they can be read and the siginfo is for this signal
 //   (Linux; where the system cannot say, it takes them).
+// - A signal the kernel delivers while a host handler portsig called runs
+//   (or after that handler left portsig's call with siglongjmp) reaches a
+//   channel that wants it, unless portsig called that handler for a fault
+//   or cannot read its arguments (see above).
 // - A fault raised by the kernel for the faulting thread (SEGV, BUS, FPE,
 //   ILL, TRAP, SYS with si_code > 0) is never relayed: it gets what the
 //   previous disposition would have done, with SA_RESETHAND, SA_NODEFER and
