@@ -10,7 +10,7 @@
 // new subscription stands in for, signal_handler.h). Only signals for which
 // the lingering handler cannot be told apart from the restored disposition
 // by what happens to the process are deferred (RestoreCanWait in
-// signal_handler.h): those whose saved disposition is SIG_DFL with a
+// disposition_chain.h): those whose saved disposition is SIG_DFL with a
 // default action that ends the process. Meanwhile an unwanted signal falls
 // through to that same default action, and exec() resets a caught signal to
 // SIG_DFL, which is again what was saved. What the delay does show is

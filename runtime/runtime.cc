@@ -21,6 +21,7 @@
 #include "platform/test_hooks.h"
 #include "runtime/config.h"
 #include "runtime/deferred_restore.h"
+#include "runtime/disposition_chain.h"
 #include "runtime/mask_thread.h"
 #include "runtime/signal_handler.h"
 
@@ -60,7 +61,7 @@ Runtime* g_runtime = nullptr;
 // whose handler lingered open on the mask thread is blocked there first.
 void RestoreAfterDelay(int signo) ABSL_NO_THREAD_SAFETY_ANALYSIS {
   g_runtime->mask.Close(signo);
-  RestoreSaved(signo);
+  Dispositions().RestoreSaved(signo);
 }
 
 bool ThisThreadBlocks(int signo) {
@@ -167,10 +168,10 @@ void PrepareFork() ABSL_NO_THREAD_SAFETY_ANALYSIS {
   sigset_t all;
   sigfillset(&all);
   SetForkMask(SIG_BLOCK, &all, &g_mask_before_fork);
-  HoldHandlerResetsForFork();
+  Dispositions().HoldHandlerResetsForFork();
 }
 void ParentAfterFork() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-  ReleaseHandlerResetsAfterFork();
+  Dispositions().ReleaseHandlerResetsAfterFork();
   SetForkMask(SIG_SETMASK, &g_mask_before_fork, nullptr);
   g_runtime->mask.ParentAfterFork();
   g_runtime->mu.Unlock();
@@ -179,7 +180,7 @@ void ParentAfterFork() ABSL_NO_THREAD_SAFETY_ANALYSIS {
 }
 void ChildAfterFork() ABSL_NO_THREAD_SAFETY_ANALYSIS {
   g_runtime->is_init = getpid() == 1;
-  ReleaseHandlerResetsAfterFork();
+  Dispositions().ReleaseHandlerResetsAfterFork();
   // First: the restores below close signals on a mask thread that does not
   // exist here, under the lock PrepareFork took.
   g_runtime->mask.ChildAfterFork();
@@ -241,11 +242,12 @@ absl::Status Enable(int signo) {
   // A lingering handler stands for a restore already promised: if a host
   // installed its own over it since Stop, that is the restored state, and
   // this subscription stands in for the host's handler, as after a restore.
-  if (rt->deferred.Lingering(signo) && !OurHandlerInPlace(signo)) {
+  if (rt->deferred.Lingering(signo) &&
+      !Dispositions().OurHandlerInPlace(signo)) {
     rt->deferred.Cancel(signo);
-    RestoreSaved(signo);
+    Dispositions().RestoreSaved(signo);
   }
-  absl::Status installed = InstallHandler(signo);
+  absl::Status installed = Dispositions().InstallHandler(signo);
   if (!installed.ok()) {
     rt->queue->Disable(signo);
     return installed;
@@ -258,8 +260,8 @@ void Disable(int signo) {
   Runtime* rt = Get();
   MutexLock lock(&rt->mu);
   rt->deferred.AssertHeld(&rt->mu);
-  const bool can_wait =
-      HandlerInstalled(signo) && !rt->is_init && RestoreCanWait(signo);
+  const bool can_wait = Dispositions().HandlerInstalled(signo) &&
+                        !rt->is_init && Dispositions().RestoreCanWait(signo);
   // Blocked on the mask thread before the signal is unwanted: one sent from
   // now on stays pending where the program blocks it everywhere, as without
   // portsig, rather than reach the disposition being put back. Except while
@@ -272,10 +274,10 @@ void Disable(int signo) {
       can_wait && rt->mask.IsOpen(signo) && !ThisThreadBlocks(signo);
   if (!keep_open) rt->mask.Close(signo);
   rt->queue->Disable(signo);
-  if (!HandlerInstalled(signo)) return;
+  if (!Dispositions().HandlerInstalled(signo)) return;
   if (can_wait && rt->deferred.Defer(signo)) return;
   rt->mask.Close(signo);
-  RestoreSaved(signo);
+  Dispositions().RestoreSaved(signo);
 }
 
 void DisableAtOnce(int signo) {
@@ -284,7 +286,8 @@ void DisableAtOnce(int signo) {
   rt->deferred.AssertHeld(&rt->mu);
   rt->mask.Close(signo);
   rt->queue->Disable(signo);
-  if (HandlerInstalled(signo)) RestoreSaved(signo);
+  if (Dispositions().HandlerInstalled(signo))
+    Dispositions().RestoreSaved(signo);
 }
 
 void RestoreIfLingering(int signo) {
@@ -301,7 +304,7 @@ absl::Status Ignore(int signo) {
   rt->deferred.Cancel(signo);
   rt->mask.Close(signo);
   rt->queue->Ignore(signo);
-  return InstallIgnore(signo);
+  return Dispositions().InstallIgnore(signo);
 }
 
 void Reset(int signo) {
@@ -312,7 +315,7 @@ void Reset(int signo) {
   rt->mask.Close(signo);
   rt->queue->Disable(signo);
   rt->queue->Unignore(signo);
-  RestoreSaved(signo);
+  Dispositions().RestoreSaved(signo);
 }
 
 absl::Status OpenMask(int signo) {
@@ -342,8 +345,9 @@ bool Ignored(int signo) {
   if (rt->queue->Ignored(signo)) return true;
   // A lingering handler is not the program's choice; a host may have set
   // SIG_IGN over it since Stop.
-  if (HandlerInstalled(signo) && !rt->deferred.Lingering(signo)) return false;
-  return KernelIgnores(signo);
+  if (Dispositions().HandlerInstalled(signo) && !rt->deferred.Lingering(signo))
+    return false;
+  return Dispositions().KernelIgnores(signo);
 }
 
 absl::Status EnableNotes() {

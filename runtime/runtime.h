@@ -1,7 +1,7 @@
 // The process-wide runtime under os_signal: owns the selected SigQueue,
-// installs, forwards and restores sigaction handlers (signal_handler.h),
-// runs the dispatcher thread, the mask thread (mask_thread.h) and the
-// restorer (deferred_restore.h), and survives fork().
+// installs, forwards and restores sigaction handlers (signal_handler.h,
+// disposition_chain.h), runs the dispatcher thread, the mask thread
+// (mask_thread.h) and the restorer (deferred_restore.h), and survives fork().
 //
 // Promises to os_signal (its only client):
 // - Enable(signo) makes the signal wanted, then installs portsig's handler if

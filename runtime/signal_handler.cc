@@ -6,19 +6,17 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <cstdint>
-#include <cstring>
 
 #include "absl/base/attributes.h"
-#include "absl/strings/str_cat.h"
 #include "platform/fatal.h"
 #include "platform/mapped_memory.h"
 #include "platform/sanitizers.h"
-#include "platform/scoped_signal_block.h"
 #include "platform/signal_names.h"
 #include "platform/signal_record.h"
 #include "platform/test_hooks.h"
 #include "platform/this_thread.h"
+#include "runtime/disposition_chain.h"
+#include "runtime/kernel_disposition.h"
 
 namespace portsig {
 namespace runtime {
@@ -28,197 +26,22 @@ using platform::kMaxSignal;
 
 std::atomic<platform::SigQueue*> g_queue{nullptr};
 
-// What portsig itself put in place: its handler, or SIG_IGN.
-enum Installed : int { kNothing = 0, kOurHandler = 1, kOurIgnore = 2 };
+void Handler(int signo, siginfo_t* info, void* context);
 
-// The dispositions portsig has seen under its own, per signal: a stack.
-// chain[0] is what the signal had before portsig first touched it. Each
-// chain[i], i > 0, is a disposition a host put in place over portsig's
-// handler (found there when portsig went to restore), which may chain back
-// into portsig's handler: what that call stands for is chain[i - 1]. The
-// top is the disposition portsig's handler stands in for while installed,
-// and what Stop and Reset put back: always what the host installed last.
-constexpr int kChainDepth = 8;
-struct Table {
-  // A sequence lock for the signal handler, which reads without the
-  // runtime's lock: odd while a writer (with every signal blocked on its
-  // thread) is changing the fields below or the kernel's disposition. A
-  // writer is a thread holding the runtime's lock or, rarely, the handler
-  // itself (ResetHandOnDelivery): the odd value is taken by compare and
-  // swap, so the two exclude each other.
-  std::atomic<uint32_t> seq{0};
-  std::atomic<int> installed{kNothing};
-  std::atomic<int> top{-1};  // -1: nothing saved yet
-  struct sigaction chain[kChainDepth];
-};
-Table g_table[kMaxSignal + 1];
+// The dispositions portsig's handler stands in for (disposition_chain.h):
+// one table, which knows this handler by its address. Constant-initialized,
+// so it is there before any constructor runs (a host's static initializer
+// may already subscribe).
+ABSL_CONST_INIT DispositionChains g_dispositions(&Handler);
 
-// struct sigaction copied a word at a time with relaxed atomics, so a
-// reader racing a writer reads a torn value the sequence lock discards,
-// never a data race.
-using Word = uintptr_t;
-static_assert(sizeof(struct sigaction) % sizeof(Word) == 0,
-              "struct sigaction is copied word by word");
-constexpr size_t kWords = sizeof(struct sigaction) / sizeof(Word);
-void LoadAction(const struct sigaction& from, struct sigaction* to) {
-  const Word* src = reinterpret_cast<const Word*>(&from);
-  Word* dst = reinterpret_cast<Word*>(to);
-  for (size_t i = 0; i < kWords; ++i) {
-    dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
-  }
-}
-void StoreAction(const struct sigaction& from, struct sigaction* to) {
-  const Word* src = reinterpret_cast<const Word*>(&from);
-  Word* dst = reinterpret_cast<Word*>(to);
-  for (size_t i = 0; i < kWords; ++i) {
-    __atomic_store_n(&dst[i], src[i], __ATOMIC_RELAXED);
-  }
-}
-
-// One consistent view of a signal's table, as the handler reads it.
-struct View {
-  int installed = kNothing;
-  int top = -1;
-  bool have_entry = false;  // `entry` is chain[index]
-  struct sigaction entry;
-};
-// Reads installed and top and, if `index_of(installed, top)` is 0 or more,
-// that chain entry. Async-signal-safe; spins only while a writer on another
-// thread is mid-change (a writer cannot be interrupted by this handler).
-template <typename IndexOf>
-View Read(int signo, IndexOf index_of) {
-  Table& t = g_table[signo];
-  for (;;) {
-    View view;
-    const uint32_t before = t.seq.load(std::memory_order_acquire);
-    if (before & 1) continue;
-    view.installed = t.installed.load(std::memory_order_relaxed);
-    view.top = t.top.load(std::memory_order_relaxed);
-    const int index = index_of(view.installed, view.top);
-    if (index >= 0 && index < kChainDepth && index <= view.top) {
-      LoadAction(t.chain[index], &view.entry);
-      view.have_entry = true;
-    }
-    std::atomic_thread_fence(std::memory_order_acquire);
-    if (t.seq.load(std::memory_order_relaxed) == before) return view;
-  }
-}
-
-// Changes a signal's table, and the kernel's disposition for it: every
-// sigaction(2) that sets the disposition of a signal portsig has a table
-// for is made inside a Writer, so the handler's own writer
-// (ResetHandOnDelivery) sees the kernel and the table agree. Constructed
-// under the runtime's lock, or by the handler. Blocks every signal on this
-// thread meanwhile, so portsig's handler cannot spin here on a change its
-// own thread is making; waits (spinning) while another thread writes, which
-// is a few system calls at most. Async-signal-safe.
-class Writer {
- public:
-  explicit Writer(int signo) : t_(g_table[signo]) {
-    uint32_t seq = t_.seq.load(std::memory_order_relaxed);
-    for (;;) {
-      if (seq & 1) {
-        seq = t_.seq.load(std::memory_order_relaxed);
-        continue;
-      }
-      if (t_.seq.compare_exchange_weak(seq, seq + 1, std::memory_order_acquire,
-                                       std::memory_order_relaxed)) {
-        break;
-      }
-    }
-    std::atomic_thread_fence(std::memory_order_release);
-  }
-  ~Writer() { t_.seq.fetch_add(1, std::memory_order_release); }
-  Writer(const Writer&) = delete;
-  Writer& operator=(const Writer&) = delete;
-
-  int top() const { return t_.top.load(std::memory_order_relaxed); }
-  // chain[index]; 0 <= index <= top().
-  struct sigaction Entry(int index) const {
-    struct sigaction entry;
-    LoadAction(t_.chain[index], &entry);
-    return entry;
-  }
-  void Store(int index, const struct sigaction& action) {
-    StoreAction(action, &t_.chain[index]);
-  }
-  void SetInstalled(int what) {
-    t_.installed.store(what, std::memory_order_relaxed);
-  }
-  // chain[top] = action (the first entry if nothing is saved).
-  void ReplaceTop(const struct sigaction& action) {
-    if (top() < 0) {
-      Push(action);
-      return;
-    }
-    StoreAction(action, &t_.chain[top()]);
-  }
-  // A new top over the current one. A chain full of host layers loses its
-  // newest distinction rather than its original disposition.
-  void Push(const struct sigaction& action) {
-    if (top() == kChainDepth - 1) {
-      StoreAction(action, &t_.chain[top()]);
-      return;
-    }
-    StoreAction(action, &t_.chain[top() + 1]);
-    t_.top.store(top() + 1, std::memory_order_relaxed);
-  }
-  void Pop() {
-    if (top() > 0) t_.top.store(top() - 1, std::memory_order_relaxed);
-  }
-
- private:
-  platform::ScopedSignalBlock block_;
-  Table& t_;
-};
-
-// Written only under the runtime's lock: no sequence needed to read there.
-const struct sigaction& TopUnderLock(int signo) {
-  return g_table[signo]
-      .chain[g_table[signo].top.load(std::memory_order_relaxed)];
-}
-
-// sigaction and pthread_sigmask cannot fail with a valid signal number and
-// valid arguments; if one does, the process is in a state portsig cannot
-// reason about (a signal would be lost or loop), so it ends, saying which.
+// pthread_sigmask cannot fail with valid arguments; as with MustSigaction
+// (kernel_disposition.h), if it does the process ends, saying which.
 // Async-signal-safe.
-void MustSigaction(int signo, const struct sigaction* action,
-                   struct sigaction* old, const char* what) {
-  if (sigaction(signo, action, old) != 0) platform::Fatal(what, signo, errno);
-}
 void MustSigmask(int how, const sigset_t* set, sigset_t* old, int signo) {
   const int err = pthread_sigmask(how, set, old);
   if (err != 0) {
     platform::Fatal("pthread_sigmask failed in the signal handler", signo, err);
   }
-}
-
-// Signals whose default action is to do nothing.
-bool DefaultIsIgnore(int signo) {
-  return signo == SIGCHLD || signo == SIGCONT || signo == SIGURG ||
-         signo == SIGWINCH;
-}
-
-void Handler(int signo, siginfo_t* info, void* context);
-
-// Whether `action` runs portsig's handler, in either form: a host that saved
-// it with signal(), or read sa_handler, may put it back without SA_SIGINFO.
-bool IsOurHandler(const struct sigaction& action) {
-  return reinterpret_cast<void*>(action.sa_handler) ==
-         reinterpret_cast<void*>(&Handler);
-}
-// Whether `action` is SIG_DFL or SIG_IGN (`handler`). The kernel reads the
-// handler field alone: SIG_IGN set through sa_sigaction with SA_SIGINFO is
-// still ignore.
-bool IsPlain(const struct sigaction& action, void (*handler)(int)) {
-  return action.sa_handler == handler;
-}
-struct sigaction Default() {
-  struct sigaction dfl;
-  std::memset(&dfl, 0, sizeof(dfl));
-  dfl.sa_handler = SIG_DFL;
-  sigemptyset(&dfl.sa_mask);
-  return dfl;
 }
 
 // Takes the default action for signo from inside the handler: put SIG_DFL
@@ -227,7 +50,7 @@ struct sigaction Default() {
 // goes back in place. Only async-signal-safe calls.
 void TakeDefaultAction(int signo) {
   if (DefaultIsIgnore(signo)) return;
-  const struct sigaction dfl = Default();
+  const struct sigaction dfl = DefaultAction();
   struct sigaction ours;
   MustSigaction(signo, &dfl, &ours,
                 "cannot put SIG_DFL in place for the default action");
@@ -246,9 +69,8 @@ void TakeDefaultAction(int signo) {
   struct sigaction now;
   MustSigaction(signo, nullptr, &now,
                 "cannot read the disposition after a stop signal");
-  if (IsPlain(now, SIG_DFL) &&
-      (!IsOurHandler(ours) || g_table[signo].installed.load(
-                                  std::memory_order_relaxed) == kOurHandler)) {
+  if (IsPlain(now, SIG_DFL) && (!g_dispositions.IsOurHandler(ours) ||
+                                g_dispositions.HandlerInstalled(signo))) {
     MustSigaction(signo, &ours, nullptr,
                   "cannot put the handler back after a stop signal");
   }
@@ -261,7 +83,7 @@ void TakeDefaultAction(int signo) {
 // the kernel ends the process with its own report of the fault; a trap or
 // a seccomp SIGSYS does not repeat, so it is raised again here, unblocked.
 void FaultDefaultAction(int signo) {
-  const struct sigaction dfl = Default();
+  const struct sigaction dfl = DefaultAction();
   MustSigaction(signo, &dfl, nullptr,
                 "cannot put SIG_DFL in place for a fault");
   if (signo == SIGTRAP || signo == SIGSYS) {
@@ -312,79 +134,11 @@ void CallWithItsMask(const struct sigaction& previous, int signo,
 void CallForFault(const struct sigaction& previous, int signo, siginfo_t* info,
                   void* context, const sigset_t& mask) {
   if (previous.sa_flags & SA_RESETHAND) {
-    const struct sigaction dfl = Default();
+    const struct sigaction dfl = DefaultAction();
     MustSigaction(signo, &dfl, nullptr,
                   "cannot reset a SA_RESETHAND handler for a fault");
   }
   CallWithItsMask(previous, signo, info, context, mask);
-}
-
-// Whether two dispositions read from the kernel are the same: handler,
-// flags and mask (the rest of struct sigaction is the C library's).
-bool SameAction(const struct sigaction& a, const struct sigaction& b) {
-  if (reinterpret_cast<void*>(a.sa_handler) !=
-          reinterpret_cast<void*>(b.sa_handler) ||
-      a.sa_flags != b.sa_flags) {
-    return false;
-  }
-  for (int s = 1; s <= kMaxSignal; ++s) {
-    if (sigismember(&a.sa_mask, s) != sigismember(&b.sa_mask, s)) return false;
-  }
-  return true;
-}
-
-// Handler resets (ResetHandOnDelivery) in progress, times 2, plus 1 while a
-// fork() is under way: a fork waits for the resets in progress and holds
-// new ones off, so that no child is copied with a table half written by a
-// thread it does not have.
-std::atomic<uint32_t> g_reset_gate{0};
-
-// portsig's handler calls `called`, which has SA_RESETHAND, in the kernel's
-// place: an unwanted signal delivered to portsig's handler (while Stop
-// restores, say). The kernel would have put SIG_DFL in place of `called` as
-// it delivered the signal, so that the next one takes the default action.
-// Here that place is chain[index] (what portsig's handler stands in for and
-// what Stop puts back), if it still holds `called`, and the kernel's
-// disposition if a restore has already put `called` back there. As a writer
-// of the table, so a restore, or a Notify installing portsig's handler,
-// runs wholly before or after this: after, it puts back or stands in for
-// SIG_DFL; before, this finds portsig's handler in the kernel and leaves it
-// (a new subscription is never overwritten). Async-signal-safe: atomics,
-// pthread_sigmask and sigaction(2).
-void ResetHandOnDelivery(int signo, int index, const struct sigaction& called) {
-  PORTSIG_TEST_HOOK(resethand_before_reset, signo);
-  uint32_t gate = g_reset_gate.load(std::memory_order_relaxed);
-  for (;;) {
-    if (gate & 1) {
-      gate = g_reset_gate.load(std::memory_order_relaxed);
-      continue;
-    }
-    if (g_reset_gate.compare_exchange_weak(gate, gate + 2,
-                                           std::memory_order_acquire,
-                                           std::memory_order_relaxed)) {
-      break;
-    }
-  }
-  {
-    Writer w(signo);
-    // What the kernel leaves: only the handler becomes SIG_DFL; flags and
-    // mask stay, and sigaction() shows them (a host comparing views sees
-    // no difference from a reset without portsig).
-    struct sigaction dfl = called;
-    dfl.sa_handler = SIG_DFL;
-    if (index >= 0 && index <= w.top() && SameAction(w.Entry(index), called)) {
-      w.Store(index, dfl);
-    }
-    struct sigaction now;
-    MustSigaction(signo, nullptr, &now,
-                  "cannot read the disposition to reset a SA_RESETHAND "
-                  "handler");
-    if (SameAction(now, called)) {
-      MustSigaction(signo, &dfl, nullptr,
-                    "cannot reset a SA_RESETHAND handler");
-    }
-  }
-  g_reset_gate.fetch_sub(2, std::memory_order_release);
 }
 
 // While portsig's handler runs a previous disposition's handler, this
@@ -442,7 +196,7 @@ FallThroughRecord* LiveRecord(int signo, const void* frame) {
 // place now.
 constexpr int kKernelNow = -2;
 int FreshIndex(int installed, int top) {
-  if (installed != kNothing) return top;
+  if (installed != DispositionChains::kNothing) return top;
   if (top >= 1) return top - 1;
   return kKernelNow;
 }
@@ -471,8 +225,8 @@ void FallThrough(int signo, siginfo_t* info, void* context, bool fault,
     index = 0;
     MustSigaction(signo, nullptr, &previous,
                   "cannot read the disposition in the signal handler");
-    if (IsOurHandler(previous)) {
-      View view = Read(signo, [](int, int) { return 0; });
+    if (g_dispositions.IsOurHandler(previous)) {
+      DispositionChains::View view = g_dispositions.Read(signo, 0);
       if (!view.have_entry) {
         fault ? FaultDefaultAction(signo) : TakeDefaultAction(signo);
         return;
@@ -480,9 +234,9 @@ void FallThrough(int signo, siginfo_t* info, void* context, bool fault,
       previous = view.entry;
     }
   } else {
-    View view = Read(
-        signo, [index](int, int top) { return index < top ? index : top; });
-    if (index < 0 || !view.have_entry || IsOurHandler(view.entry)) {
+    DispositionChains::View view = g_dispositions.Read(signo, index);
+    if (index < 0 || !view.have_entry ||
+        g_dispositions.IsOurHandler(view.entry)) {
       // Below the chain: nothing portsig knows of was there before.
       fault ? FaultDefaultAction(signo) : TakeDefaultAction(signo);
       return;
@@ -531,7 +285,7 @@ void FallThrough(int signo, siginfo_t* info, void* context, bool fault,
     records.count = slot + 1;
   }
   if (!fault && delivered && (previous.sa_flags & SA_RESETHAND)) {
-    ResetHandOnDelivery(signo, index, previous);
+    g_dispositions.ResetHandOnDelivery(signo, index, previous);
   }
   if (fault) {
     CallForFault(previous, signo, info, context, mask);
@@ -596,7 +350,7 @@ bool KernelPassedSiginfo(int signo, const siginfo_t* info,
       now.sa_handler == SIG_IGN) {
     return false;
   }
-  if (IsOurHandler(now)) return true;
+  if (g_dispositions.IsOurHandler(now)) return true;
   if (info != nullptr) {
     siginfo_t copy;
     switch (platform::CopyIfMapped(&copy, info, sizeof(copy))) {
@@ -678,7 +432,7 @@ void Handler(int signo, siginfo_t* const passed_info,
       FallThrough(signo, info, context, fault, /*delivered=*/false, below, 0,
                   frame, interrupted);
     } else {
-      View view = Read(signo, [](int, int) { return -1; });
+      DispositionChains::View view = g_dispositions.Read(signo, -1);
       FallThrough(signo, info, context, fault, /*delivered=*/true,
                   FreshIndex(view.installed, view.top), suspects, frame,
                   interrupted);
@@ -702,7 +456,7 @@ void Handler(int signo, siginfo_t* const passed_info,
   }
   if (result == platform::SendResult::kNotWanted &&
       (fault || !(queue != nullptr && queue->Ignored(signo)))) {
-    View view = Read(signo, [](int, int) { return -1; });
+    DispositionChains::View view = g_dispositions.Read(signo, -1);
     // context is the kernel's here (passed, above): its saved mask is the
     // interrupted code's.
     FallThrough(signo, info, context, fault, /*delivered=*/true,
@@ -714,184 +468,13 @@ void Handler(int signo, siginfo_t* const passed_info,
   errno = saved_errno;
 }
 
-// Under the runtime's lock: brings the chain up to date with what the host
-// did since portsig last looked, given the disposition in place now, before
-// portsig puts its handler or SIG_IGN over it. Whatever the host installed
-// last becomes the top, the disposition the new subscription stands in for.
-void NoteBeforeInstall(Writer& w, int signo, const struct sigaction& now) {
-  switch (g_table[signo].installed.load(std::memory_order_relaxed)) {
-    case kOurHandler:
-      // Only Ignore gets here. A host handler over portsig's chains to it.
-      if (!IsOurHandler(now)) w.Push(now);
-      break;
-    case kOurIgnore:
-      if (!IsOurHandler(now) && !IsPlain(now, SIG_IGN)) w.ReplaceTop(now);
-      break;
-    default:
-      if (w.top() < 0) {
-        w.Push(IsOurHandler(now) ? Default() : now);
-      } else if (IsOurHandler(now)) {
-        // Put back by the owner of the top as it left (it had saved
-        // portsig's handler): what is under it is in force again.
-        w.Pop();
-      } else {
-        w.ReplaceTop(now);
-      }
-  }
-}
-
-absl::Status SigactionError(int signo) {
-  return absl::ErrnoToStatus(
-      errno, absl::StrCat("sigaction(", platform::SignalName(signo), ")"));
-}
-
-absl::Status Install(int signo, const struct sigaction& action, int what) {
-#ifdef PORTSIG_TEST_HOOKS
-  if (test_hooks::fail_install_signo.load() == signo) {
-    return absl::InternalError(
-        absl::StrCat("injected sigaction failure for ", signo));
-  }
-#endif
-  {
-    // The kernel's disposition is read and replaced inside the writer: see
-    // ResetHandOnDelivery.
-    Writer w(signo);
-    struct sigaction now;
-    if (sigaction(signo, nullptr, &now) != 0) return SigactionError(signo);
-    NoteBeforeInstall(w, signo, now);
-    if (sigaction(signo, &action, nullptr) != 0) return SigactionError(signo);
-    w.SetInstalled(what);
-  }
-  PORTSIG_TEST_HOOK(disposition_changed, signo);
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 void SetHandlerQueue(platform::SigQueue* queue) {
   g_queue.store(queue, std::memory_order_release);
 }
 
-absl::Status InstallHandler(int signo) {
-  if (g_table[signo].installed.load(std::memory_order_relaxed) == kOurHandler) {
-    return absl::OkStatus();
-  }
-  struct sigaction ours;
-  std::memset(&ours, 0, sizeof(ours));
-  ours.sa_sigaction = &Handler;
-  // SA_ONSTACK: a host's sigaltstack serves a stack overflow that reaches
-  // portsig's handler as a fault.
-  ours.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
-  // Go blocks every signal while its handler runs; so do we. It also keeps
-  // the note backend's lock safe from a nested handler on the same thread.
-  sigfillset(&ours.sa_mask);
-  return Install(signo, ours, kOurHandler);
-}
-
-absl::Status InstallIgnore(int signo) {
-  struct sigaction ignore;
-  std::memset(&ignore, 0, sizeof(ignore));
-  ignore.sa_handler = SIG_IGN;
-  sigemptyset(&ignore.sa_mask);
-  return Install(signo, ignore, kOurIgnore);
-}
-
-void RestoreSaved(int signo) {
-  PORTSIG_TEST_HOOK(restore_saved_begin, signo);
-  Table& t = g_table[signo];
-  {
-    // The kernel's disposition is read and put back inside the writer: see
-    // ResetHandOnDelivery.
-    Writer w(signo);
-    const int what = t.installed.load(std::memory_order_relaxed);
-    struct sigaction now;
-    MustSigaction(signo, nullptr, &now,
-                  "cannot read the disposition to restore");
-    // Never touched, or already restored and left to the host.
-    if (what == kNothing && !IsOurHandler(now)) return;
-    bool put_back = false;
-    w.SetInstalled(kNothing);
-    if (IsOurHandler(now)) {
-      // portsig's handler, installed by portsig, or put back by a host
-      // that had saved it (as it uninstalled itself): what was under that
-      // host is in force again.
-      if (what == kNothing) w.Pop();
-      put_back = true;
-    } else if (what == kOurIgnore && IsPlain(now, SIG_IGN)) {
-      put_back = true;
-    } else if (what == kOurHandler) {
-      // The host replaced portsig's handler; its choice stands. It may
-      // chain to portsig's handler, which then goes on to what it stood
-      // in for.
-      w.Push(now);
-    } else if (what == kOurIgnore) {
-      w.ReplaceTop(now);
-    }
-    if (!put_back) return;
-    const struct sigaction previous =
-        w.top() >= 0 ? w.Entry(w.top()) : Default();
-    int restored;
-#ifdef PORTSIG_TEST_HOOKS
-    if (test_hooks::fail_restore_signo.load() == signo) {
-      errno = EINVAL;
-      restored = -1;
-    } else
-#endif
-    {
-      restored = sigaction(signo, &previous, nullptr);
-    }
-    // The table says the disposition was put back: if the kernel refused,
-    // the signal would go on reaching a handler that stands in for nothing.
-    if (restored != 0) {
-      platform::Fatal("cannot restore the disposition", signo, errno);
-    }
-  }
-  PORTSIG_TEST_HOOK(disposition_changed, signo);
-}
-
-void HoldHandlerResetsForFork() {
-  uint32_t expected = 0;
-  while (!g_reset_gate.compare_exchange_weak(
-      expected, 1, std::memory_order_acquire, std::memory_order_relaxed)) {
-    expected = 0;
-  }
-}
-
-void ReleaseHandlerResetsAfterFork() {
-  g_reset_gate.store(0, std::memory_order_release);
-}
-
-bool RestoreCanWait(int signo) {
-  const Table& t = g_table[signo];
-  if (t.installed.load(std::memory_order_relaxed) != kOurHandler ||
-      t.top.load(std::memory_order_relaxed) < 0 ||
-      platform::IsSynchronousSignal(signo) || DefaultIsIgnore(signo) ||
-      signo == SIGTSTP || signo == SIGTTIN || signo == SIGTTOU ||
-      // A core dump would show portsig's handler re-raising, not the
-      // sender's signal.
-      signo == SIGQUIT || signo == SIGABRT || signo == SIGXCPU ||
-      signo == SIGXFSZ) {
-    return false;
-  }
-  return IsPlain(TopUnderLock(signo), SIG_DFL);
-}
-
-bool HandlerInstalled(int signo) {
-  return g_table[signo].installed.load(std::memory_order_relaxed) ==
-         kOurHandler;
-}
-
-bool OurHandlerInPlace(int signo) {
-  struct sigaction current;
-  MustSigaction(signo, nullptr, &current, "cannot read the disposition");
-  return IsOurHandler(current);
-}
-
-bool KernelIgnores(int signo) {
-  struct sigaction current;
-  MustSigaction(signo, nullptr, &current, "cannot read the disposition");
-  return IsPlain(current, SIG_IGN);
-}
+DispositionChains& Dispositions() { return g_dispositions; }
 
 }  // namespace runtime
 }  // namespace portsig

@@ -1,9 +1,11 @@
-// The sigaction side of the runtime: portsig's async signal handler, the
-// dispositions it stands in for, and how an unwanted signal or a fault falls
-// through to them. Callers serialize installs and restores (the runtime's
-// lock); the handler itself only reads.
+// The sigaction side of the runtime: portsig's async signal handler, and how
+// an unwanted signal or a fault falls through to the dispositions it stands
+// in for. Those are kept, installed and restored by the one
+// DispositionChains (disposition_chain.h) that Dispositions() returns, which
+// knows this handler; the runtime calls it under its lock, and the handler
+// reads it without one.
 //
-// The rules a host can count on:
+// The rules a host can count on, which the two keep together:
 // - Each time portsig installs its handler (or SIG_IGN) it stands in for
 //   what is in place at that moment, unless that is portsig's own handler:
 //   whatever the host installed last, even between two subscriptions, is
@@ -43,8 +45,8 @@
 
 #include <signal.h>
 
-#include "absl/status/status.h"
 #include "platform/sigqueue.h"
+#include "runtime/disposition_chain.h"
 
 namespace portsig {
 namespace runtime {
@@ -52,35 +54,10 @@ namespace runtime {
 // The queue the handler sends into. Set once before any install.
 void SetHandlerQueue(platform::SigQueue* queue);
 
-// Installs portsig's handler (SA_SIGINFO | SA_ONSTACK | SA_RESTART, every
-// signal blocked while it runs) unless portsig installed it already, first
-// noting the disposition in place as the one it stands in for.
-absl::Status InstallHandler(int signo);
-// Sets SIG_IGN, noting the disposition in place as InstallHandler does.
-absl::Status InstallIgnore(int signo);
-// Puts back what portsig stands in for if portsig's handler (installed by
-// portsig or put back by a host) or portsig's SIG_IGN is in place; else
-// leaves the host's disposition and remembers it as the one to stand in for
-// next.
-void RestoreSaved(int signo);
-// Whether restoring signo can wait (deferred_restore.h): portsig's handler
-// is in place, and what it replaced is SIG_DFL for a signal whose default
-// action ends the process without a core dump. (Faults and the other core
-// signals are left out: a dump would show portsig's handler re-raising.)
-bool RestoreCanWait(int signo);
-// Around fork(), under the runtime's lock with every signal blocked on the
-// forking thread: waits for the handler's own changes to the table
-// (SA_RESETHAND resets) that other threads are making, and holds new ones
-// off until the release, which the parent and the child each call.
-void HoldHandlerResetsForFork();
-void ReleaseHandlerResetsAfterFork();
-// Whether portsig's handler is installed for signo (by this table).
-bool HandlerInstalled(int signo);
-// Whether the kernel's current disposition for signo is portsig's handler
-// (false when a host replaced it, or sigaction fails).
-bool OurHandlerInPlace(int signo);
-// Whether the kernel's current disposition for signo is SIG_IGN.
-bool KernelIgnores(int signo);
+// The one table of dispositions this handler stands in for, through which
+// the runtime installs and restores it (disposition_chain.h says who may
+// call what).
+DispositionChains& Dispositions();
 
 }  // namespace runtime
 }  // namespace portsig
