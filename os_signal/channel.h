@@ -7,13 +7,22 @@
 // Delivery never blocks the thread delivering (the dispatcher, or whichever
 // thread holds the queue's receive role): a channel that is full drops the
 // delivery and counts it in dropped(). As in Go, a delivery that finds a
-// receiver blocked in Receive/ReceiveFor is handed to that receiver (the
-// one that has waited longest), and only it can take it: TryReceive, size()
-// and ReadyFd see only the buffer. Otherwise it is buffered if there is
-// room. Capacity 0 is unbuffered: a signal is handed over only if a
-// receiver is blocked at that moment, and TryReceive always finds nothing.
-// Receiving is thread-safe. Destroying a channel that is still registered
-// stops it first, so nothing is delivered into freed memory.
+// receiver blocked in a receive (Receive, ReceiveFor, ReceiveUntil or
+// their Delivery forms) is handed to that receiver (the one that has
+// waited longest), and only it can take it: TryReceive, size() and ReadyFd
+// see only the buffer. Otherwise it is buffered if there is room. Capacity
+// 0 is unbuffered: a signal is handed over only if a receiver is blocked at
+// that moment, and TryReceive always finds nothing. Receiving is
+// thread-safe. Destroying a channel that is still registered stops it
+// first, so nothing is delivered into freed memory.
+//
+// A blocked receiver sleeps on portsig's signal queue itself, so the
+// signal handler wakes it without the dispatcher (one thread wake-up, none
+// when the kernel ran the handler on that thread); woken, it delivers what
+// is queued to every channel and context that wants it, then looks at its
+// own. While it spins first (Options::spin_before_sleep) it takes signals
+// from the queue the same way. So a receiving thread may run other
+// subscribers' deliveries (runtime.h, QueueSleeper and QueuePoller).
 //
 // Cancellation (pthread_cancel, deferred): Receive, ReceiveFor,
 // ReceiveUntil and their Delivery forms are cancellation points while they
@@ -99,8 +108,12 @@ class SignalChannel final {
 
   // A descriptor that polls readable while the channel holds a signal, for
   // poll/epoll/libuv/Asio loops; read signals with TryReceive. Created on
-  // first call and owned by the channel. A loop consuming many channels
-  // polls one ChannelGroup (channel_group.h) instead.
+  // first call and owned by the channel. After fork() the child's channel
+  // makes a descriptor of its own at its first use there (closing the
+  // child's copy of the inherited one): a child calls ReadyFd again.
+  // ResourceExhausted if portsig's dispatcher thread cannot be made (see
+  // signal.h). A loop consuming many channels polls one ChannelGroup
+  // (channel_group.h) instead.
   absl::StatusOr<int> ReadyFd();
 
   size_t capacity() const { return capacity_; }

@@ -43,8 +43,9 @@
 // independent of Notify/Stop: a stopped member just receives nothing.
 //
 // The descriptor is made on the first ReadyFd() call and owned by the group
-// (do not close it). Like SignalChannel::ReadyFd it is an eventfd on Linux
-// and a pipe on other POSIX systems, non-blocking and close-on-exec. After
+// (do not close it). Like SignalChannel::ReadyFd it is an eventfd on the
+// Linux platform layer and a pipe on the generic POSIX one
+// (--//platform:os), non-blocking and close-on-exec. After
 // fork() the child's group makes a descriptor of its own at its first use,
 // so nothing the child does changes what the parent's polls, and the other
 // way round; the child's members keep what they held.

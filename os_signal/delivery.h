@@ -45,8 +45,9 @@ struct Delivery {
   std::optional<sigval> value;
   uint64_t occurrences = 1;
 
-  // True when a process sent it (kill, sigqueue, tgkill), or for SIGCHLD,
-  // where the "sender" is the child.
+  // True when a process sent it (kill, sigqueue, tgkill), for a text note
+  // (this process posted it), or for SIGCHLD, where the "sender" is the
+  // child.
   bool has_sender() const;
   // "kill", "sigqueue", "tkill", "kernel", "timer", "mesgq", "asyncio",
   // "sigio", "note", or for SIGCHLD "exited", "killed", "dumped",

@@ -6,11 +6,11 @@
 // Lock order: a member's lock, then this lock. The last reference to a
 // GroupState is never dropped under a member's lock: its ForkHeldMutex
 // takes the fork list's lock as it goes. A member calls MarkReady,
-// MarkEmpty, Join and Leave holding its own lock; Ready, ReadyFd, Close and
-// members() take only this lock. Deliveries (on the dispatcher or another
-// thread with the queue's receive role) therefore never wait for anything
-// but this short lock, and the loop's ReadyChannels never waits for a
-// member.
+// MarkEmpty, Join, Leave and closed() holding its own lock; Ready, ReadyFd,
+// Close, members() and FlushHeldBack take only this lock. Deliveries (on the
+// dispatcher or another thread with the queue's receive role) therefore never
+// wait for anything but this short lock, and the loop's ReadyChannels never
+// waits for a member.
 //
 // The descriptor is readable exactly while the list is non-empty, but for
 // one hold-back (FanOutBatch): written only when the list goes from empty

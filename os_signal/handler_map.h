@@ -14,6 +14,9 @@
 // Fan-out reads a per-signal index, so its cost grows with the subscribers
 // of the delivered signal, not with every registered channel.
 //
+// Lock order: this lock first, then a subscriber's (Deliver runs under
+// this one), a ChannelGroup's, the runtime's; never the other way round.
+//
 // A signal some subscriber named in Notify (not one it has only as part of
 // "every signal") is delivered even where the program blocks it in every
 // thread: the runtime opens it on its mask thread while anyone names it
@@ -75,8 +78,11 @@ class HandlerMap {
   // Whether any subscriber wants this text note now.
   bool WantsNote(absl::string_view note);
 
-  // Called on whichever thread holds the queue's receive role (the
-  // dispatcher, a poller in Receive, a Stop caller draining the queue).
+  // Called on whichever thread holds the queue's receive role
+  // (runtime.h's DeliveryCallback): the dispatcher, a receiver polling or
+  // woken from its sleep in a channel's receive, a WaitUntilIdle caller
+  // (Stop, Reset, Ignore, once's finishing thread), a waiter delivering
+  // for itself without a dispatcher.
   void Deliver(const runtime::ReceivedSignal& received);
 
   // Held across fork() so the child never inherits a half-made change.
@@ -86,8 +92,8 @@ class HandlerMap {
   // their entries off it (Stop callers, once's finishing thread) exist only
   // in the parent; and every subscriber that lives on the stack of a parent
   // thread other than the one that forked (Subscriber::stack_owner_): that
-  // stack belongs to the child's next thread. What only those wanted takes
-  // its disposition from before portsig again, at once.
+  // stack belongs to the child's next thread. What only those wanted gets
+  // back what portsig stands in for, at once (runtime::DisableAtOnce).
   void ResetInForkedChild() ABSL_UNLOCK_FUNCTION(mu_);
 
  private:

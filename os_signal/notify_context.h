@@ -40,6 +40,10 @@
 // with a call beginning on it; destruction while other threads wait is
 // allowed (see above), no call may begin once it has. Nothing here may be
 // called from a signal handler: every call may take locks or allocate.
+//
+// Cancellation (pthread_cancel, deferred): Wait, WaitFor and WaitUntil can
+// be cancelled while they wait; Stop, ReadyFd, assignment and destruction
+// hold cancellation off.
 #ifndef PORTSIG_OS_SIGNAL_NOTIFY_CONTEXT_H_
 #define PORTSIG_OS_SIGNAL_NOTIFY_CONTEXT_H_
 
@@ -101,15 +105,17 @@ class SignalContext {
   std::shared_ptr<os_signal_internal::ContextState> state_;
 };
 
-// A context done at the first of `signals` (empty: every catchable signal),
-// or when `parent` (optional, must outlive nothing: it may go first) is done
-// (stopped or signalled: a parent destroyed first just lets the child go).
+// A context done at the first of `signals` (empty: every catchable signal
+// and every text note, as for Notify), or when `parent` (optional, must
+// outlive nothing: it may go first) is done (stopped or signalled: a
+// parent destroyed first just lets the child go). A moved-from parent gets
+// InvalidArgument.
 absl::StatusOr<SignalContext> NotifyContext(
     absl::Span<const Signal> signals, const SignalContext* parent = nullptr);
 
 // The same with options. With `once`, the context's first signal also
 // releases all its signals at once (as Stop() would), so a second Ctrl-C
-// takes the disposition from before portsig instead of being absorbed.
+// takes what portsig stands in for (signal.h) instead of being absorbed.
 // queue_capacity has no use for a context and is refused.
 absl::StatusOr<SignalContext> NotifyContext(
     absl::Span<const Signal> signals, const NotifyOptions& options,

@@ -3,9 +3,9 @@
 // The defaults are Go's: relay every occurrence until Stop, coalescing
 // repeats of a signal that the channel has not taken yet.
 //
-// Thread safety: a plain struct, copied by the calls that take it. Distinct
-// objects: safe. Shared objects: safe to read from many threads; writing
-// one while another thread reads it is a data race.
+// Thread safety: a plain struct, read by the calls that take it and not
+// kept after they return. Distinct objects: safe. Shared objects: safe to read
+// from many threads; writing one while another thread reads it is a data race.
 #ifndef PORTSIG_OS_SIGNAL_NOTIFY_OPTIONS_H_
 #define PORTSIG_OS_SIGNAL_NOTIFY_OPTIONS_H_
 
@@ -15,7 +15,8 @@ namespace portsig {
 
 struct NotifyOptions {
   // Relay the first occurrence of each listed signal, then stop relaying it
-  // to this channel, and put back the disposition it had before portsig if
+  // to this channel, and put back what portsig stands in for (the
+  // disposition from before portsig, or what the host installed since) if
   // nobody else wants it: the second Ctrl-C then kills the process, as users
   // of command-line tools expect. As race-free as Stop: a second occurrence
   // either reaches the channel too or takes the restored disposition. For a

@@ -7,10 +7,10 @@
 //   says what a delivery ends (Releases, WhatEnds).
 // - OnceRelease runs that removal while the subscriber takes the delivery,
 //   before its receivers can see it (subscriber.h's BeforePublish): by the
-//   time a receiver has the first signal, the subscription is gone and the
-//   disposition from before portsig is back (or lingers unwanted, which
-//   does the same: runtime/deferred_restore.h), so a second signal sent
-//   then takes it. Releasing after the fan-out instead left a window in
+//   time a receiver has the first signal, the subscription is gone and what
+//   portsig stands in for is back (or portsig's handler lingers unwanted,
+//   which does the same: runtime/deferred_restore.h), so a second signal
+//   sent then takes it. Releasing after the fan-out instead left a window in
 //   which a receiver had returned and the signal was still wanted.
 // - FinishOnceReleases parks what was released on the stopping list, as
 //   Stop does, and finishes the removal on a short-lived thread: the second

@@ -46,12 +46,14 @@ struct Options {
   std::optional<SigQueue> sigqueue;
 
   // Latency against CPU: how long a thread about to sleep until a signal
-  // arrives (the dispatcher, or a thread in Receive/ReceiveFor) first looks
+  // arrives (the dispatcher, or a thread in a channel's blocking receive:
+  // Receive, ReceiveFor, ReceiveUntil and their Delivery forms) first looks
   // for one, yielding the processor. A thread spinning in Receive takes
   // signals from portsig's queue itself and fans them out to every channel
-  // that wants them, so a signal arriving meanwhile wakes no thread. Costs
-  // up to this much CPU per wait, and delivery work for other channels on
-  // the receiving thread. 0..10ms.
+  // that wants them, so on the posix backend a signal arriving meanwhile
+  // wakes no thread (the note backend's senders wake a sleeper as usual).
+  // Costs up to this much CPU per wait, and delivery work for other
+  // channels on the receiving thread. 0..10ms.
   std::optional<absl::Duration> spin_before_sleep;
 
   // System calls against promptness: when Stop (or a once delivery) removes

@@ -27,8 +27,9 @@
 // - Signals nobody asked for keep the behavior they had before portsig:
 //   default action, SIG_IGN, or the host's handler (chained). What the host
 //   installed last counts, also between two subscriptions.
-// - Reset puts back exactly what the process had before portsig touched a
-//   signal (handler, flags and mask): what the host installed last.
+// - Reset puts back what portsig stands in for (handler, flags and mask):
+//   what the host installed last, which is the disposition from before
+//   portsig touched the signal unless the host has installed another since.
 // - A fault the kernel raises for the faulting thread (SIGSEGV, SIGBUS,
 //   SIGFPE, SIGILL, SIGTRAP, SIGSYS) is never relayed, even when asked for
 //   by number: it gets what the previous disposition would have done, with
@@ -87,21 +88,24 @@ absl::Status Notify(SignalChannel& ch, absl::Span<const Signal> signals,
 // Stops relaying to ch. No-op for a channel that is not registered.
 void Stop(SignalChannel& ch);
 
-// Undoes Notify and Ignore for `signals` (empty: all), restoring the exact
-// disposition from before portsig.
+// Undoes Notify and Ignore for `signals` (empty: all), putting back what
+// portsig stands in for (see above).
 absl::Status Reset(absl::Span<const Signal> signals = {});
 
 // Ignores `signals` (empty: all catchable), stopping their relay.
 absl::Status Ignore(absl::Span<const Signal> signals = {});
 
-// Whether the signal is ignored now: through Ignore, or SIG_IGN inherited
-// (nohup) and not since taken over by Notify. False for notes.
+// Whether the signal is ignored now: through Ignore, or SIG_IGN in the
+// kernel (inherited, as under nohup, or set by the host) while no Notify
+// holds the signal (a handler lingering after Stop holds nothing). False
+// for notes.
 bool Ignored(const Signal& signal);
 
 // Posts a note to this process, as Plan 9's postnote. A standard note name
 // raises its signal. Other notes need the note backend (FailedPrecondition
-// on posix) and a channel that wants them (NotFound otherwise);
-// "sys:" notes are reserved (InvalidArgument).
+// on posix) and a channel that wants them (NotFound otherwise), and are
+// refused when the note queue is full (ResourceExhausted); "sys:" notes are
+// reserved (InvalidArgument).
 absl::Status PostNote(absl::string_view text);
 
 // The backend in use, or that will be used ("posix" or "note"). When an

@@ -1,9 +1,9 @@
 // Internal, not a public header: what the handler map delivers into. A
 // SignalChannel's state is one (ChannelState), a context's another
 // (ContextState). Deliver() runs on whichever thread holds the queue's
-// receive role (the dispatcher, a receiver spinning in Receive, or a Stop
-// waiting for quiet) under the handler map's lock, so it must not block or
-// call back into portsig.
+// receive role (handler_map.h: the dispatcher, a receiver spinning or
+// woken in a channel's receive, a Stop waiting for quiet, ...) under the
+// handler map's lock, so it must not block or call back into portsig.
 #ifndef PORTSIG_OS_SIGNAL_SUBSCRIBER_H_
 #define PORTSIG_OS_SIGNAL_SUBSCRIBER_H_
 

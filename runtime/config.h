@@ -6,11 +6,12 @@
 //   spin_before_sleep  PORTSIG_SPIN_BEFORE_SLEEP=50us
 //   restore_delay      PORTSIG_RESTORE_DELAY=10ms
 //
-// Promises to runtime.cc (its only client): the environment is a source of
-// defaults and nothing more. A malformed variable never makes a setting
-// fail; it is left out of the defaults and described in a problem string
-// that Backend() and sigwatch report. Validate() is the one place that
-// knows each knob's legal range, for the environment and Configure alike.
+// Promises to runtime.cc, and through runtime.h to os_signal (the backend
+// enum and its names): the environment is a source of defaults and nothing
+// more. A malformed variable never makes a setting fail; it is left out of
+// the defaults and described in a problem string that Backend() and
+// sigwatch report. Validate() is the one place that knows each knob's
+// legal range, for the environment and Configure alike.
 #ifndef PORTSIG_RUNTIME_CONFIG_H_
 #define PORTSIG_RUNTIME_CONFIG_H_
 

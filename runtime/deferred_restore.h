@@ -11,16 +11,17 @@
 // the lingering handler cannot be told apart from the restored disposition
 // by what happens to the process are deferred (RestoreCanWait in
 // disposition_chain.h): those whose saved disposition is SIG_DFL with a
-// default action that ends the process. Meanwhile an unwanted signal falls
-// through to that same default action, and exec() resets a caught signal to
-// SIG_DFL, which is again what was saved. What the delay does show is
-// sigaction() itself: a host that reads the disposition sees portsig's
-// handler until the restore runs.
+// default action that ends the process, and never in a PID namespace's
+// init, for which the kernel drops such signals (runtime.cc). Meanwhile an
+// unwanted signal falls through to that same default action, and exec()
+// resets a caught signal to SIG_DFL, which is again what was saved. What
+// the delay does show is sigaction() itself: a host that reads the
+// disposition sees portsig's handler until the restore runs.
 //
-// One thread, started on first use, runs the restores under the runtime's
-// lock. It wakes once per delay while anything lingers, and restores a
-// signal that stayed unwanted for a whole period, so between one and two
-// delays after its Stop.
+// One thread ("portsig-restore"), started by the first Defer, runs the
+// restores under the runtime's lock. It wakes once per delay while anything
+// lingers, and restores a signal that stayed unwanted for a whole period,
+// so between one and two delays after its Stop.
 #ifndef PORTSIG_RUNTIME_DEFERRED_RESTORE_H_
 #define PORTSIG_RUNTIME_DEFERRED_RESTORE_H_
 

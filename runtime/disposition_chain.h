@@ -80,11 +80,12 @@ class DispositionChains {
   // leaves the host's disposition and remembers it as the one to stand in
   // for next. Ends the process (platform::Fatal) if the kernel refuses.
   void RestoreSaved(int signo);
-  // Whether restoring signo can wait (deferred_restore.h): portsig's handler
-  // is in place, and what it replaced is SIG_DFL for a signal whose default
-  // action ends the process without a core dump. (Faults and the other core
-  // signals are left out: a dump would show portsig's handler re-raising.)
-  // Under the runtime's lock.
+  // Whether restoring signo can wait (deferred_restore.h): portsig installed
+  // its handler (a host may have put its own over it since: the restore
+  // then leaves that), and what it stands in for is SIG_DFL for a signal
+  // whose default action ends the process without a core dump. (Faults and the
+  // other core signals are left out: a dump would show portsig's handler
+  // re-raising.) Under the runtime's lock.
   bool RestoreCanWait(int signo) const;
   // Around fork(), under the runtime's lock with every signal blocked on
   // the forking thread; the parent and the child each call the release.

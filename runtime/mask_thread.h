@@ -11,9 +11,10 @@
 // that kept changing its mask (the note backend's lock takers): unblocking
 // a signal that is pending for the process hands it to the unblocking
 // thread at once. This thread sleeps in a condition variable and changes
-// its mask only when the set of named signals changes (the first Notify
-// naming a signal, the last Stop of it): a thread that sends its process a
-// signal it does not block still runs the handler before kill() returns
+// its mask only when the set of named signals changes (the first Notify or
+// NotifyContext naming a signal; the last Stop, Reset, Ignore or once
+// release of it): a thread that sends its process a signal it does not
+// block still runs the handler before kill() returns
 // (BlockedEverywhereTest.KillToSelfRunsTheHandlerFirstWhileTheMaskIsOpen).
 //
 // Only this thread can change its mask, so a change wakes it and waits
@@ -28,7 +29,8 @@
 // closes with the restore (runtime.cc, Disable).
 //
 // Started on the first signal opened; in a forked child, where the parent's
-// thread does not exist, on the next open, close or EnsureRunning.
+// thread does not exist, on the next Open or EnsureRunning (which
+// runtime::EnsureDispatcher calls). Close needs no thread.
 #ifndef PORTSIG_RUNTIME_MASK_THREAD_H_
 #define PORTSIG_RUNTIME_MASK_THREAD_H_
 
@@ -46,7 +48,8 @@ namespace runtime {
 
 class MaskThread {
  public:
-  // The name the thread has (what /proc and top -H show).
+  // The name the thread has where the platform layer names threads (on
+  // Linux, what /proc and top -H show; platform/quiet_thread.h).
   static constexpr const char kName[] = "portsig-mask";
 
   MaskThread();

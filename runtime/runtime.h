@@ -4,8 +4,12 @@
 // (mask_thread.h) and the restorer (deferred_restore.h), and survives fork().
 //
 // Promises to os_signal (its only client):
-// - Enable(signo) makes the signal wanted, then installs portsig's handler if
-//   it is not installed, remembering the disposition it replaced exactly.
+// - Enable(signo) starts the dispatcher if it does not run
+//   (ResourceExhausted naming it, and nothing changed, if it cannot), makes
+//   the signal wanted, then installs portsig's handler unless portsig's is
+//   installed, standing in for the disposition in place at that moment
+//   (disposition_chain.h). If sigaction refuses, the signal is unwanted
+//   again and the error returned.
 // - Disable(signo) makes it unwanted and puts back what portsig's handler
 //   stood in for, the disposition the host had installed last when portsig
 //   installed it (unless the host has since replaced portsig's handler, in
@@ -13,13 +17,18 @@
 //   at once, or after the restore delay where lingering cannot change what
 //   happens to the process (deferred_restore.h).
 // - A signal that reaches portsig's handler while nobody wants it gets what
-//   was there before: the host's handler (chained with its siginfo), SIG_IGN,
-//   or the default action.
+//   portsig stands in for: the host's handler (called with the siginfo when
+//   the kernel passed one), SIG_IGN, or the default action; one ignored
+//   through Ignore gets nothing.
 // - WaitUntilIdle() returns once every signal the handler committed to has
 //   been passed to the delivery callback and that call has returned (it
 //   delivers what is still queued itself).
 // - Callers must not hold locks that the delivery callback takes while
-//   calling WaitUntilIdle().
+//   calling WaitUntilIdle(), nor call it from the callback (it would wait
+//   for itself).
+// - Lock order: the runtime's lock is taken after os_signal's (the handler
+//   map's, a channel's, a context's), never before; the callback is never
+//   called under it.
 #ifndef PORTSIG_RUNTIME_RUNTIME_H_
 #define PORTSIG_RUNTIME_RUNTIME_H_
 
@@ -46,7 +55,7 @@ namespace runtime {
 // Called for each received signal or text note, on whichever thread holds
 // the queue's receive role: the dispatcher, a thread polling while it waits
 // in Receive (QueuePoller), a receiver woken from its sleep on the queue
-// (QueueSleeper), or a WaitUntilIdle caller.
+// (QueueSleeper), a WaitUntilIdle caller, or a DeliverQueued caller.
 using DeliveryCallback = void (*)(const ReceivedSignal& received);
 
 // Starts the runtime on the configured backend if it has not started, and
@@ -67,9 +76,10 @@ Settings CurrentSettings();
 
 // Applies every set field, or none: InvalidArgument for a value out of
 // range (Validate), FailedPrecondition for a backend other than the one in
-// use once the runtime has started (any call here but these three starts
-// it). The spin applies from the next wait, the restore delay from the next
-// Stop. Setting a field silences the environment's problem for it.
+// use once the runtime has started (every function here starts it but
+// CurrentSettings, Configure, EnvironmentProblems and ForkGeneration). The
+// spin applies from the next wait, the restore delay from the next Stop.
+// Setting a field silences the environment's problem for it.
 absl::Status Configure(const SettingsUpdate& update);
 
 // What was wrong with the environment variables whose defaults were
@@ -148,7 +158,8 @@ class QueuePoller {
   platform::SigQueue* queue_ = nullptr;
 };
 
-// A thread that blocks until a delivery reaches it (SignalChannel::Receive)
+// A thread that blocks until a delivery reaches it (a channel's blocking
+// receive: Receive, ReceiveFor, ReceiveUntil and their Delivery forms)
 // sleeps on the queue as one of its receivers (platform/sigqueue.h,
 // sleeping receivers): a signal handler wakes it directly, and it delivers
 // what is queued, to every subscriber, itself, so the signal reaches it
@@ -193,11 +204,13 @@ bool DispatcherRunning();
 void DeliverQueued();
 
 // How many fork()s this process descends from since portsig started here;
-// per-process resources (a channel's eventfd) compare it to know they were
-// inherited and must be made anew.
+// per-process resources (the ready descriptor of a channel, group or
+// context; a channel's list of receivers) compare it to know they were
+// inherited and must be made anew. Does not start the runtime.
 uint64_t ForkGeneration();
 
-// Sends the note backend refused because its queue was full.
+// SigQueue::overflows(): text notes refused, signals set aside by the note
+// backend, occurrences folded into a queue-mode ring's overflow summary.
 uint64_t QueueOverflows();
 
 }  // namespace runtime

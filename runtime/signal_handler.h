@@ -3,7 +3,15 @@
 // in for. Those are kept, installed and restored by the one
 // DispositionChains (disposition_chain.h) that Dispositions() returns, which
 // knows this handler; the runtime calls it under its lock, and the handler
-// reads it without one.
+// reads it without one (and, for a SA_RESETHAND host handler it calls,
+// writes it as the kernel would: disposition_chain.h).
+//
+// The handler is async-signal-safe and keeps errno. Installed by portsig,
+// it runs with every signal blocked; a host handler it calls in the
+// kernel's place (for a signal the kernel delivered to portsig's) runs with
+// the mask the kernel would have given it, built on the interrupted code's
+// mask where the kernel passed a context (under TSan, but for faults, on
+// the mask in force: signal_handler.cc says why).
 //
 // The rules a host can count on, which the two keep together:
 // - Each time portsig installs its handler (or SIG_IGN) it stands in for
@@ -34,7 +42,8 @@
 // - A signal the kernel delivers while a host handler portsig called runs
 //   (or after that handler left portsig's call with siglongjmp) reaches a
 //   channel that wants it, unless portsig called that handler for a fault
-//   or cannot read its arguments (see above).
+//   or cannot read its arguments (see above), or three unwanted signals
+//   already nest in that call (the next entry is taken for a chain call).
 // - A fault raised by the kernel for the faulting thread (SEGV, BUS, FPE,
 //   ILL, TRAP, SYS with si_code > 0) is never relayed: it gets what the
 //   previous disposition would have done, with SA_RESETHAND, SA_NODEFER and
