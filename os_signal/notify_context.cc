@@ -127,8 +127,16 @@ class ContextState final : public Subscriber,
         // No thread could be made for the dispatcher (a forked child): look
         // for the signal here, and again every kNoDispatcherPoll.
         mu_.Unlock();
-        const bool dispatched = runtime::EnsureDispatcher().ok();
-        if (!dispatched) runtime::DeliverQueued();
+        bool dispatched;
+        {
+          // Starting threads waits (for the mask thread, a cancellation
+          // point): a cancellation acting here would unwind through `lock`
+          // with mu_ let go, and unlock it under another thread. It acts
+          // in the wait below instead, with mu_ held again.
+          ScopedCancellationOff cancellation;
+          dispatched = runtime::EnsureDispatcher().ok();
+          if (!dispatched) runtime::DeliverQueued();
+        }
         mu_.Lock();
         if (!status_.ok()) break;
         if (!dispatched) {

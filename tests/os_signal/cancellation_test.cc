@@ -5,15 +5,21 @@
 // stands in for them with pthread_testcancel(), so the test does not
 // depend on which one a given build reaches.
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
+#include <string>
 
 #include "gtest/gtest.h"
 #include "os_signal/signal.h"
 #include "platform/test_hooks.h"
 #include "tests/testing/child_process.h"
+#include "tests/testing/proc_tasks.h"
 
 namespace portsig {
 namespace {
@@ -55,6 +61,95 @@ TEST(CancellationTest, APendingCancellationActsAfterStopReturns) {
     ASSERT_EQ(raise(SIGUSR1), 0);
     EXPECT_EQ(next.ReceiveFor(absl::Seconds(20)), Signal(SIGUSR1));
     EXPECT_FALSE(channel.TryReceive().has_value());
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+// A context's Wait in a forked child, where no dispatcher runs yet, lets go
+// of the context's lock while it starts one (which waits for the mask
+// thread: a cancellation point). A cancellation acting there unwound
+// through the wait's lock guard, which unlocked the context's lock a second
+// time, out from under whichever thread held it then (and wrote below the
+// fork-held lock records). Now the cancellation stays pending there and
+// acts in the wait proper, with the lock held again.
+std::atomic<int> g_stage{0};
+std::atomic<pid_t> g_waiter_tid{0};
+SignalContext* g_context = nullptr;
+
+// On the waiter, in the unlocked region (the mask thread's start): once
+// another thread holds the context's lock, a cancellation point.
+void CancelWhileUnlocked(int) {
+  if (g_stage.load() != 1) return;
+  g_stage.store(2);
+  while (g_stage.load() < 3) sched_yield();
+  pthread_testcancel();
+}
+
+// On the holder, inside the context's lock: held until released.
+void HoldContextLock(int which) {
+  if (which != 2 || g_stage.load() != 2) return;
+  g_stage.store(3);
+  while (g_stage.load() < 4) sched_yield();
+}
+
+void* CancelledWaiter(void*) {
+  g_waiter_tid.store(static_cast<pid_t>(syscall(SYS_gettid)));
+  g_stage.store(1);
+  pthread_cancel(pthread_self());  // Pending: the state is deferred.
+  g_context->Wait();
+  return nullptr;
+}
+
+void* LockHolder(void*) {
+  (void)g_context->signal();
+  return nullptr;
+}
+
+TEST(CancellationTest, ACancelledContextWaitInAForkedChildKeepsTheLockRight) {
+  auto status = RunInChild([] {
+    absl::StatusOr<SignalContext> context = NotifyContext({SIGUSR1});
+    ASSERT_TRUE(context.ok());
+    g_context = &*context;
+    testing::WaitForPortsigThreadsAsleep();
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      alarm(30);
+      test_hooks::mask_change_requested.store(&CancelWhileUnlocked);
+      test_hooks::inside_fork_held_lock.store(&HoldContextLock);
+      pthread_t waiter, holder;
+      pthread_create(&waiter, nullptr, &CancelledWaiter, nullptr);
+      while (g_stage.load() < 2) sched_yield();
+      pthread_create(&holder, nullptr, &LockHolder, nullptr);
+      while (g_stage.load() < 3) sched_yield();
+      // The holder has the lock. The waiter either ends (cancelled in the
+      // unlocked region, unwinding through the lock) or blocks on the lock.
+      const std::string tid = std::to_string(g_waiter_tid.load());
+      bool ended = false;
+      for (;;) {
+        if (pthread_tryjoin_np(waiter, nullptr) == 0) {
+          ended = true;
+          break;
+        }
+        const long call =
+            std::atol(testing::ReadTaskFile(tid, "syscall").c_str());
+        if (call == SYS_futex) break;
+        sched_yield();
+      }
+      if (ended) _exit(3);  // Unwound while another thread held the lock.
+      g_stage.store(4);
+      void* result = nullptr;
+      pthread_join(waiter, &result);
+      pthread_join(holder, nullptr);
+      _exit(result == PTHREAD_CANCELED ? 0 : 4);
+    }
+    int raw = 0;
+    ASSERT_EQ(waitpid(pid, &raw, 0), pid);
+    ASSERT_TRUE(WIFEXITED(raw)) << "raw status " << raw;
+    EXPECT_NE(WEXITSTATUS(raw), 3)
+        << "the waiter was cancelled with the context's lock let go, and "
+           "unlocked it while another thread held it";
+    EXPECT_EQ(WEXITSTATUS(raw), 0);
   });
   EXPECT_TRUE(status.exited_ok()) << status.ToString();
 }
