@@ -61,7 +61,8 @@ ABSL_FLAG(int64_t, count, 0,
           "Watch mode: exit after this many deliveries (0: no limit). Exit "
           "status 1 if the run ends before reaching it.");
 ABSL_FLAG(absl::Duration, timeout, absl::InfiniteDuration(),
-          "Watch mode: exit after this long, e.g. 10s or 1m.");
+          "Watch mode: exit after this long, e.g. 10s or 1m; 0 reports the "
+          "signals already pending and exits.");
 ABSL_FLAG(std::string, backend, "",
           "Signal-queue backend for this run: posix or note. Default: "
           "$PORTSIG_SIGQUEUE, else the build default.");

@@ -33,15 +33,23 @@ int RunWatch(const WatchOptions& options, Reporter& reporter) {
       forever ? Clock::time_point::max()
               : Clock::now() + absl::ToChronoNanoseconds(options.timeout);
   uint64_t interrupts = 0;
+  size_t late_reads = 0;
   std::string reason;
   for (;;) {
     std::optional<Delivery> received;
     if (forever) {
       received = channel.ReceiveDelivery();
     } else {
+      // At or past the deadline this still takes what has come already (a
+      // receive whose deadline has passed returns what is queued), so
+      // --timeout=0 reports the signals pending when sigwatch started, as
+      // poll(2) with a zero timeout reports what is ready; at most a
+      // buffer's worth, so that a storm cannot hold the watch open.
       const absl::Duration left = absl::FromChrono(deadline - Clock::now());
       if (left > absl::ZeroDuration()) {
         received = channel.ReceiveDeliveryFor(left);
+      } else if (late_reads++ < options.buffer) {
+        received = channel.ReceiveDeliveryFor(absl::ZeroDuration());
       }
       if (!received && Clock::now() >= deadline) {
         reason = "timeout";

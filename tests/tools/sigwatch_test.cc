@@ -283,6 +283,29 @@ TEST(SigwatchWatchTest, TimeoutExitsZero) {
                                  "unread=0 queue_overflows=0 reason=timeout")));
 }
 
+// --timeout=0 reads what is there already and stops, as poll(2) with a
+// zero timeout: signals pending (blocked) when sigwatch starts are reported,
+// not left unread. Made pending by the shell that then execs sigwatch (a
+// pending signal survives exec). Before, the watch gave up without looking.
+TEST(SigwatchWatchTest, ZeroTimeoutReportsSignalsPendingAtStart) {
+  absl::StatusOr<std::unique_ptr<Subprocess>> started = Subprocess::Start(
+      {"/bin/bash", "-c",
+       absl::StrCat("kill -USR1 $$ && kill -TERM $$ && exec ", SigwatchPath(),
+                    " --timeout=0 --signals=USR1,TERM")},
+      {SIGTERM, SIGUSR1});
+  ASSERT_TRUE(started.ok()) << started.status();
+  Subprocess& sigwatch = **started;
+  EXPECT_EQ(ExitCodeOf(sigwatch), 0) << sigwatch.Transcript();
+  EXPECT_THAT(sigwatch.lines(Subprocess::kStdout),
+              Contains(HasSubstr(Text("SIGUSR1"))));
+  EXPECT_THAT(sigwatch.lines(Subprocess::kStdout),
+              Contains(HasSubstr(Text("SIGTERM"))));
+  EXPECT_THAT(sigwatch.lines(Subprocess::kStdout),
+              Contains(HasSubstr("delivered=2 dropped=0 dropped_occurrences=0 "
+                                 "unread=0 queue_overflows=0 reason=timeout")))
+      << sigwatch.Transcript();
+}
+
 TEST(SigwatchWatchTest, TimeoutBeforeCountExitsOne) {
   auto sigwatch = StartReady({"--timeout=300ms", "--count=5"});
   ASSERT_NE(sigwatch, nullptr);
