@@ -26,6 +26,19 @@ constexpr absl::Duration kNoDispatcherPoll = absl::Milliseconds(10);
 class ContextState final : public Subscriber,
                            public std::enable_shared_from_this<ContextState> {
  public:
+  ContextState() = default;
+  // The last reference may go with cancellation enabled: in SignalContext's
+  // destructor and assignment (the member goes after their guard has
+  // ended), or as a waiter leaves a context destroyed meanwhile. Closing
+  // the ready descriptor (close(2)) is a cancellation point, and a
+  // cancellation acting in a destructor ends the process (std::terminate).
+  ~ContextState() {
+    ScopedCancellationOff cancellation;
+    ready_.Close();
+  }
+  ContextState(const ContextState&) = delete;
+  ContextState& operator=(const ContextState&) = delete;
+
   // Always taken: a context that is already done absorbs the signal.
   bool Deliver(const Delivery& delivery,
                BeforePublish* before_publish) override {

@@ -154,5 +154,57 @@ TEST(CancellationTest, ACancelledContextWaitInAForkedChildKeepsTheLockRight) {
   EXPECT_TRUE(status.exited_ok()) << status.ToString();
 }
 
+// The last reference to a context's state may be dropped after the guard
+// of the call that drops it has ended: in the destructor and in assignment
+// (the state_ member goes after the body), or in a waiter leaving a context
+// destroyed meanwhile. The state closes its ready descriptor then, and
+// close(2) is a cancellation point: a pending cancellation acted inside a
+// destructor, and the forced unwinding out of it ended the process
+// (std::terminate). Now it acts after the call returns.
+std::atomic<bool> g_context_call_returned{false};
+
+// Drops a context that holds a ready descriptor, with a cancellation
+// pending, by assignment (`by_assignment`) or by destruction.
+void* DropAContextWithACancellationPending(void* by_assignment) {
+  absl::StatusOr<SignalContext> context = NotifyContext({SIGUSR1});
+  absl::StatusOr<SignalContext> other = NotifyContext({SIGUSR2});
+  if (!context.ok() || !other.ok() || !context->ReadyFd().ok()) return nullptr;
+  pthread_cancel(pthread_self());  // Pending: the state is deferred.
+  if (by_assignment != nullptr) {
+    *context = *std::move(other);  // The one it held goes.
+  } else {
+    context = absl::CancelledError("destroyed");  // Destroys the context.
+  }
+  g_context_call_returned.store(true);
+  pthread_testcancel();  // Acts here, after the call.
+  return nullptr;
+}
+
+void ExpectCancelledAfterDroppingAContext(bool by_assignment) {
+  auto status = RunInChild([by_assignment] {
+    alarm(30);
+    static int yes = 1;
+    pthread_t thread;
+    ASSERT_EQ(
+        pthread_create(&thread, nullptr, &DropAContextWithACancellationPending,
+                       by_assignment ? &yes : nullptr),
+        0);
+    void* result = nullptr;
+    ASSERT_EQ(pthread_join(thread, &result), 0);
+    EXPECT_EQ(result, PTHREAD_CANCELED);
+    EXPECT_TRUE(g_context_call_returned.load());
+  });
+  // Without the fix: killed by SIGABRT (std::terminate).
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+TEST(CancellationTest, APendingCancellationActsAfterAContextIsDestroyed) {
+  ExpectCancelledAfterDroppingAContext(/*by_assignment=*/false);
+}
+
+TEST(CancellationTest, APendingCancellationActsAfterAContextIsAssignedTo) {
+  ExpectCancelledAfterDroppingAContext(/*by_assignment=*/true);
+}
+
 }  // namespace
 }  // namespace portsig
