@@ -65,8 +65,8 @@ void HandlerMap::ResetInForkedChild() {
       gone.insert(s);
     }
   };
-  for (const auto& subscribers : by_signal_) {
-    for (Subscriber* s : subscribers) consider(s);
+  for (int signo = 0; signo <= platform::kMaxSignal; ++signo) {
+    for (Subscriber* s : by_signal_.Of(signo)) consider(s);
   }
   for (Subscriber* s : all_notes_) consider(s);
   for (const auto& [unused, subscribers] : by_note_) {
@@ -145,9 +145,9 @@ absl::Status HandlerMap::Add(Subscriber* subscriber,
     // Subscribe before enabling: a signal that arrives right after the
     // handler goes in waits on our lock and then finds the subscriber.
     wanted.signals.set(signo);
-    by_signal_[signo].insert(subscriber);
+    by_signal_.Insert(signo, subscriber);
     added.signals.set(signo);
-    if (by_signal_[signo].size() == 1) return runtime::Enable(signo);
+    if (by_signal_.Of(signo).size() == 1) return runtime::Enable(signo);
     return absl::OkStatus();
   };
   // Named now by this call, and not before; and named by nobody before.
@@ -158,7 +158,7 @@ absl::Status HandlerMap::Add(Subscriber* subscriber,
     const auto& all = CatchableSignals();
     for (int s = 1; s <= platform::kMaxSignal && status.ok(); ++s) {
       if (!all.test(s)) continue;
-      const bool was_wanted = !by_signal_[s].empty();
+      const bool was_wanted = !by_signal_.Of(s).empty();
       status = add_signal(s);
       // Taken over from a lingering handler that a thread that did not
       // block it left open on the mask thread (runtime::Disable): every
@@ -242,6 +242,7 @@ void HandlerMap::ReleaseOnceLocked(Subscriber* subscriber,
 void HandlerMap::Remove(Subscriber* subscriber) {
   ScopedCancellationOff cancellation;
   WaitList ids;
+  bool idle = false;
   {
     MutexLock lock(&mu_);
     // Other threads' Reset/Ignore, or a once release, may also have it
@@ -251,8 +252,33 @@ void HandlerMap::Remove(Subscriber* subscriber) {
     Wanted lost;
     if (TakeAllLocked(subscriber, &lost)) {
       UpdateNotesWantedLocked();
-      ParkLocked(subscriber, std::move(lost), &ids);
+      // The short path (issue 14, churn): when nothing is in flight, park
+      // nothing and wait for nothing; parking, the wait and taking mu_ again
+      // to unpark were most of a Stop's cost. runtime::Idle() looks, while
+      // this thread holds mu_ and after the removal, in this order: no
+      // sender counted between its `wanted` check and the end of its
+      // hand-off; nothing queued; nobody holding the queue's receive role.
+      // A signal the handler committed to before the removal is then in
+      // none of those places, and its only way into a subscriber is a
+      // fan-out, which takes mu_: it was fanned out before this thread took
+      // mu_, to this subscriber too. A signal whose sender counts itself
+      // after that look arrived after the removal: its fan-out does not
+      // find the subscriber, or, if the subscriber was the signal's last,
+      // the sender finds it unwanted (runtime::Disable above, before the
+      // look, seq_cst on both sides) and the restored disposition takes it:
+      // Stop's promise either way. Another thread's entry for this
+      // subscriber (ids not empty) may still deliver into it: then the
+      // long path, which waits for that entry too.
+      PORTSIG_TEST_HOOK(stop_removed, 0);
+      idle = ids.empty() && runtime::Idle();
+      if (!idle) ParkLocked(subscriber, std::move(lost), &ids);
     }
+  }
+  if (idle) {
+    // Where it would wait: tests stand a cancellation point or a pause in
+    // for the wait here as in the parked case.
+    PORTSIG_TEST_HOOK(stop_between_phases, 0);
+    return;
   }
   WaitAndUnpark(ids);
 }
@@ -286,8 +312,7 @@ absl::Status HandlerMap::Cancel(absl::Span<const Signal> signals,
     auto cancel_signal =
         [&](int signo) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
       // Copy: DropSignalLocked edits the index.
-      std::vector<Subscriber*> subscribers(by_signal_[signo].begin(),
-                                           by_signal_[signo].end());
+      std::vector<Subscriber*> subscribers(by_signal_.Of(signo));
       const bool ignoring = action == Action::kIgnore;
       for (Subscriber* s : subscribers) {
         DropSignalLocked(s, signo, &losses[s], /*disable_when_last=*/!ignoring);
@@ -309,7 +334,7 @@ absl::Status HandlerMap::Cancel(absl::Span<const Signal> signals,
     if (signals.empty()) {
       const auto& all = CatchableSignals();
       for (int s = 1; s <= platform::kMaxSignal && status.ok(); ++s) {
-        if (all.test(s) || !by_signal_[s].empty()) status = cancel_signal(s);
+        if (all.test(s) || !by_signal_.Of(s).empty()) status = cancel_signal(s);
       }
       if (action == Action::kReset) {
         std::vector<Subscriber*> subscribers(all_notes_.begin(),
@@ -377,13 +402,13 @@ void HandlerMap::UnindexSignalLocked(Subscriber* subscriber, int signo,
                    "portsig: unnaming an unnamed signal");
     last_name = --named_count_[signo] == 0;
   }
-  by_signal_[signo].erase(subscriber);
+  by_signal_.Erase(signo, subscriber);
   once_.DropSignal(subscriber, signo);
   // Queue mode is rare: no call at all when nobody asked for it here.
   if (!queue_requests_.none(signo)) {
     queue_requests_.Set(subscriber, signo, 0);
   }
-  if (by_signal_[signo].empty() && disable_when_last) {
+  if (by_signal_.Of(signo).empty() && disable_when_last) {
     // Blocks it on the mask thread before the disposition can be put back,
     // or with it, after the restore delay (at once in a fork handler, which
     // must make no restorer thread).
@@ -512,7 +537,7 @@ template <typename F>
 void HandlerMap::ForEachCurrentLocked(const runtime::ReceivedSignal& received,
                                       F f) {
   if (received.signo != 0) {
-    for (Subscriber* s : by_signal_[received.signo]) f(s);
+    for (Subscriber* s : by_signal_.Of(received.signo)) f(s);
     return;
   }
   for (Subscriber* s : all_notes_) f(s);

@@ -41,6 +41,7 @@
 #include "os_signal/notify_options.h"
 #include "os_signal/once.h"
 #include "os_signal/queue_requests.h"
+#include "os_signal/signal_index.h"
 #include "os_signal/signal_value.h"
 #include "os_signal/stopping_list.h"
 #include "os_signal/subscriber.h"
@@ -175,9 +176,8 @@ class HandlerMap {
   bool in_fork_child_ ABSL_GUARDED_BY(mu_) = false;
   // Whether the runtime has the note slot enabled (UpdateNotesWantedLocked).
   bool notes_enabled_ ABSL_GUARDED_BY(mu_) = false;
-  // Per-signal index; its size is the signal's reference count.
-  absl::flat_hash_set<Subscriber*>
-      by_signal_[platform::kMaxSignal + 1] ABSL_GUARDED_BY(mu_);
+  // Per-signal index; a signal's member count is its reference count.
+  SignalIndex by_signal_ ABSL_GUARDED_BY(mu_);
   // How many subscribers name each signal (Wanted::named).
   int named_count_[platform::kMaxSignal + 1] ABSL_GUARDED_BY(mu_) = {};
   absl::flat_hash_map<std::string, absl::flat_hash_set<Subscriber*>> by_note_

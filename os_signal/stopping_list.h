@@ -19,6 +19,12 @@
 // disposition was restored and takes it; and once Stop returns nothing more
 // is delivered into the subscriber, so the caller may free it.
 //
+// Stop parks nothing when, still holding the map's lock after the removal,
+// it finds the runtime idle (no sender in the handler, nothing queued, no
+// receiver delivering) and no other entry for the subscriber: every signal
+// caught before the removal has been fanned out already, and there is
+// nothing to wait for (handler_map.cc, HandlerMap::Remove, says why).
+//
 // Not thread-safe by itself: the handler map guards it with its lock, and
 // every method but AwaitDeliveriesInFlight is called under that lock.
 #ifndef PORTSIG_OS_SIGNAL_STOPPING_LIST_H_

@@ -9,6 +9,7 @@
 
 #include <pthread.h>
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 
@@ -50,6 +51,7 @@ class Subscriber {
 
  private:
   friend class HandlerMap;
+  friend class SignalIndex;
   // What the subscriber asked for: made by its first Notify, empty while it
   // wants nothing, freed with it. Kept here rather than in a map keyed by
   // subscriber, so that Notify and Stop reach it without a hash lookup.
@@ -63,6 +65,11 @@ class Subscriber {
   // memory is still the parent's copy. Only HandlerMap touches it, under
   // its lock.
   std::optional<pthread_t> stack_owner_;
+  // Its position in each signal's member list of the handler map's index
+  // (signal_index.h), meaningful only for the signals it is a member of:
+  // made by its first Notify, freed with it. Only SignalIndex touches it,
+  // under the handler map's lock.
+  std::unique_ptr<uint32_t[]> index_slots_;
 };
 
 }  // namespace os_signal_internal

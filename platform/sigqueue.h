@@ -183,6 +183,14 @@ class SigQueue {
   // See the promise above. Drains with `deliver` itself once the committed
   // senders are done, so it needs no running receiver; not from `deliver`.
   void WaitUntilIdle(DeliverFn deliver);
+  // Lock-free, never waits: true only if WaitUntilIdle would find nothing
+  // to wait for now (no sender between its `wanted` check and the end of
+  // its hand-off, nothing queued, no thread holding the receive role and so
+  // none delivering what it took). A caller holding the lock every
+  // `deliver` takes learns that every signal a sender had committed has
+  // been delivered. May say false when idle (a poller holding the role for
+  // an empty look); never true when not.
+  bool Idle() const;
 
   // Sends that found no place of their own: text notes refused, signals'
   // occurrences set aside by the note backend, occurrences folded into a

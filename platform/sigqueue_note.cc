@@ -118,7 +118,10 @@ class NoteSigQueue final : public SigQueue {
       --notes_left_;
       const Note& note = ring_[head_];
       head_ = (head_ + 1) % kNoteQueueCapacity;
-      count_.store(count - 1, std::memory_order_relaxed);
+      // Release: SigQueue::Idle reads count_ and then whether the role is
+      // held; a look that finds this note gone must also find the role
+      // this thread took before it, held until the note is delivered.
+      count_.store(count - 1, std::memory_order_release);
       int signo = SignalFromNoteName(absl::string_view(note.text, note.length));
       out->signo = signo;
       out->record = note.record;

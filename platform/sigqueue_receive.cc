@@ -188,5 +188,19 @@ void SigQueue::WaitUntilIdle(DeliverFn deliver) {
   }
 }
 
+bool SigQueue::Idle() const {
+  // The order matters, as in WaitUntilIdle. Once no sender is counted, an
+  // empty queue is really empty (the counter's read synchronizes with their
+  // decrements, which follow their writes). A signal leaves the queue only
+  // to a thread holding the role (a sleeping receiver woken by a sender
+  // included), which keeps it until its delivery has returned; and the
+  // take that empties the queue is a release (the posix backend's
+  // exchange of a word, the note backend's store of its count), so a look
+  // that finds the queue empty also sees that role taken, or given back
+  // after the delivery.
+  return delivering_.load(std::memory_order_seq_cst) == 0 &&
+         !MayHavePending() && !role_held_.load(std::memory_order_seq_cst);
+}
+
 }  // namespace platform
 }  // namespace portsig

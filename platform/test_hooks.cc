@@ -16,6 +16,7 @@ std::atomic<Hook> after_fan_out{nullptr};
 std::atomic<Hook> note_push_locked{nullptr};
 std::atomic<Hook> note_push_unlocked{nullptr};
 std::atomic<Hook> stop_between_phases{nullptr};
+std::atomic<Hook> stop_removed{nullptr};
 std::atomic<Hook> restore_saved_begin{nullptr};
 std::atomic<Hook> default_action_resumed{nullptr};
 std::atomic<Hook> wakeup_parking{nullptr};

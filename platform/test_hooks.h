@@ -39,8 +39,14 @@ extern std::atomic<Hook> before_fan_out;
 // may already hold the delivery.
 extern std::atomic<Hook> after_fan_out;
 // In os_signal's Stop, between parking the channel on the stopping list and
-// waiting for the runtime to go idle.
+// waiting for the runtime to go idle (or, when it found the runtime idle
+// and parked nothing, where it would have waited).
 extern std::atomic<Hook> stop_between_phases;
+// In os_signal's Stop, with the handler map's lock held, once the channel
+// has been taken out of the map and before Stop looks whether the runtime
+// is idle (and so whether it can skip parking and waiting). The argument
+// is 0.
+extern std::atomic<Hook> stop_removed;
 // At the start of the runtime's RestoreSaved (an ordinary thread, holding
 // the runtime's lock, the signal already unwanted).
 extern std::atomic<Hook> restore_saved_begin;

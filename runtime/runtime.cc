@@ -463,6 +463,8 @@ void WaitUntilIdle() {
   rt->queue->WaitUntilIdle(&Deliver);
 }
 
+bool Idle() { return Get()->queue->Idle(); }
+
 QueuePoller::QueuePoller() {
   Runtime* rt = Get();
   queue_ = rt->queue.get();

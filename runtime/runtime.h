@@ -136,6 +136,11 @@ void SetQueueCapacity(int signo, uint32_t capacity);
 void RestoreIfLingering(int signo);
 
 void WaitUntilIdle();
+// Whether WaitUntilIdle would have nothing to wait for now, without
+// waiting (platform::SigQueue::Idle). For a caller that holds the lock the
+// delivery callback takes: true means every signal the handler committed
+// to has been delivered.
+bool Idle();
 
 // A thread about to wait for a signal in a channel may take signals from
 // the queue itself while it spins, rather than wait for the dispatcher to

@@ -93,10 +93,16 @@ TEST(OneHopTest, TheHandlerElsewhereWakesTheSleepingReceiver) {
 }
 
 // Stop of a channel whose receiver sleeps on the queue, with the signal
-// raised inside Stop (between its phases), where the handler hands it to
-// that sleeping receiver: when Stop returns, the other subscriber has it.
+// raised inside Stop, where the handler hands it to that sleeping receiver:
+// when Stop returns, the other subscriber has it. It is raised once the
+// channel is out of the map and before Stop looks whether anything is in
+// flight (stop_removed, under the map's lock), so the hand-off is in
+// flight when Stop looks and Stop must wait for it. Raised later, where
+// Stop waits (stop_between_phases), it may follow a Stop that found the
+// runtime idle and waits for nothing; that is right, as signal.h promises
+// the channel only the signals that arrived before its removal.
 void RaiseInsideStop(int) {
-  test_hooks::stop_between_phases.store(nullptr);
+  test_hooks::stop_removed.store(nullptr);
   raise(SIGUSR1);
 }
 
@@ -114,7 +120,7 @@ TEST(OneHopTest, StopWhileTheReceiverSleepsLosesNothing) {
     pthread_t thread;
     ASSERT_EQ(pthread_create(&thread, nullptr, &ReceiveOnce, &receiver), 0);
     while (!g_sleeping.load()) sched_yield();
-    test_hooks::stop_between_phases.store(&RaiseInsideStop);
+    test_hooks::stop_removed.store(&RaiseInsideStop);
     Stop(stopped);
     EXPECT_EQ(other.size(), 1u);
     EXPECT_EQ(g_picked.load(), 1);
