@@ -258,6 +258,10 @@ void HandlerMap::Remove(Subscriber* subscriber) {
       // this thread holds mu_ and after the removal, in this order: no
       // sender counted between its `wanted` check and the end of its
       // hand-off; nothing queued; nobody holding the queue's receive role.
+      // A committed signal is in one of those places, without a gap, until
+      // its fan-out has returned: one handed to a receiver sleeping on the
+      // queue stays queued until that receiver holds the role (SigQueue::
+      // Idle says why the looks, in that order, cannot miss it between).
       // A signal the handler committed to before the removal is then in
       // none of those places, and its only way into a subscriber is a
       // fan-out, which takes mu_: it was fanned out before this thread took
@@ -268,7 +272,8 @@ void HandlerMap::Remove(Subscriber* subscriber) {
       // look, seq_cst on both sides) and the restored disposition takes it:
       // Stop's promise either way. Another thread's entry for this
       // subscriber (ids not empty) may still deliver into it: then the
-      // long path, which waits for that entry too.
+      // long path, which waits for that entry too. Each look is needed:
+      // tests/os_signal/idle_stop_test holds a signal where only it shows.
       PORTSIG_TEST_HOOK(stop_removed, 0);
       idle = ids.empty() && runtime::Idle();
       if (!idle) ParkLocked(subscriber, std::move(lost), &ids);
