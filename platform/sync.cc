@@ -151,6 +151,12 @@ void ForkHeldMutex::Lock() {
     while (registry.gate_closed.load(std::memory_order_seq_cst)) {
       me.uses[0].store(nullptr, std::memory_order_seq_cst);
       {
+        // Taking a lock is no cancellation point, and the condition
+        // variable's wait is: a cancellation acting here would unwind out
+        // of calls promised not to be cancellation points (size(),
+        // signal()), or through a lock guard whose lock was let go by hand
+        // and is being taken back, which then unlocks it a second time.
+        ScopedCancellationOff cancellation;
         MutexLock lock(&registry.gate_mu);
         while (registry.gate_closed.load(std::memory_order_seq_cst)) {
           registry.gate_opened.Wait(&registry.gate_mu);

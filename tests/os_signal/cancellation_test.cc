@@ -4,6 +4,7 @@
 // descriptors, each a cancellation point; the stop_between_phases hook
 // stands in for them with pthread_testcancel(), so the test does not
 // depend on which one a given build reaches.
+#include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -12,7 +13,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <string>
 
 #include "gtest/gtest.h"
@@ -204,6 +207,243 @@ TEST(CancellationTest, APendingCancellationActsAfterAContextIsDestroyed) {
 
 TEST(CancellationTest, APendingCancellationActsAfterAContextIsAssignedTo) {
   ExpectCancelledAfterDroppingAContext(/*by_assignment=*/true);
+}
+
+// While a fork is under way, a thread about to take a channel's, context's
+// or group's lock waits at fork's gate (platform/sync.h) in a condition
+// variable: a cancellation point, inside calls promised not to be
+// (channel.h: all but the receives; notify_context.h and signal.h: all but
+// the waits). Here a host thread holds another channel's lock (the
+// inside_fork_held_lock hook), so a fork stops inside its prepare handler
+// with the gate closed, and a thread with a cancellation pending makes the
+// call. Now the call waits out the fork and the cancellation acts after it.
+std::atomic<int> g_gate_stage{0};
+std::atomic<pid_t> g_forker_tid{0};
+std::atomic<pid_t> g_caller_tid{0};
+std::atomic<bool> g_gate_call_returned{false};
+std::atomic<bool> g_caller_ready{false};
+std::atomic<bool> g_cancelled_in_call{false};
+thread_local bool t_holds_for_fork = false;
+SignalChannel* g_held_channel = nullptr;
+std::function<void()>* g_gate_call = nullptr;
+
+// In the holder's size() of g_held_channel: held until stage 3.
+void HoldWhileForking(int which) {
+  if (which != 1 || !t_holds_for_fork) return;
+  g_gate_stage.store(1);
+  while (g_gate_stage.load() < 3) sched_yield();
+}
+
+void* HoldChannelLock(void*) {
+  t_holds_for_fork = true;
+  (void)g_held_channel->size();
+  return nullptr;
+}
+
+void* ForkWhileHeld(void*) {
+  g_forker_tid.store(static_cast<pid_t>(syscall(SYS_gettid)));
+  const pid_t pid = fork();
+  if (pid == 0) _exit(0);
+  int raw = 0;
+  if (pid > 0) waitpid(pid, &raw, 0);
+  return nullptr;
+}
+
+void* CallAtTheGate(void*) {
+  g_caller_tid.store(static_cast<pid_t>(syscall(SYS_gettid)));
+  // Once before: this thread's record of fork-held locks is made now, not
+  // under the registry's lock, which the fork holds.
+  (*g_gate_call)();
+  g_caller_ready.store(true);
+  while (g_gate_stage.load() < 2) sched_yield();
+  pthread_cancel(pthread_self());  // Pending: the state is deferred.
+  {
+    // Unwound by the cancellation before the call returned. (The thread
+    // then waits to exit until the fork is over: its record of fork-held
+    // locks leaves the registry under the lock the fork holds.)
+    struct MarkUnwound {
+      ~MarkUnwound() {
+        if (!g_gate_call_returned.load()) g_cancelled_in_call.store(true);
+      }
+    } mark;
+    (*g_gate_call)();
+    g_gate_call_returned.store(true);
+  }
+  pthread_testcancel();  // Acts here, after the call.
+  return nullptr;
+}
+
+// Makes `call` on a thread with a cancellation pending while a fork waits
+// with its gate closed; the child exits 3 if the call was cancelled there.
+void ExpectNoCancellationAtTheGate(std::function<void()> call) {
+  auto status = RunInChild([&] {
+    alarm(30);
+    // Subscribed, so that portsig's fork handlers are in place.
+    SignalChannel held(1);
+    ASSERT_TRUE(Notify(held, {SIGUSR2}).ok());
+    testing::WaitForPortsigThreadsAsleep();
+    g_held_channel = &held;
+    g_gate_call = &call;
+    test_hooks::inside_fork_held_lock.store(&HoldWhileForking);
+    pthread_t holder, forker, caller;
+    ASSERT_EQ(pthread_create(&caller, nullptr, &CallAtTheGate, nullptr), 0);
+    while (!g_caller_ready.load()) sched_yield();
+    ASSERT_EQ(pthread_create(&holder, nullptr, &HoldChannelLock, nullptr), 0);
+    while (g_gate_stage.load() < 1) sched_yield();
+    ASSERT_EQ(pthread_create(&forker, nullptr, &ForkWhileHeld, nullptr), 0);
+    while (g_forker_tid.load() == 0) sched_yield();
+    // The forker has closed the gate and waits for the held channel's lock.
+    testing::WaitUntilBlocked(g_forker_tid.load());
+    g_gate_stage.store(2);
+    // The caller either ends (cancelled at the gate) or blocks there: the
+    // gate is the only wait on its way.
+    const std::string tid = std::to_string(g_caller_tid.load());
+    bool ended = false;
+    for (;;) {
+      if (g_cancelled_in_call.load()) {
+        ended = true;
+        break;
+      }
+      // A condition variable's wait: futex(2) with FUTEX_WAIT_BITSET
+      // (a contended lock would be FUTEX_WAIT).
+      long number = -1;
+      unsigned long address = 0, op = 0;
+      std::sscanf(testing::ReadTaskFile(tid, "syscall").c_str(), "%ld %lx %lx",
+                  &number, &address, &op);
+      if (number == SYS_futex && (op & FUTEX_CMD_MASK) == FUTEX_WAIT_BITSET) {
+        break;
+      }
+      sched_yield();
+    }
+    g_gate_stage.store(3);  // Lets the fork go on.
+    pthread_join(holder, nullptr);
+    pthread_join(forker, nullptr);
+    test_hooks::inside_fork_held_lock.store(nullptr);
+    if (ended) _exit(3);
+    void* result = nullptr;
+    ASSERT_EQ(pthread_join(caller, &result), 0);
+    EXPECT_EQ(result, PTHREAD_CANCELED);
+    EXPECT_TRUE(g_gate_call_returned.load());
+  });
+  EXPECT_FALSE(WIFEXITED(status.raw) && WEXITSTATUS(status.raw) == 3)
+      << "cancelled at fork's gate, inside a call that is no cancellation "
+         "point";
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+TEST(CancellationTest, ChannelSizeIsNoCancellationPointDuringAFork) {
+  SignalChannel channel(1);
+  ExpectNoCancellationAtTheGate([&] { (void)channel.size(); });
+}
+
+TEST(CancellationTest, ContextCallsAreNoCancellationPointsDuringAFork) {
+  absl::StatusOr<SignalContext> context = NotifyContext({SIGUSR1});
+  ASSERT_TRUE(context.ok());
+  ExpectNoCancellationAtTheGate([&] { (void)context->signal(); });
+  ExpectNoCancellationAtTheGate([&] { (void)context->done(); });
+}
+
+TEST(CancellationTest, GroupSizeIsNoCancellationPointDuringAFork) {
+  ChannelGroup group;
+  SignalChannel member(1);
+  ASSERT_TRUE(group.Add(&member).ok());
+  ExpectNoCancellationAtTheGate([&] { (void)group.size(); });
+}
+
+// A context's Wait in a forked child lets go of the context's lock by hand
+// while it starts the dispatcher, with cancellation held off (2f99745),
+// then takes it back. Taking it back may wait at fork's gate, when another
+// thread forks meanwhile; a cancellation acting there unwound through the
+// wait's lock guard with the lock not held: it unlocked the lock a second
+// time and wrote below the thread's record of fork-held locks. Here the
+// waiter's mask-thread start (in the region) waits until a fork has closed
+// the gate, and then fails (no thread can be made), so that the gate is
+// the next wait. Now the waiter waits out the fork, and the cancellation
+// acts in the context's wait proper, with the lock held.
+void WaiterReachesTheGate(int) {
+  if (g_gate_stage.load() != 0) return;
+  g_caller_ready.store(true);
+  while (g_gate_stage.load() < 2) sched_yield();
+  // No thread can be made from here until the test restores the default:
+  // the mask thread's start fails without a wait.
+  pthread_attr_t huge;
+  pthread_attr_init(&huge);
+  pthread_attr_setstacksize(&huge, size_t{1} << 50);
+  pthread_setattr_default_np(&huge);
+  pthread_attr_destroy(&huge);
+}
+
+void* CancelledWaitAtTheGate(void* context) {
+  g_caller_tid.store(static_cast<pid_t>(syscall(SYS_gettid)));
+  struct MarkUnwound {
+    ~MarkUnwound() {
+      if (g_gate_stage.load() < 3) g_cancelled_in_call.store(true);
+    }
+  } mark;
+  pthread_cancel(pthread_self());  // Pending: the state is deferred.
+  static_cast<SignalContext*>(context)->Wait();
+  return nullptr;
+}
+
+TEST(CancellationTest, ACancelledContextWaitInAForkedChildWaitsOutAFork) {
+  auto status = RunInChild([] {
+    absl::StatusOr<SignalContext> context = NotifyContext({SIGUSR1});
+    ASSERT_TRUE(context.ok());
+    SignalChannel held(1);
+    ASSERT_TRUE(Notify(held, {SIGUSR2}).ok());
+    g_held_channel = &held;
+    testing::WaitForPortsigThreadsAsleep();
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      alarm(30);
+      pthread_attr_t normal;
+      pthread_getattr_default_np(&normal);
+      test_hooks::mask_change_requested.store(&WaiterReachesTheGate);
+      test_hooks::inside_fork_held_lock.store(&HoldWhileForking);
+      pthread_t waiter, holder, forker;
+      pthread_create(&waiter, nullptr, &CancelledWaitAtTheGate, &*context);
+      while (!g_caller_ready.load()) sched_yield();
+      pthread_create(&holder, nullptr, &HoldChannelLock, nullptr);
+      while (g_gate_stage.load() < 1) sched_yield();
+      pthread_create(&forker, nullptr, &ForkWhileHeld, nullptr);
+      while (g_forker_tid.load() == 0) sched_yield();
+      testing::WaitUntilBlocked(g_forker_tid.load());
+      g_gate_stage.store(2);
+      const std::string tid = std::to_string(g_caller_tid.load());
+      bool ended = false;
+      for (;;) {
+        if (g_cancelled_in_call.load()) {
+          ended = true;
+          break;
+        }
+        long number = -1;
+        unsigned long address = 0, op = 0;
+        std::sscanf(testing::ReadTaskFile(tid, "syscall").c_str(),
+                    "%ld %lx %lx", &number, &address, &op);
+        if (number == SYS_futex && (op & FUTEX_CMD_MASK) == FUTEX_WAIT_BITSET) {
+          break;
+        }
+        sched_yield();
+      }
+      pthread_setattr_default_np(&normal);
+      g_gate_stage.store(3);
+      pthread_join(holder, nullptr);
+      pthread_join(forker, nullptr);
+      if (ended) _exit(3);
+      void* result = nullptr;
+      pthread_join(waiter, &result);
+      _exit(result == PTHREAD_CANCELED ? 0 : 4);
+    }
+    int raw = 0;
+    ASSERT_EQ(waitpid(pid, &raw, 0), pid);
+    ASSERT_TRUE(WIFEXITED(raw)) << "raw status " << raw;
+    EXPECT_NE(WEXITSTATUS(raw), 3)
+        << "the waiter was cancelled at fork's gate while taking the "
+           "context's lock back, and unwound through its guard";
+    EXPECT_EQ(WEXITSTATUS(raw), 0);
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
 }
 
 }  // namespace
