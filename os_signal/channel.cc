@@ -158,6 +158,11 @@ class ChannelState final : public Subscriber {
   // thread it does not have (a receiver of the parent, say).
   mutable ForkHeldMutex mu_;
   absl::InlinedVector<Delivery, 1> buffer_ ABSL_GUARDED_BY(mu_);
+  // buffer_.size(), written under mu_ after each change, read without it by
+  // TryReceive: an empty channel answers without taking the lock (an
+  // event loop drains each ready channel until TryReceive comes back
+  // empty, so half its calls find nothing).
+  std::atomic<size_t> buffered_{0};
   // Receivers blocked right now, spinning or parked, and not yet handed a
   // delivery, longest waiting first. While there is one, buffer_ is empty.
   absl::InlinedVector<Waiter*, 1> waiters_ ABSL_GUARDED_BY(mu_);
@@ -194,6 +199,7 @@ void ChannelState::Close() {
     ForgetParentsReceiversLocked();
     closed_ = true;
     absl::InlinedVector<Delivery, 1>().swap(buffer_);
+    buffered_.store(0, std::memory_order_release);
     // Blocked receivers stay where they are; nothing is handed to them.
     waiters_.clear();
     ready_.Close();
@@ -240,6 +246,7 @@ bool ChannelState::Deliver(const Delivery& delivery,
   // Taken: no receiver can see it before the lock is released.
   if (before_publish != nullptr) before_publish->Run();
   buffer_.push_back(delivery);
+  buffered_.store(buffer_.size(), std::memory_order_release);
   delivered.fetch_add(1, std::memory_order_relaxed);
   if (buffer_.size() == 1) NowReadyLocked();
   return true;
@@ -248,6 +255,7 @@ bool ChannelState::Deliver(const Delivery& delivery,
 Delivery ChannelState::TakeLocked() {
   Delivery delivery = std::move(buffer_.front());
   buffer_.erase(buffer_.begin());
+  buffered_.store(buffer_.size(), std::memory_order_release);
   if (buffer_.empty()) NowEmptyLocked();
   return delivery;
 }
@@ -327,6 +335,7 @@ void ChannelState::OfferAgainLocked(Delivery delivery) {
     // No waiter now means none since it was handed over, when the buffer
     // was empty: whatever the buffer holds came later.
     buffer_.insert(buffer_.begin(), std::move(delivery));
+    buffered_.store(buffer_.size(), std::memory_order_release);
     if (buffer_.size() == 1) NowReadyLocked();
     return;
   }
@@ -429,6 +438,13 @@ std::optional<Delivery> ChannelState::Wait(
 }
 
 std::optional<Delivery> ChannelState::TryReceive() {
+  // With a dispatcher running, nothing here looks at the queue: an empty
+  // channel is empty now, as if this call had come before any delivery in
+  // progress (which a locked look would also have missed).
+  if (runtime::DispatcherRunning() &&
+      buffered_.load(std::memory_order_acquire) == 0) {
+    return std::nullopt;
+  }
   ScopedCancellationOff cancellation;
   (void)DispatchedOrDeliveredHere();
   MutexLock lock(&mu_);
