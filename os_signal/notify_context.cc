@@ -174,6 +174,9 @@ class ContextState final : public Subscriber,
   }
 
   absl::Status status() {
+    // Not a cancellation point (signal.h): starting the dispatcher and the
+    // mask thread in a forked child waits for the mask thread.
+    ScopedCancellationOff cancellation;
     // Without a dispatcher a signal waits in the queue until someone looks.
     if (!runtime::DispatcherRunning() && !runtime::EnsureDispatcher().ok()) {
       runtime::DeliverQueued();

@@ -446,5 +446,49 @@ TEST(CancellationTest, ACancelledContextWaitInAForkedChildWaitsOutAFork) {
   EXPECT_TRUE(status.exited_ok()) << status.ToString();
 }
 
+// done() and status() in a forked child start the dispatcher and the mask
+// thread where none runs, and starting the mask thread waits for it (a
+// condition variable: a cancellation point, for which the
+// mask_change_requested hook stands in). They held no cancellation off, so
+// a pending cancellation acted inside them, against signal.h (only the
+// waits can be cancelled). Now it acts after they return.
+std::atomic<bool> g_done_returned{false};
+
+void* DoneWithACancellationPending(void* context) {
+  pthread_cancel(pthread_self());  // Pending: the state is deferred.
+  (void)static_cast<SignalContext*>(context)->done();
+  g_done_returned.store(true);
+  pthread_testcancel();  // Acts here, after done().
+  return nullptr;
+}
+
+TEST(CancellationTest, APendingCancellationActsAfterDoneInAForkedChild) {
+  auto status = RunInChild([] {
+    absl::StatusOr<SignalContext> context = NotifyContext({SIGUSR1});
+    ASSERT_TRUE(context.ok());
+    testing::WaitForPortsigThreadsAsleep();
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      alarm(30);
+      test_hooks::mask_change_requested.store(&CancellationPoint);
+      pthread_t thread;
+      pthread_create(&thread, nullptr, &DoneWithACancellationPending,
+                     &*context);
+      void* result = nullptr;
+      pthread_join(thread, &result);
+      test_hooks::mask_change_requested.store(nullptr);
+      if (result != PTHREAD_CANCELED) _exit(4);
+      _exit(g_done_returned.load() ? 0 : 3);
+    }
+    int raw = 0;
+    ASSERT_EQ(waitpid(pid, &raw, 0), pid);
+    ASSERT_TRUE(WIFEXITED(raw)) << "raw status " << raw;
+    EXPECT_NE(WEXITSTATUS(raw), 3) << "cancelled inside done()";
+    EXPECT_EQ(WEXITSTATUS(raw), 0);
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
 }  // namespace
 }  // namespace portsig
