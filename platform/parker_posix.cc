@@ -8,6 +8,7 @@
 // wake only makes a later Wait return early, which callers allow for.
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -57,6 +58,12 @@ PORTSIG_UNPOISONED_FRAME void Parker::Wait(std::atomic<uint32_t>* word,
   // still wrote to the old pipe only woke a sleeper early.
   const int pid = getpid();
   if (pipe_pid_ != pid) {
+    // No cancellation here (close(2) is a cancellation point): acting
+    // between taking the inherited descriptors and closing them, it would
+    // leave them open for good, named by nothing (a receiver cancelled as
+    // it first sleeps in the child). It acts in the poll below instead.
+    int cancel_state;
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
     const int old_read = read_fd_.exchange(-1);
     const int old_write = write_fd_.exchange(-1);
     if (old_read >= 0) close(old_read);
@@ -72,6 +79,7 @@ PORTSIG_UNPOISONED_FRAME void Parker::Wait(std::atomic<uint32_t>* word,
         close(fds[1]);
       }
     }
+    pthread_setcancelstate(cancel_state, nullptr);
   }
   const int fd = read_fd_.load();
   std::atomic_thread_fence(std::memory_order_seq_cst);

@@ -6,6 +6,7 @@
 // meant for the child, which then slept for good).
 #include "platform/parker.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -19,6 +20,7 @@
 #include <thread>
 
 #include "gtest/gtest.h"
+#include "platform/os_name.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/proc_tasks.h"
 
@@ -129,6 +131,61 @@ TEST(ParkerTest, AForkedChildsWakesReachItsOwnSleeper) {
     parent_word.store(1);
     parker.Wake(&parent_word);
     parent_sleeper.join();
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+// This process's open descriptors.
+int OpenDescriptors() {
+  int count = 0;
+  for (int fd = 0; fd < 1024; ++fd) {
+    if (fcntl(fd, F_GETFD) >= 0) ++count;
+  }
+  return count;
+}
+
+constexpr struct timespec kMillisecond = {0, 1000 * 1000};
+
+void* WaitWithACancellationPending(void* parker) {
+  pthread_cancel(pthread_self());  // Pending: the state is deferred.
+  static_cast<Parker*>(parker)->Wait(&g_word, 0, &kMillisecond);
+  pthread_testcancel();  // Where Wait is no cancellation point (futex).
+  return nullptr;
+}
+
+// On the generic POSIX layer, the first Wait in a forked child closes the
+// inherited pipe and makes its own. close(2) is a cancellation point: a
+// cancellation acting there (a receiver cancelled as it first sleeps in
+// the child) left both inherited descriptors open with nothing naming
+// them, for good. Now it acts in the poll, after the new pipe is made.
+TEST(ParkerTest, AWaitCancelledInAForkedChildLeavesNoDescriptorBehind) {
+  if (std::string(PlatformOs()) != "posix") {
+    GTEST_SKIP() << "a futex wait holds no descriptor (the self-pipe is the "
+                    "generic POSIX layer's)";
+  }
+  auto status = RunInChild([] {
+    Parker parker;
+    g_word.store(0);
+    parker.Wait(&g_word, 0, &kMillisecond);  // Makes its pipe.
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      alarm(30);
+      const int before = OpenDescriptors();
+      pthread_t thread;
+      pthread_create(&thread, nullptr, &WaitWithACancellationPending, &parker);
+      void* result = nullptr;
+      pthread_join(thread, &result);
+      if (result != PTHREAD_CANCELED) _exit(4);
+      parker.Wait(&g_word, 0, &kMillisecond);  // The child's pipe, if any.
+      _exit(OpenDescriptors() == before ? 0 : 3);
+    }
+    int raw = 0;
+    ASSERT_EQ(waitpid(pid, &raw, 0), pid);
+    ASSERT_TRUE(WIFEXITED(raw)) << "raw status " << raw;
+    EXPECT_NE(WEXITSTATUS(raw), 3)
+        << "the inherited pipe's descriptors were left open";
+    EXPECT_EQ(WEXITSTATUS(raw), 0);
   });
   EXPECT_TRUE(status.exited_ok()) << status.ToString();
 }
