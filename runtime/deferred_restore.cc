@@ -34,8 +34,12 @@ bool DeferredRestore::Defer(int signo) {
     }
     thread_running_ = true;
   }
-  lingering_[signo] = true;
-  ++lingering_count_;
+  // Counted once: a second Defer before the restore must not leave the
+  // count above zero after it (the thread would wake every delay for ever).
+  if (!lingering_[signo]) {
+    lingering_[signo] = true;
+    ++lingering_count_;
+  }
   // A signal deferred part way through a period gets the whole next one.
   deferred_again_[signo] = in_period_;
   // Only a thread waiting with nothing to do needs waking: one in a period
