@@ -52,10 +52,6 @@ bool ReceiverSlot::Withdraw() {
   return state_.exchange(kAwake, std::memory_order_seq_cst) == kWoken;
 }
 
-bool ReceiverSlot::Sleeping() const {
-  return state_.load(std::memory_order_seq_cst) == kSleeping;
-}
-
 bool ReceiverSlot::Wake() {
   uint32_t sleeping = kSleeping;
   if (!state_.compare_exchange_strong(sleeping, kWoken,

@@ -71,8 +71,6 @@ class ReceiverSlot {
   // No longer asleep (wakers pass this slot by); true if a Wake() came
   // since Announce().
   bool Withdraw();
-  // Whether the owner announced a sleep and nobody woke it yet.
-  bool Sleeping() const;
 
   // Waker side; see above.
   bool Wake();
