@@ -160,7 +160,9 @@ class ForkSafeCondVar {
 // runtime's, and never two at a time but for one pair: a channel's lock
 // (kOuter), then its ChannelGroup's (kInner), which fork takes after every
 // outer one. A thread that already uses one never waits at the gate (fork
-// waits for it instead). Destroy one that no thread uses.
+// waits for it instead). Lock is no cancellation point, as
+// pthread_mutex_lock is not: the wait at the gate holds cancellation off.
+// Destroy one that no thread uses.
 class ABSL_LOCKABLE ForkHeldMutex {
  public:
   // kInner: a lock taken while a listed kOuter one is held (and never the
