@@ -16,7 +16,12 @@
 namespace portsig {
 namespace platform {
 
-// Sends `signo` to the calling thread only. Async-signal-safe.
+// Sends `signo` to the calling thread only. Async-signal-safe. A
+// real-time signal the kernel has no room to queue (RLIMIT_SIGPENDING)
+// still goes, as kill(2) sends one, without its siginfo; on the generic
+// POSIX layer it then goes to the process, which for a signal whose
+// default action is in place ends it all the same.
+// Ends the process (platform/fatal.h) if the signal cannot be sent.
 void SignalThisThread(int signo);
 
 // Whether `address` lies on the calling thread's stack. False where the

@@ -1,5 +1,7 @@
 // The calling thread on Linux. See this_thread.h.
 #include <pthread.h>
+#include <signal.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -12,11 +14,26 @@ namespace portsig {
 namespace platform {
 
 void SignalThisThread(int signo) {
-  // Raw system calls (both async-signal-safe), as portsig has always done
+  // Raw system calls (all async-signal-safe), as portsig has always done
   // here on Linux.
-  if (syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), signo) != 0) {
-    Fatal("cannot signal the calling thread", signo, errno);
+  const pid_t pid = getpid();
+  const pid_t tid = static_cast<pid_t>(syscall(SYS_gettid));
+  if (syscall(SYS_tgkill, pid, tid, signo) == 0) return;
+  // EAGAIN: a real-time signal, and no room in the kernel's queue
+  // (RLIMIT_SIGPENDING, counted per user). The kernel refuses tgkill's
+  // (SI_TKILL) then, as it does sigqueue's, but lets one marked SI_USER,
+  // as kill(2)'s are, through without its siginfo: the same signal to the
+  // same thread, sent as from kill(2) by this process.
+  if (errno == EAGAIN) {
+    siginfo_t info;
+    memset(&info, 0, sizeof(info));
+    info.si_signo = signo;
+    info.si_code = SI_USER;
+    info.si_pid = pid;
+    info.si_uid = getuid();
+    if (syscall(SYS_rt_tgsigqueueinfo, pid, tid, signo, &info) == 0) return;
   }
+  Fatal("cannot signal the calling thread", signo, errno);
 }
 
 void NameThread(pthread_t thread, const char* name) {
