@@ -11,6 +11,9 @@
 #include <pthread.h>
 #include <time.h>
 #include <unistd.h>
+#if __has_include(<sys/syscall.h>)
+#include <sys/syscall.h>
+#endif
 
 #include <atomic>
 #include <cerrno>
@@ -108,6 +111,24 @@ PORTSIG_UNPOISONED_FRAME void Parker::Wait(std::atomic<uint32_t>* word,
   }
 }
 
+namespace {
+
+// write(2) is a cancellation point, and Wake runs in portsig's signal
+// handler on whatever thread the kernel picked: a host thread with a
+// cancellation pending would be cancelled inside the handler, at the
+// instruction the signal interrupted, and the wake-up would never be
+// written. The raw system call is no cancellation point; where the system
+// has none to call, write(2) it is (the one exposure left).
+ssize_t WriteWithoutCancellation(int fd, const char* byte) {
+#ifdef SYS_write
+  return static_cast<ssize_t>(syscall(SYS_write, fd, byte, 1));
+#else
+  return write(fd, byte, 1);
+#endif
+}
+
+}  // namespace
+
 void Parker::Wake(std::atomic<uint32_t>* word) {
   static_cast<void>(word);  // The pipe, not the word, is what sleeps.
   std::atomic_thread_fence(std::memory_order_seq_cst);
@@ -115,7 +136,7 @@ void Parker::Wake(std::atomic<uint32_t>* word) {
   if (fd < 0) return;  // The sleeper has no pipe and polls the word.
   const char byte = 1;
   // Non-blocking: a full pipe already holds a wake-up.
-  while (write(fd, &byte, 1) < 0 && errno == EINTR) {
+  while (WriteWithoutCancellation(fd, &byte) < 0 && errno == EINTR) {
   }
 }
 

@@ -490,5 +490,80 @@ TEST(CancellationTest, APendingCancellationActsAfterDoneInAForkedChild) {
   EXPECT_TRUE(status.exited_ok()) << status.ToString();
 }
 
+// portsig's handler may run on a host thread that has a cancellation
+// pending (deferred: it acts at the next cancellation point). The handler's
+// one wake-up must not be that point: on the generic POSIX layer it was a
+// write(2) to the sleeper's pipe, so the thread was cancelled inside the
+// handler, at whatever instruction the signal interrupted, and the receiver
+// it had picked was never woken. On the Linux layer (futex, sem_post) it
+// never was.
+std::atomic<bool> g_spin_go{false};
+std::atomic<bool> g_spinner_ready{false};
+std::atomic<bool> g_spin_returned{false};
+std::atomic<pid_t> g_receiver_tid{0};
+std::atomic<bool> g_received{false};
+SignalChannel* g_receive_from = nullptr;
+
+void* SpinWithACancellationPending(void*) {
+  sigset_t usr1;
+  sigemptyset(&usr1);
+  sigaddset(&usr1, SIGUSR1);
+  pthread_sigmask(SIG_UNBLOCK, &usr1, nullptr);
+  pthread_cancel(pthread_self());
+  g_spinner_ready.store(true);
+  while (!g_spin_go.load()) {  // No cancellation point here.
+  }
+  g_spin_returned.store(true);
+  pthread_testcancel();
+  return nullptr;
+}
+
+void* ReceiveWithEverySignalBlocked(void*) {
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, nullptr);
+  g_receiver_tid.store(static_cast<pid_t>(syscall(SYS_gettid)));
+  if (g_receive_from->ReceiveFor(absl::Seconds(20)).has_value()) {
+    g_received.store(true);
+  }
+  return nullptr;
+}
+
+TEST(CancellationTest, TheHandlersWakeUpIsNoCancellationPoint) {
+  auto status = RunInChild([] {
+    alarm(40);
+    sigset_t usr1;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &usr1, nullptr);
+    SignalChannel channel(1);
+    g_receive_from = &channel;
+    ASSERT_TRUE(Notify(channel, {SIGUSR1}).ok());
+    testing::WaitForPortsigThreadsAsleep();
+    pthread_t receiver, spinner;
+    pthread_create(&receiver, nullptr, &ReceiveWithEverySignalBlocked, nullptr);
+    while (g_receiver_tid.load() == 0) sched_yield();
+    testing::WaitUntilBlocked(g_receiver_tid.load());
+    pthread_create(&spinner, nullptr, &SpinWithACancellationPending, nullptr);
+    while (!g_spinner_ready.load()) sched_yield();
+    // The handler runs on the spinner, the only thread not blocking it.
+    ASSERT_EQ(pthread_kill(spinner, SIGUSR1), 0);
+    for (;;) {
+      if (g_received.load()) break;
+      if (pthread_tryjoin_np(spinner, nullptr) == 0) {
+        _exit(3);  // Cancelled inside the handler.
+      }
+      sched_yield();
+    }
+    g_spin_go.store(true);
+    void* result = nullptr;
+    pthread_join(spinner, &result);
+    pthread_join(receiver, nullptr);
+    EXPECT_EQ(result, PTHREAD_CANCELED);
+    EXPECT_TRUE(g_spin_returned.load()) << "cancelled before its own point";
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
 }  // namespace
 }  // namespace portsig
