@@ -275,6 +275,33 @@ void* CallAtTheGate(void*) {
 
 // Makes `call` on a thread with a cancellation pending while a fork waits
 // with its gate closed; the child exits 3 if the call was cancelled there.
+// With the calling thread made and ready: stops a fork with its gate
+// closed (the holder keeps a channel's lock, the forker waits for it) and
+// returns once the caller either ended, cancelled at the gate (true), or
+// waits there (false): the gate is the only wait on its way, a condition
+// variable's (futex(2) with FUTEX_WAIT_BITSET; a contended lock would be
+// FUTEX_WAIT). The fork goes on at g_gate_stage 3; then join both.
+bool CancelledAtTheGate(pthread_t* holder, pthread_t* forker) {
+  EXPECT_EQ(pthread_create(holder, nullptr, &HoldChannelLock, nullptr), 0);
+  while (g_gate_stage.load() < 1) sched_yield();
+  EXPECT_EQ(pthread_create(forker, nullptr, &ForkWhileHeld, nullptr), 0);
+  while (g_forker_tid.load() == 0) sched_yield();
+  testing::WaitUntilBlocked(g_forker_tid.load());
+  g_gate_stage.store(2);
+  const std::string tid = std::to_string(g_caller_tid.load());
+  for (;;) {
+    if (g_cancelled_in_call.load()) return true;
+    long number = -1;
+    unsigned long address = 0, op = 0;
+    std::sscanf(testing::ReadTaskFile(tid, "syscall").c_str(), "%ld %lx %lx",
+                &number, &address, &op);
+    if (number == SYS_futex && (op & FUTEX_CMD_MASK) == FUTEX_WAIT_BITSET) {
+      return false;
+    }
+    sched_yield();
+  }
+}
+
 void ExpectNoCancellationAtTheGate(std::function<void()> call) {
   auto status = RunInChild([&] {
     alarm(30);
@@ -288,33 +315,7 @@ void ExpectNoCancellationAtTheGate(std::function<void()> call) {
     pthread_t holder, forker, caller;
     ASSERT_EQ(pthread_create(&caller, nullptr, &CallAtTheGate, nullptr), 0);
     while (!g_caller_ready.load()) sched_yield();
-    ASSERT_EQ(pthread_create(&holder, nullptr, &HoldChannelLock, nullptr), 0);
-    while (g_gate_stage.load() < 1) sched_yield();
-    ASSERT_EQ(pthread_create(&forker, nullptr, &ForkWhileHeld, nullptr), 0);
-    while (g_forker_tid.load() == 0) sched_yield();
-    // The forker has closed the gate and waits for the held channel's lock.
-    testing::WaitUntilBlocked(g_forker_tid.load());
-    g_gate_stage.store(2);
-    // The caller either ends (cancelled at the gate) or blocks there: the
-    // gate is the only wait on its way.
-    const std::string tid = std::to_string(g_caller_tid.load());
-    bool ended = false;
-    for (;;) {
-      if (g_cancelled_in_call.load()) {
-        ended = true;
-        break;
-      }
-      // A condition variable's wait: futex(2) with FUTEX_WAIT_BITSET
-      // (a contended lock would be FUTEX_WAIT).
-      long number = -1;
-      unsigned long address = 0, op = 0;
-      std::sscanf(testing::ReadTaskFile(tid, "syscall").c_str(), "%ld %lx %lx",
-                  &number, &address, &op);
-      if (number == SYS_futex && (op & FUTEX_CMD_MASK) == FUTEX_WAIT_BITSET) {
-        break;
-      }
-      sched_yield();
-    }
+    const bool ended = CancelledAtTheGate(&holder, &forker);
     g_gate_stage.store(3);  // Lets the fork go on.
     pthread_join(holder, nullptr);
     pthread_join(forker, nullptr);
@@ -404,28 +405,7 @@ TEST(CancellationTest, ACancelledContextWaitInAForkedChildWaitsOutAFork) {
       pthread_t waiter, holder, forker;
       pthread_create(&waiter, nullptr, &CancelledWaitAtTheGate, &*context);
       while (!g_caller_ready.load()) sched_yield();
-      pthread_create(&holder, nullptr, &HoldChannelLock, nullptr);
-      while (g_gate_stage.load() < 1) sched_yield();
-      pthread_create(&forker, nullptr, &ForkWhileHeld, nullptr);
-      while (g_forker_tid.load() == 0) sched_yield();
-      testing::WaitUntilBlocked(g_forker_tid.load());
-      g_gate_stage.store(2);
-      const std::string tid = std::to_string(g_caller_tid.load());
-      bool ended = false;
-      for (;;) {
-        if (g_cancelled_in_call.load()) {
-          ended = true;
-          break;
-        }
-        long number = -1;
-        unsigned long address = 0, op = 0;
-        std::sscanf(testing::ReadTaskFile(tid, "syscall").c_str(),
-                    "%ld %lx %lx", &number, &address, &op);
-        if (number == SYS_futex && (op & FUTEX_CMD_MASK) == FUTEX_WAIT_BITSET) {
-          break;
-        }
-        sched_yield();
-      }
+      const bool ended = CancelledAtTheGate(&holder, &forker);
       pthread_setattr_default_np(&normal);
       g_gate_stage.store(3);
       pthread_join(holder, nullptr);
