@@ -1,6 +1,7 @@
 #include "tools/reporter.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <string>
 #include <utility>
@@ -103,8 +104,17 @@ void Reporter::Report(const Delivery& delivery, absl::string_view action) {
       absl::StrAppend(&line, " occurrences=", delivery.occurrences);
     }
   }
-  std::fprintf(out_, "%s\n", line.c_str());
-  std::fflush(out_);
+  Write(line + "\n");
+}
+
+void Reporter::Write(const std::string& text) {
+  if (write_error_ != 0) return;
+  errno = 0;
+  if (std::fwrite(text.data(), 1, text.size(), out_) != text.size() ||
+      std::fflush(out_) != 0) {
+    // stdio sets errno on a failed write; EIO should it not have.
+    write_error_ = errno != 0 ? errno : EIO;
+  }
 }
 
 void Reporter::PrintSummary(const Summary& summary) {
@@ -132,14 +142,15 @@ void Reporter::PrintSummary(const Summary& summary) {
     if (summary.exit_code) json["exit"] = *summary.exit_code;
     json["occurrences"] = occurrences_;
     json["signals"] = std::move(signals);
-    std::fprintf(out_, "%s\n", JsonLine(json).c_str());
+    Write(JsonLine(json) + "\n");
   } else {
+    std::string text;
     for (size_t i = 0; i < watched_.size(); ++i) {
       if (omit_undelivered_ && per_signal_[i] == 0) continue;
-      std::fprintf(out_, "summary %s (%d) delivered=%llu occurrences=%llu\n",
-                   watched_[i].ToString().c_str(), watched_[i].number(),
-                   static_cast<unsigned long long>(per_signal_[i]),
-                   static_cast<unsigned long long>(per_signal_occurrences_[i]));
+      absl::StrAppendFormat(&text,
+                            "summary %s (%d) delivered=%d occurrences=%d\n",
+                            watched_[i].ToString(), watched_[i].number(),
+                            per_signal_[i], per_signal_occurrences_[i]);
     }
     std::string total = absl::StrFormat(
         "summary total delivered=%d dropped=%d dropped_occurrences=%d "
@@ -149,9 +160,8 @@ void Reporter::PrintSummary(const Summary& summary) {
     if (summary.exit_code)
       absl::StrAppend(&total, " exit=", *summary.exit_code);
     absl::StrAppend(&total, " occurrences=", occurrences_);
-    std::fprintf(out_, "%s\n", total.c_str());
+    Write(text + total + "\n");
   }
-  std::fflush(out_);
 }
 
 }  // namespace sigwatch

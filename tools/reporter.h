@@ -13,6 +13,13 @@
 // Text summary lines start with "summary" (never with a number), so they
 // cannot be mistaken for deliveries.
 //
+// A write that fails (a pipe whose reader is gone, with SIGPIPE ignored or
+// watched; a full disk; a closed descriptor) is recorded, and from then on
+// the Reporter writes nothing: each further attempt on a broken pipe would
+// raise another SIGPIPE, which sigwatch may itself be catching and
+// reporting, a loop that never blocks. The caller decides what a lost
+// report means (watch mode exits 1; relay mode relays on).
+//
 // `t` is seconds on the monotonic clock since the given start, taken when
 // sigwatch received the signal from its channel (not when the kernel raised
 // it). `count` is the running total of deliveries over all signals.
@@ -48,7 +55,7 @@ absl::StatusOr<Format> ParseFormat(absl::string_view name);
 
 struct Summary {
   // Why sigwatch stopped: "count", "timeout", "interrupted", "child-exited",
-  // "child-signaled".
+  // "child-signaled", "output-error" (stdout could not be written).
   std::string reason;
   // Deliveries the channel refused because it was full (in relay mode this
   // includes the SIGCHLDs sigwatch subscribes to for reaping).
@@ -78,12 +85,18 @@ class Reporter {
 
   void PrintSummary(const Summary& summary);
 
+  // The errno of the first write that failed, or 0; once set, Report and
+  // PrintSummary write nothing more.
+  int write_error() const { return write_error_; }
+
   // The summary lists only the watched signals that were delivered (relay
   // mode watches every signal; a line for each would bury the few seen).
   void OmitUndeliveredFromSummary() { omit_undelivered_ = true; }
 
  private:
   double Elapsed() const;
+  // Writes `text` and flushes it, unless a write has failed before.
+  void Write(const std::string& text);
 
   const Format format_;
   const std::string backend_;
@@ -93,6 +106,7 @@ class Reporter {
   uint64_t count_ = 0;
   uint64_t occurrences_ = 0;
   bool omit_undelivered_ = false;
+  int write_error_ = 0;
   // Parallel to watched_.
   std::vector<uint64_t> per_signal_;
   std::vector<uint64_t> per_signal_occurrences_;

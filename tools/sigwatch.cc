@@ -106,7 +106,9 @@ constexpr char kExitStatusHelp[] =
     "was not found, 126 if it could not be run; 1 if sigwatch itself "
     "failed; 2 for bad usage (one line on stderr).\n"
     "Exit status, watch mode: 0; 1 if --count was given and not reached, "
-    "or signals could not be caught; 2 for bad usage.\n"
+    "signals could not be caught, or stdout could not be written (with "
+    "SIGPIPE at its default action, a reader that leaves kills sigwatch, "
+    "141); 2 for bad usage.\n"
     "Flags Abseil rejects (unknown flags, unparsable numbers or durations) "
     "exit 1. --help (or -h) prints this and exits 0.\n";
 

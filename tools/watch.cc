@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <optional>
 
 #include "tools/finish.h"
@@ -60,6 +61,12 @@ int RunWatch(const WatchOptions& options, Reporter& reporter) {
       if (!received) continue;
     }
     reporter.Report(*received);
+    // Nobody reads what follows (see reporter.h); stop, as `yes` stops
+    // when its pipe closes.
+    if (reporter.write_error() != 0) {
+      reason = "output-error";
+      break;
+    }
     if (options.count > 0 &&
         reporter.count() >= static_cast<uint64_t>(options.count)) {
       reason = "count";
@@ -78,6 +85,11 @@ int RunWatch(const WatchOptions& options, Reporter& reporter) {
   }
 
   reporter.PrintSummary(FinishWatching(channel, options.signals, reason));
+  if (const int error = reporter.write_error(); error != 0) {
+    std::fprintf(stderr, "sigwatch: writing stdout: %s\n",
+                 std::strerror(error));
+    return 1;
+  }
   bool count_missed = options.count > 0 &&
                       reporter.count() < static_cast<uint64_t>(options.count);
   return count_missed ? 1 : 0;

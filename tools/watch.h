@@ -9,7 +9,11 @@
 //
 // Returns the exit status: 0, or 1 when a count was asked for and not
 // reached (so `sigwatch --count=1 --timeout=5s` works as "wait for a signal"
-// in scripts), or 1 if portsig refused the signals.
+// in scripts), or 1 if portsig refused the signals, or 1 (with a line on
+// stderr) if stdout could not be written: a full disk, or a pipe whose
+// reader is gone when SIGPIPE is ignored or watched (with SIGPIPE's default
+// action sigwatch dies of it, as `yes | head -1` does). Such a watch stops
+// at the failed write.
 #ifndef PORTSIG_TOOLS_WATCH_H_
 #define PORTSIG_TOOLS_WATCH_H_
 
