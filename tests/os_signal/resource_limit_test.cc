@@ -18,6 +18,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -553,10 +554,29 @@ TEST(ResourceLimitTest, ARealTimeDefaultActionWithNoRoomInTheKernelsQueue) {
 struct SmallStackThread {
   int wake[2];
   std::atomic<pid_t> tid{0};
+  // When set: an alternate signal stack of this size, with an inaccessible
+  // page below it, so an overflow faults instead of writing past it.
+  size_t altstack_size = 0;
 };
 
 void* WaitOnPipe(void* arg) {
   auto* self = static_cast<SmallStackThread*>(arg);
+  void* mapped = MAP_FAILED;
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  const size_t stack_size = (self->altstack_size + page - 1) / page * page;
+  if (self->altstack_size != 0) {
+    mapped = mmap(nullptr, page + stack_size, PROT_READ | PROT_WRITE,
+                  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mapped == MAP_FAILED || mprotect(mapped, page, PROT_NONE) != 0) {
+      return nullptr;  // tid stays 0: the test fails.
+    }
+    stack_t alt = {};
+    // At the top of the mapping: only the requested size above the guard.
+    alt.ss_sp =
+        static_cast<char*>(mapped) + page + stack_size - self->altstack_size;
+    alt.ss_size = self->altstack_size;
+    if (sigaltstack(&alt, nullptr) != 0) return nullptr;
+  }
   self->tid.store(static_cast<pid_t>(syscall(SYS_gettid)));
   // Every signal open here, so the test can aim them at this thread.
   sigset_t none;
@@ -567,46 +587,70 @@ void* WaitOnPipe(void* arg) {
   struct pollfd readable = {self->wake[0], POLLIN, 0};
   while (poll(&readable, 1, -1) != 1) {
   }
+  if (mapped != MAP_FAILED) {
+    stack_t off = {};
+    off.ss_flags = SS_DISABLE;
+    sigaltstack(&off, nullptr);
+    munmap(mapped, page + stack_size);
+  }
   return nullptr;
 }
 
-// portsig's handler runs on a thread whose whole stack is 16 KiB, for
-// signals of every kind it relays (a plain one, a queued real-time one
-// with a value), many times: nothing overflows, everything arrives.
+// Sends signals of every kind portsig relays (a plain one, a queued
+// real-time one with a value) to `small`'s thread many times, each handled
+// there, and checks each arrives.
+void RelayOnThread(SmallStackThread* small, pthread_attr_t* attr) {
+  SignalChannel ch(64);
+  const int rt = SIGRTMIN + 2;
+  ASSERT_TRUE(Notify(ch, {SIGUSR1}).ok());
+  NotifyOptions queued;
+  queued.queue_capacity = 16;
+  ASSERT_TRUE(Notify(ch, {Signal(rt)}, queued).ok());
+  ASSERT_EQ(pipe(small->wake), 0);
+  pthread_t thread;
+  ASSERT_EQ(pthread_create(&thread, attr, &WaitOnPipe, small), 0);
+  while (small->tid.load() == 0) sched_yield();
+  testing::WaitUntilBlocked(small->tid.load());
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_EQ(pthread_kill(thread, SIGUSR1), 0);
+    ASSERT_EQ(ch.ReceiveFor(absl::Seconds(30)), Signal(SIGUSR1));
+    sigval value;
+    value.sival_int = i;
+    ASSERT_EQ(pthread_sigqueue(thread, rt, value), 0);
+    auto got = ch.ReceiveDeliveryFor(absl::Seconds(30));
+    ASSERT_TRUE(got.has_value());
+    EXPECT_EQ(got->signal, Signal(rt));
+    ASSERT_TRUE(got->value.has_value());
+    EXPECT_EQ(got->value->sival_int, i);
+  }
+  const char byte = 1;
+  ASSERT_EQ(write(small->wake[1], &byte, 1), 1);
+  ASSERT_EQ(pthread_join(thread, nullptr), 0);
+  Stop(ch);
+}
+
+// portsig's handler runs on a thread whose whole stack is 16 KiB: nothing
+// overflows, everything arrives.
 TEST(ResourceLimitTest, TheHandlerRunsOnASixteenKibStack) {
   auto status = RunInChild([] {
-    SignalChannel ch(64);
-    const int rt = SIGRTMIN + 2;
-    ASSERT_TRUE(Notify(ch, {SIGUSR1}).ok());
-    NotifyOptions queued;
-    queued.queue_capacity = 16;
-    ASSERT_TRUE(Notify(ch, {Signal(rt)}, queued).ok());
     SmallStackThread small;
-    ASSERT_EQ(pipe(small.wake), 0);
     pthread_attr_t attr;
     ASSERT_EQ(pthread_attr_init(&attr), 0);
     ASSERT_EQ(pthread_attr_setstacksize(&attr, 16 * 1024), 0);
-    pthread_t thread;
-    ASSERT_EQ(pthread_create(&thread, &attr, &WaitOnPipe, &small), 0);
+    RelayOnThread(&small, &attr);
     pthread_attr_destroy(&attr);
-    while (small.tid.load() == 0) sched_yield();
-    testing::WaitUntilBlocked(small.tid.load());
-    for (int i = 0; i < 200; ++i) {
-      ASSERT_EQ(pthread_kill(thread, SIGUSR1), 0);
-      ASSERT_EQ(ch.ReceiveFor(absl::Seconds(30)), Signal(SIGUSR1));
-      sigval value;
-      value.sival_int = i;
-      ASSERT_EQ(pthread_sigqueue(thread, rt, value), 0);
-      auto got = ch.ReceiveDeliveryFor(absl::Seconds(30));
-      ASSERT_TRUE(got.has_value());
-      EXPECT_EQ(got->signal, Signal(rt));
-      ASSERT_TRUE(got->value.has_value());
-      EXPECT_EQ(got->value->sival_int, i);
-    }
-    const char byte = 1;
-    ASSERT_EQ(write(small.wake[1], &byte, 1), 1);
-    ASSERT_EQ(pthread_join(thread, nullptr), 0);
-    Stop(ch);
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+// The same on a thread with an alternate signal stack of SIGSTKSZ bytes,
+// the size meant for a typical handler (portsig's is installed with
+// SA_ONSTACK, so it runs there), with a guard page below it.
+TEST(ResourceLimitTest, TheHandlerRunsOnASigstkszAlternateStack) {
+  auto status = RunInChild([] {
+    SmallStackThread small;
+    small.altstack_size = SIGSTKSZ;
+    RelayOnThread(&small, nullptr);
   });
   EXPECT_TRUE(status.exited_ok()) << status.ToString();
 }
