@@ -9,13 +9,17 @@
 namespace portsig {
 namespace sigwatch {
 
-Summary FinishWatching(SignalChannel& channel,
-                       const std::vector<Signal>& watched, std::string reason) {
+void StopWatching(SignalChannel& channel, const std::vector<Signal>& watched) {
   if (absl::Status ignored = Ignore(watched); !ignored.ok()) {
     std::fprintf(stderr, "sigwatch: ignoring signals at exit: %s\n",
                  ignored.ToString().c_str());
   }
   Stop(channel);
+}
+
+Summary FinishWatching(SignalChannel& channel,
+                       const std::vector<Signal>& watched, std::string reason) {
+  StopWatching(channel, watched);
   Summary summary;
   summary.reason = std::move(reason);
   summary.dropped = channel.dropped();

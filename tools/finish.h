@@ -18,7 +18,13 @@
 namespace portsig {
 namespace sigwatch {
 
-// Fills `summary` with the loss counts of `channel`; `reason` as given.
+// Stops the watch: `watched` ignored, `channel` stopped. Once it returns,
+// every watched signal that reached the process before is in the channel
+// and nothing more arrives. Calling it again changes nothing.
+void StopWatching(SignalChannel& channel, const std::vector<Signal>& watched);
+
+// StopWatching, then fills `summary` with the loss counts of `channel`;
+// `reason` as given.
 Summary FinishWatching(SignalChannel& channel,
                        const std::vector<Signal>& watched, std::string reason);
 

@@ -34,53 +34,60 @@ int RunWatch(const WatchOptions& options, Reporter& reporter) {
       forever ? Clock::time_point::max()
               : Clock::now() + absl::ToChronoNanoseconds(options.timeout);
   uint64_t interrupts = 0;
-  size_t late_reads = 0;
+  // Reports one delivery; the reason to stop after it, or "".
+  auto take = [&](const Delivery& delivery) -> std::string {
+    reporter.Report(delivery);
+    // Nobody reads what follows (see reporter.h); stop, as `yes` stops
+    // when its pipe closes.
+    if (reporter.write_error() != 0) return "output-error";
+    if (options.count > 0 &&
+        reporter.count() >= static_cast<uint64_t>(options.count)) {
+      return "count";
+    }
+    // Occurrences, not deliveries: a quick double Ctrl-C may arrive as one
+    // coalesced delivery.
+    const int signo = delivery.signal.number();
+    if (signo == SIGINT || signo == SIGTERM) {
+      interrupts += delivery.occurrences;
+      if (interrupts >= 2) return "interrupted";
+    }
+    return "";
+  };
   std::string reason;
   for (;;) {
     std::optional<Delivery> received;
     if (forever) {
       received = channel.ReceiveDelivery();
     } else {
-      // At or past the deadline this still takes what has come already (a
-      // receive whose deadline has passed returns what is queued), so
-      // --timeout=0 reports the signals pending when sigwatch started, as
-      // poll(2) with a zero timeout reports what is ready; at most a
-      // buffer's worth, so that a storm cannot hold the watch open.
       const absl::Duration left = absl::FromChrono(deadline - Clock::now());
       if (left > absl::ZeroDuration()) {
         received = channel.ReceiveDeliveryFor(left);
-      } else if (late_reads++ < options.buffer) {
-        received = channel.ReceiveDeliveryFor(absl::ZeroDuration());
       }
-      if (!received && Clock::now() >= deadline) {
+      if (!received) {
+        // ReceiveDeliveryFor returns empty only at its deadline; the
+        // watch's own clock may disagree by a tick.
+        if (Clock::now() < deadline) continue;
+        // Time is up, but what reached sigwatch by now is reported, not
+        // left unread: once StopWatching returns, every signal that
+        // arrived before it is in the channel (os_signal/signal.h's Stop),
+        // however far the dispatcher had taken it. So --timeout=0 reports
+        // the signals pending when sigwatch started, as poll(2) with a zero
+        // timeout reports what is ready; nothing more can come, so a storm
+        // cannot hold the watch open.
+        StopWatching(channel, options.signals);
         reason = "timeout";
+        while (std::optional<Delivery> late = channel.TryReceiveDelivery()) {
+          if (std::string why = take(*late); !why.empty()) {
+            reason = why;
+            break;
+          }
+        }
         break;
       }
-      // ReceiveDeliveryFor returns empty only at its deadline; the check
-      // above is the watch's own clock, which may disagree by a tick.
-      if (!received) continue;
     }
-    reporter.Report(*received);
-    // Nobody reads what follows (see reporter.h); stop, as `yes` stops
-    // when its pipe closes.
-    if (reporter.write_error() != 0) {
-      reason = "output-error";
+    if (std::string why = take(*received); !why.empty()) {
+      reason = why;
       break;
-    }
-    if (options.count > 0 &&
-        reporter.count() >= static_cast<uint64_t>(options.count)) {
-      reason = "count";
-      break;
-    }
-    // Occurrences, not deliveries: a quick double Ctrl-C may arrive as one
-    // coalesced delivery.
-    const int signo = received->signal.number();
-    if (signo == SIGINT || signo == SIGTERM) {
-      interrupts += received->occurrences;
-      if (interrupts >= 2) {
-        reason = "interrupted";
-        break;
-      }
     }
   }
 
