@@ -13,7 +13,8 @@ namespace sigwatch {
 absl::StatusOr<std::vector<Signal>> ParseSignalList(absl::string_view list) {
   std::vector<Signal> signals;
   if (absl::StripAsciiWhitespace(list).empty()) {
-    return absl::InvalidArgumentError("--signals is empty: nothing to watch");
+    return absl::InvalidArgumentError(
+        "--signals is empty: name at least one signal");
   }
   for (absl::string_view element : absl::StrSplit(list, ',')) {
     absl::string_view name = absl::StripAsciiWhitespace(element);

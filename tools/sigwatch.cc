@@ -267,6 +267,32 @@ bool AsksForHelp(const std::vector<char*>& args) {
   return false;
 }
 
+// Whether the last --signals before the command has an empty value
+// (`--signals=`, `--signals ""`, as `--signals="$LIST"` with LIST unset
+// gives): Abseil cannot tell that from no --signals at all, and sigwatch
+// would then watch, or forward, its defaults rather than refuse it. `args`
+// as NormalizeArgs returns them.
+bool SignalsGivenEmpty(const std::vector<char*>& args) {
+  std::optional<bool> empty;
+  for (size_t i = 1; i < args.size(); ++i) {
+    absl::string_view arg = args[i];
+    if (arg == "--") break;
+    if (arg.size() < 2 || arg[0] != '-') continue;
+    absl::string_view name = arg.substr(arg[1] == '-' ? 2 : 1);
+    const size_t equals = name.find('=');
+    if (equals != absl::string_view::npos) {
+      if (name.substr(0, equals) == "signals") {
+        empty = equals + 1 == name.size();
+      }
+      continue;
+    }
+    if (!TakesNextArgument(arg) || i + 1 >= args.size()) continue;
+    ++i;
+    if (name == "signals") empty = args[i][0] == '\0';
+  }
+  return empty.value_or(false);
+}
+
 // Rewrites argv for absl::ParseCommandLine. Two things:
 // - The command starts at the first argument that is not a flag, "--" or
 //   not: `sigwatch --relay sh -c 'exit 3'` runs `sh -c 'exit 3'`, as
@@ -325,6 +351,9 @@ int Main(int argc, char** argv) {
       absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
   std::vector<std::string> command(positional.begin() + 1, positional.end());
   const bool relay = absl::GetFlag(FLAGS_relay);
+  if (SignalsGivenEmpty(args)) {
+    return UsageError(ParseSignalList("").status().message());
+  }
 
   if (absl::Status s = SelectBackend(absl::GetFlag(FLAGS_backend)); !s.ok()) {
     return UsageError(s.message());

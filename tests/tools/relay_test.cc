@@ -147,12 +147,15 @@ TEST(RelayCommandLineTest, CommandArgumentsAreNotRewritten) {
   for (bool dashes : {false, true}) {
     std::vector<std::string> args = {SigwatchPath(), "--relay"};
     if (dashes) args.push_back("--");
-    args.insert(args.end(), {"/bin/echo", "--kill-after", "--", "a b"});
+    // An empty --signals= of the command's is the command's, not refused
+    // as sigwatch's own would be.
+    args.insert(args.end(),
+                {"/bin/echo", "--kill-after", "--signals=", "--", "a b"});
     std::unique_ptr<Subprocess> relay;
     EXPECT_EQ(RunToEnd(args, &relay), 0);
     ASSERT_NE(relay, nullptr);
     EXPECT_THAT(relay->lines(Subprocess::kStdout),
-                ElementsAre("--kill-after -- a b"))
+                ElementsAre("--kill-after --signals= -- a b"))
         << relay->Transcript();
   }
 }

@@ -404,6 +404,11 @@ TEST(SigwatchBadInputTest, ExitsTwoWithOneLine) {
       {"--signals=INT,KILL"},
       {"--signals=STOP"},
       {"--signals=INT,,TERM"},
+      // Empty, as `--signals="$LIST"` with LIST unset: not the defaults.
+      {"--signals=", "--timeout=0"},
+      {"--signals", "", "--timeout=0"},
+      {"--signals=USR1", "-signals=", "--timeout=0"},
+      {"--relay", "--signals=", "--", "true"},
       {"--signals=note:reload"},
       {"--relay"},
       {"--relay", "--"},
