@@ -37,7 +37,12 @@ Escalation::Decision Escalation::OnSignal(int signo, uint64_t occurrences,
   if (decision.forward && kill_after_ > absl::ZeroDuration() &&
       !kill_after_armed_once_) {
     kill_after_armed_once_ = true;
-    kill_deadline_ = now + absl::ToChronoNanoseconds(kill_after_);
+    // A deadline past the clock's end (--kill-after=inf, or centuries) is
+    // never: the sum would overflow, wrap into the past and SIGKILL the
+    // command at once.
+    const std::chrono::nanoseconds after =
+        absl::ToChronoNanoseconds(kill_after_);
+    if (after < Clock::time_point::max() - now) kill_deadline_ = now + after;
   }
   return decision;
 }

@@ -16,7 +16,8 @@
 //   "reload" twice.
 // - Kill-after: once the first SIGINT or SIGTERM has been forwarded, the
 //   group gets SIGKILL `kill_after` later if the command is still running
-//   (as `timeout -k`). Zero: never.
+//   (as `timeout -k`). Zero, or so long that the clock would overflow
+//   (infinite): never.
 //
 // Pure bookkeeping on times the caller gives it: nothing here sends a
 // signal or reads a clock.

@@ -108,6 +108,26 @@ TEST(EscalationTest, ZeroKillAfterNeverArms) {
   EXPECT_FALSE(escalation.kill_deadline().has_value());
 }
 
+// --kill-after=inf, or centuries: never due. Before, now + the duration
+// overflowed the clock and wrapped into the past: SIGKILL at once.
+TEST(EscalationTest, KillAfterBeyondTheClocksEndNeverFalls) {
+  for (absl::Duration after :
+       {absl::InfiniteDuration(), absl::Hours(100000000000),
+        absl::Hours(24 * 365 * 293)}) {
+    Escalation escalation(absl::Seconds(5), after);
+    const Clock::time_point now = Clock::now();
+    EXPECT_TRUE(Forwards(escalation.OnSignal(SIGTERM, 1, now)));
+    EXPECT_FALSE(escalation.KillAfterDue(now)) << after;
+    EXPECT_FALSE(escalation.KillAfterDue(now + std::chrono::hours(1))) << after;
+    EXPECT_FALSE(escalation.kill_deadline().has_value()) << after;
+  }
+  // Long but within the clock: armed, and due once reached.
+  Escalation escalation(absl::Seconds(5), absl::Hours(24 * 365));
+  EXPECT_TRUE(Forwards(escalation.OnSignal(SIGTERM, 1, At(0))));
+  EXPECT_FALSE(escalation.KillAfterDue(At(1)));
+  EXPECT_TRUE(escalation.KillAfterDue(At(0) + std::chrono::hours(24 * 365)));
+}
+
 }  // namespace
 }  // namespace sigwatch
 }  // namespace portsig
