@@ -20,10 +20,12 @@
 #include <signal.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -301,10 +303,14 @@ bool SignalsGivenEmpty(const std::vector<char*>& args) {
 //   inserted before it.
 // - Abseil flag names are identifiers; --kill-after stands for
 //   --kill_after. Only sigwatch's own flags are rewritten, never the
-//   command's arguments.
-// The result points into argv (and a static "--").
+//   command's arguments, and in copies: argv itself is what ps and
+//   /proc/PID/cmdline show, and `pgrep -f -- --kill-after=` must find what
+//   was typed.
+// The result points into argv and into static storage.
 std::vector<char*> NormalizeArgs(int argc, char** argv) {
   static char double_dash[] = "--";
+  // A deque: its elements stay where they are as it grows.
+  static std::deque<std::string> rewritten;
   std::vector<char*> args(argv, argv + argc);
   for (size_t i = 1; i < args.size(); ++i) {
     char* arg = args[i];
@@ -313,9 +319,12 @@ std::vector<char*> NormalizeArgs(int argc, char** argv) {
       args.insert(args.begin() + i, double_dash);
       break;
     }
-    char* name = arg + (arg[1] == '-' ? 2 : 1);
-    for (char* c = name; *c != '\0' && *c != '='; ++c) {
-      if (*c == '-') *c = '_';
+    const size_t dashes = arg[1] == '-' ? 2 : 1;
+    const size_t name_end = std::strcspn(arg, "=");
+    if (std::memchr(arg + dashes, '-', name_end - dashes) != nullptr) {
+      std::string& copy = rewritten.emplace_back(arg);
+      std::replace(copy.begin() + dashes, copy.begin() + name_end, '-', '_');
+      args[i] = arg = copy.data();
     }
     if (std::strchr(arg, '=') == nullptr && TakesNextArgument(arg)) ++i;
   }

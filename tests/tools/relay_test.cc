@@ -16,6 +16,8 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -158,6 +160,23 @@ TEST(RelayCommandLineTest, CommandArgumentsAreNotRewritten) {
                 ElementsAre("--kill-after --signals= -- a b"))
         << relay->Transcript();
   }
+}
+
+// ps, pgrep -f and /proc/PID/cmdline show the flags as typed: sigwatch
+// rewrites --kill-after to Abseil's --kill_after in a copy. It rewrote its
+// own argv before, so `pgrep -f -- --kill-after=` found nothing.
+TEST(RelayCommandLineTest, ProcessListingShowsTheFlagsAsTyped) {
+  auto relay =
+      StartReady({"--kill-after=1h", "--grace", "2h"}, "trap 'exit 0' USR1");
+  ASSERT_NE(relay, nullptr);
+  std::ifstream file(absl::StrCat("/proc/", relay->pid(), "/cmdline"));
+  std::string cmdline((std::istreambuf_iterator<char>(file)),
+                      std::istreambuf_iterator<char>());
+  const std::vector<std::string> args = absl::StrSplit(cmdline, '\0');
+  EXPECT_THAT(args, Contains("--kill-after=1h"));
+  EXPECT_THAT(args, Contains("--grace"));
+  ASSERT_EQ(kill(relay->pid(), SIGUSR1), 0);
+  EXPECT_EQ(ExitCodeOf(*relay), 0);
 }
 
 TEST(RelayOutputTest, PrintsNothingOfItsOwnByDefault) {
