@@ -21,6 +21,7 @@
 #include <stdlib.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -354,6 +355,14 @@ int Main(int argc, char** argv) {
         std::cout, "tools/sigwatch",
         absl::flags_internal::HelpFormat::kHumanReadable,
         absl::ProgramUsageMessage());
+    // Help that could not be written (a full disk) is a failure, as for
+    // any output (watch.h).
+    errno = 0;
+    if (!std::cout.flush()) {
+      std::fprintf(stderr, "sigwatch: writing stdout: %s\n",
+                   std::strerror(errno != 0 ? errno : EIO));
+      return 1;
+    }
     return 0;
   }
   std::vector<char*> positional =

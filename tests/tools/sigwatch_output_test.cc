@@ -112,6 +112,18 @@ TEST(WatchOutputTest, FullDiskExitsOneAndSaysWhy) {
       << bash->Transcript();
 }
 
+TEST(WatchOutputTest, HelpOnAFullDiskExitsOne) {
+  auto bash = StartBash(absl::StrCat(SigwatchPath(), " --help >/dev/full\n",
+                                     "echo \"sigwatch exited $?\""));
+  ASSERT_NE(bash, nullptr);
+  ASSERT_TRUE(Finishes(*bash));
+  EXPECT_THAT(bash->lines(Subprocess::kStdout), Contains("sigwatch exited 1"))
+      << bash->Transcript();
+  EXPECT_THAT(bash->lines(Subprocess::kStderr),
+              Contains("sigwatch: writing stdout: No space left on device"))
+      << bash->Transcript();
+}
+
 // With SIGPIPE ignored, the write fails with EPIPE. Before, sigwatch
 // ignored the failure and watched on, until its timeout (here: forever).
 TEST(WatchOutputTest, ReaderGoneWithSigpipeIgnoredExitsOne) {
