@@ -3,6 +3,9 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <memory>
+#include <new>
+#include <string>
 #include <utility>
 
 #include "absl/algorithm/container.h"
@@ -58,7 +61,7 @@ void HandlerMap::ResetInForkedChild() {
   // Read now, while every thread's stack is still the parent's copy: the
   // child has only the thread that forked.
   const pthread_t forker = pthread_self();
-  absl::flat_hash_set<Subscriber*> gone;
+  HashSet<Subscriber*> gone;
   auto consider = [&](Subscriber* s) {
     if (s->stack_owner_.has_value() &&
         !pthread_equal(*s->stack_owner_, forker)) {
@@ -144,8 +147,9 @@ absl::Status HandlerMap::Add(Subscriber* subscriber,
     if (wanted.signals.test(signo)) return absl::OkStatus();
     // Subscribe before enabling: a signal that arrives right after the
     // handler goes in waits on our lock and then finds the subscriber.
-    wanted.signals.set(signo);
+    // Indexed first: if that allocation throws, nothing else changed.
     by_signal_.Insert(signo, subscriber);
+    wanted.signals.set(signo);
     added.signals.set(signo);
     if (by_signal_.Of(signo).size() == 1) return runtime::Enable(signo);
     return absl::OkStatus();
@@ -154,45 +158,67 @@ absl::Status HandlerMap::Add(Subscriber* subscriber,
   SignalBits newly_named;
   SignalBits to_open;
   absl::Status status;
-  if (signals.empty()) {
-    const auto& all = CatchableSignals();
-    for (int s = 1; s <= platform::kMaxSignal && status.ok(); ++s) {
-      if (!all.test(s)) continue;
-      const bool was_wanted = !by_signal_.Of(s).empty();
-      status = add_signal(s);
-      // Taken over from a lingering handler that a thread that did not
-      // block it left open on the mask thread (runtime::Disable): every
-      // signal opens nothing there.
-      if (status.ok() && !was_wanted && named_count_[s] == 0) {
-        runtime::CloseMask(s);
-      }
-    }
-    if (status.ok() && !wanted.all_notes) {
-      wanted.all_notes = true;
-      all_notes_.insert(subscriber);
-      added.all_notes = true;
-    }
-  } else {
-    for (const Signal& signal : signals) {
-      if (!status.ok()) break;
-      if (!signal.is_note()) {
-        status = add_signal(signal.number());
-        if (status.ok()) {
-          NameLocked(&wanted, signal.number(), &newly_named, &to_open);
+  // Out of memory (std::bad_alloc from a string or vector; portsig's hash
+  // tables end the process instead, table.h): each step below either
+  // completes or changes nothing, so a throw is taken back as a failed
+  // status is, and then goes on to the caller with nothing changed.
+  bool out_of_memory = false;
+  try {
+    if (signals.empty()) {
+      const auto& all = CatchableSignals();
+      for (int s = 1; s <= platform::kMaxSignal && status.ok(); ++s) {
+        if (!all.test(s)) continue;
+        const bool was_wanted = !by_signal_.Of(s).empty();
+        status = add_signal(s);
+        // Taken over from a lingering handler that a thread that did not
+        // block it left open on the mask thread (runtime::Disable): every
+        // signal opens nothing there.
+        if (status.ok() && !was_wanted && named_count_[s] == 0) {
+          runtime::CloseMask(s);
         }
-      } else if (wanted.AddNote(signal.note())) {
-#ifdef PORTSIG_TEST_HOOKS
-        if (!test_hooks::skip_note_index.load())
-#endif
-          by_note_[signal.note()].insert(subscriber);
-        added.AddNote(signal.note());
       }
+      if (status.ok() && !wanted.all_notes) {
+        all_notes_.insert(subscriber);
+        wanted.all_notes = true;
+        added.all_notes = true;
+      }
+    } else {
+      for (const Signal& signal : signals) {
+        if (!status.ok()) break;
+        if (!signal.is_note()) {
+          status = add_signal(signal.number());
+          if (status.ok()) {
+            NameLocked(&wanted, signal.number(), &newly_named, &to_open);
+          }
+        } else if (wanted.notes == nullptr ||
+                   !wanted.notes->contains(signal.note())) {
+          // What may throw first: the record (the rollback skips a note
+          // `wanted` lacks) and the strings for the index and `wanted`;
+          // then, with nothing left to allocate (table.h), both.
+          added.AddNote(signal.note());
+          std::string key = signal.note();
+          std::string mine = signal.note();
+          if (wanted.notes == nullptr) {
+            wanted.notes = std::make_unique<HashSet<std::string>>();
+          }
+#ifdef PORTSIG_TEST_HOOKS
+          if (!test_hooks::skip_note_index.load())
+#endif
+            by_note_[std::move(key)].insert(subscriber);
+          wanted.notes->insert(std::move(mine));
+        }
+      }
+      // Opened after every handler is in place: a signal the program has
+      // blocked and pending since before goes to portsig, not to the default
+      // action. All at once: each change of the mask thread's mask is a
+      // round trip to it (sigwatch --relay names some 30 signals).
+      if (status.ok() && to_open.any()) status = runtime::OpenMask(to_open);
     }
-    // Opened after every handler is in place: a signal the program has
-    // blocked and pending since before goes to portsig, not to the default
-    // action. All at once: each change of the mask thread's mask is a
-    // round trip to it (sigwatch --relay names some 30 signals).
-    if (status.ok() && to_open.any()) status = runtime::OpenMask(to_open);
+    if (status.ok())
+      once_.Set(subscriber, signals, options.once, once_releases_all);
+  } catch (const std::bad_alloc&) {
+    out_of_memory = true;
+    status = absl::ResourceExhaustedError("out of memory");
   }
   if (!status.ok()) {
     ForEachSignal(newly_named, [&](int s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -205,16 +231,17 @@ absl::Status HandlerMap::Add(Subscriber* subscriber,
     // A failed Notify puts back at once what it installed, rather than
     // after the restore delay (so does one that reused a lingering handler).
     ForEachSignal(added.signals, &runtime::RestoreIfLingering);
+    // Capacity 0 also for a signal this call set a request for and then
+    // could not index (bad_alloc): no request is left for it.
     for (const auto& [signo, capacity] : replaced_requests) {
-      if (wanted.signals.test(signo)) {
+      if (wanted.signals.test(signo) || capacity == 0) {
         queue_requests_.Set(subscriber, signo, capacity);
       }
     }
-  } else {
-    once_.Set(subscriber, signals, options.once, once_releases_all);
   }
   UpdateNotesWantedLocked();
   if (wanted.empty()) once_.Forget(subscriber);
+  if (out_of_memory) throw std::bad_alloc();
   return status;
 }
 
@@ -311,7 +338,7 @@ absl::Status HandlerMap::Cancel(absl::Span<const Signal> signals,
   WaitList ids;
   absl::Status result;
   {
-    absl::flat_hash_map<Subscriber*, Wanted> losses;
+    HashMap<Subscriber*, Wanted> losses;
     MutexLock lock(&mu_);
     if (absl::Status ready = EnsureRuntimeLocked(); !ready.ok()) return ready;
     auto cancel_signal =

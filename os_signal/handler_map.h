@@ -32,8 +32,6 @@
 #include <utility>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
-#include "absl/container/flat_hash_set.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "absl/types/span.h"
@@ -45,6 +43,7 @@
 #include "os_signal/signal_value.h"
 #include "os_signal/stopping_list.h"
 #include "os_signal/subscriber.h"
+#include "os_signal/table.h"
 #include "os_signal/wanted.h"
 #include "platform/signal_names.h"
 #include "platform/sync.h"
@@ -180,9 +179,8 @@ class HandlerMap {
   SignalIndex by_signal_ ABSL_GUARDED_BY(mu_);
   // How many subscribers name each signal (Wanted::named).
   int named_count_[platform::kMaxSignal + 1] ABSL_GUARDED_BY(mu_) = {};
-  absl::flat_hash_map<std::string, absl::flat_hash_set<Subscriber*>> by_note_
-      ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_set<Subscriber*> all_notes_ ABSL_GUARDED_BY(mu_);
+  HashMap<std::string, HashSet<Subscriber*>> by_note_ ABSL_GUARDED_BY(mu_);
+  HashSet<Subscriber*> all_notes_ ABSL_GUARDED_BY(mu_);
   // What each subscriber asked to have relayed only once.
   OnceSubscriptions once_ ABSL_GUARDED_BY(mu_);
   // Queue-mode capacity each subscriber asked for, per real-time signal.

@@ -6,11 +6,11 @@
 #include <memory>
 #include <utility>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "os_signal/delivery.h"
 #include "os_signal/handler_map.h"
 #include "os_signal/subscriber.h"
+#include "os_signal/table.h"
 #include "platform/deadline.h"
 #include "platform/readiness_fd.h"
 #include "platform/sync.h"
@@ -232,7 +232,7 @@ class ContextState final : public Subscriber,
   absl::Status status_ ABSL_GUARDED_BY(mu_);
   std::optional<Signal> signal_ ABSL_GUARDED_BY(mu_);
   using Children =
-      absl::flat_hash_map<ContextState*, std::weak_ptr<ContextState>>;
+      os_signal_internal::HashMap<ContextState*, std::weak_ptr<ContextState>>;
   Children children_ ABSL_GUARDED_BY(mu_);
   // Until this finishes; then it has left the parent's children_.
   std::weak_ptr<ContextState> parent_ ABSL_GUARDED_BY(mu_);

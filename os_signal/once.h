@@ -23,13 +23,12 @@
 
 #include <string>
 
-#include "absl/container/flat_hash_map.h"
-#include "absl/container/flat_hash_set.h"
 #include "absl/functional/function_ref.h"
 #include "absl/types/span.h"
 #include "os_signal/signal_value.h"
 #include "os_signal/stopping_list.h"
 #include "os_signal/subscriber.h"
+#include "os_signal/table.h"
 #include "os_signal/wanted.h"
 #include "runtime/received_signal.h"
 
@@ -71,12 +70,12 @@ class OnceSubscriptions {
 
  private:
   // What each subscriber asked to have relayed only once.
-  absl::flat_hash_map<Subscriber*, Wanted> once_;
-  absl::flat_hash_set<Subscriber*> releases_all_;
+  HashMap<Subscriber*, Wanted> once_;
+  HashSet<Subscriber*> releases_all_;
 };
 
 // What a delivery's once releases took from each subscriber.
-using Released = absl::flat_hash_map<Subscriber*, Wanted>;
+using Released = HashMap<Subscriber*, Wanted>;
 
 // The BeforePublish a fan-out hands to a subscriber whose once
 // subscription the delivery ends: Run() calls `release(subscriber, lost)`,

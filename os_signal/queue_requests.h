@@ -9,11 +9,11 @@
 
 #include <cstdint>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/types/span.h"
 #include "os_signal/signal_value.h"
 #include "os_signal/subscriber.h"
+#include "os_signal/table.h"
 #include "platform/signal_names.h"
 
 namespace portsig {
@@ -38,8 +38,7 @@ class QueueRequests {
 
  private:
   // Per signal: the capacity each subscriber asked for.
-  absl::flat_hash_map<Subscriber*, uint32_t>
-      requests_[platform::kMaxSignal + 1];
+  HashMap<Subscriber*, uint32_t> requests_[platform::kMaxSignal + 1];
 };
 
 }  // namespace os_signal_internal

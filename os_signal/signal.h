@@ -36,16 +36,19 @@
 //   its flags, and ends the process where it would have. Sent ones are.
 // - Bad input (numbers outside 1..NSIG-1, SIGKILL, SIGSTOP, reserved numbers,
 //   bad notes) gets InvalidArgument naming the value, and nothing changes.
-// - No exception crosses this API. When portsig cannot make a thread it
-//   needs (no memory for a stack, a thread limit; at first use, or in a
-//   forked child), Notify, NotifyContext, SignalChannel::ReadyFd and
-//   PostNote of a text note return ResourceExhausted naming the thread, and
+// - No exception but std::bad_alloc crosses this API. When portsig cannot
+//   make a thread it needs (no memory for a stack, a thread limit; at first
+//   use, or in a forked child), Notify, NotifyContext, SignalChannel::ReadyFd
+//   and PostNote of a text note return ResourceExhausted naming the thread, and
 //   change nothing. Stop, Reset, Ignore and destructors need no thread:
 //   they deliver what is queued themselves, so Stop keeps its promise. A
 //   receiver or context left without portsig's dispatcher thread looks for
-//   its signals itself, every 10ms while it waits. (Running out of heap
-//   memory, std::bad_alloc, is the one failure not turned into a status;
-//   see RELIABILITY.md.)
+//   its signals itself, every 10ms while it waits. Running out of heap
+//   memory is the one failure not turned into a status: std::bad_alloc
+//   may reach the caller of Notify (which then changed nothing),
+//   NotifyContext, Stop, Reset or Ignore, and portsig goes on working;
+//   where one of portsig's own tables cannot grow, the process ends at
+//   once, saying "portsig: out of memory" (see RELIABILITY.md).
 // - Notify, Stop, Reset, Ignore, PostNote and NotifyContext are not
 //   cancellation points: a pthread_cancel pending for the caller acts
 //   after they return, never halfway through. SignalChannel's receive

@@ -4,7 +4,7 @@
 #include <utility>
 
 #include "absl/algorithm/container.h"
-#include "absl/container/flat_hash_set.h"
+#include "os_signal/table.h"
 #include "platform/test_hooks.h"
 #include "runtime/runtime.h"
 
@@ -49,7 +49,7 @@ void StoppingList::Unpark(const WaitList& ids) {
   if (ids.size() <= kLinearSearchUpTo) {
     unpark([&](const Entry& e) { return absl::c_linear_search(ids, e.id); });
   } else {
-    const absl::flat_hash_set<uint64_t> done(ids.begin(), ids.end());
+    const HashSet<uint64_t> done(ids.begin(), ids.end());
     unpark([&](const Entry& e) { return done.contains(e.id); });
   }
 }

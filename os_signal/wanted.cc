@@ -15,9 +15,10 @@ bool Wanted::Wants(const runtime::ReceivedSignal& received) const {
 
 bool Wanted::AddNote(const std::string& note) {
   if (notes == nullptr) {
-    notes = std::make_unique<absl::flat_hash_set<std::string>>();
+    notes = std::make_unique<HashSet<std::string>>();
   }
-  return notes->insert(note).second;
+  // Copied before it goes in (table.h).
+  return notes->insert(std::string(note)).second;
 }
 
 bool Wanted::RemoveNote(const std::string& note) {

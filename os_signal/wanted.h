@@ -10,8 +10,8 @@
 #include <string>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_set.h"
 #include "absl/numeric/bits.h"
+#include "os_signal/table.h"
 #include "platform/signal_names.h"
 #include "runtime/received_signal.h"
 
@@ -31,7 +31,7 @@ struct Wanted {
   // Notes asked for by name; null until the first. Most subscribers want
   // signals only, and every Notify and Stop makes, moves and parks their
   // Wanted: as a bitset that costs no hash set to build and free.
-  std::unique_ptr<absl::flat_hash_set<std::string>> notes;
+  std::unique_ptr<HashSet<std::string>> notes;
 
   bool empty() const { return signals.none() && !all_notes && !has_notes(); }
   bool has_notes() const { return notes != nullptr && !notes->empty(); }
