@@ -313,6 +313,31 @@ TEST(ResourceLimitTest, AChildWithNoThreadToSpareStillReceives) {
   EXPECT_TRUE(status.exited_ok()) << status.ToString();
 }
 
+// NotifyOptions::once at the thread limit: the release cannot hand its
+// second half to a thread of its own (portsig-once), nor the restore to the
+// restorer. The first SIGUSR1 still reaches the channel, and the second
+// takes the default action, as with threads to spare: the process dies by
+// it.
+TEST(ResourceLimitTest, OnceWithNoThreadToSpare) {
+  testing::CapturedChild child = testing::RunInChildCapturing([](int out) {
+    SettleThreads();
+    BecomeUserWithThreadLimit(RLIM_INFINITY);
+    SignalChannel ch(1);
+    NotifyOptions once;
+    once.once = true;
+    ASSERT_TRUE(Notify(ch, {SIGUSR1}, once).ok());
+    SetThreadLimit(OwnThreads());
+    ExpectNoThreadToSpare();
+    ASSERT_EQ(raise(SIGUSR1), 0);
+    ASSERT_EQ(ch.ReceiveFor(absl::Seconds(30)), Signal(SIGUSR1));
+    ASSERT_EQ(write(out, "first\n", 6), 6);
+    ASSERT_EQ(raise(SIGUSR1), 0);
+    ADD_FAILURE() << "the second SIGUSR1 did not end the process";
+  });
+  EXPECT_EQ(child.output, "first\n");
+  EXPECT_TRUE(child.status.killed_by(SIGUSR1)) << child.status.ToString();
+}
+
 // ----------------------------------------------------------- RLIMIT_NOFILE
 
 // Descriptors open in this process now (0..limit-1), without opening one.
