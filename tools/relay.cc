@@ -15,6 +15,7 @@
 #include <optional>
 
 #include "absl/strings/string_view.h"
+#include "tools/background_writes.h"
 #include "tools/escalation.h"
 #include "tools/finish.h"
 #include "tools/job_control.h"
@@ -221,6 +222,9 @@ void Relay::CleanUp() {
 }  // namespace
 
 int RunRelay(const RelayOptions& options, Reporter* reporter) {
+  // Before anything is written; the command starts with the mask from
+  // before.
+  const sigset_t command_mask = BlockTtouForOwnWrites();
   const std::vector<Signal> caught = RelayCaughtSignals();
   std::vector<int> numbers;
   for (const Signal& signal : caught) numbers.push_back(signal.number());
@@ -240,7 +244,7 @@ int RunRelay(const RelayOptions& options, Reporter* reporter) {
   }
   const Terminal terminal = Terminal::Open();
   absl::StatusOr<Spawned> spawned = SpawnInOwnGroup(
-      options.command, numbers, ignored, terminal.ForegroundFd());
+      options.command, numbers, ignored, command_mask, terminal.ForegroundFd());
   if (!spawned.ok()) {
     std::fprintf(stderr, "sigwatch: %s\n", spawned.status().ToString().c_str());
     return 1;

@@ -65,6 +65,7 @@ IgnoredSet RecordIgnored(const std::vector<int>& signals) {
 absl::StatusOr<Spawned> SpawnInOwnGroup(const std::vector<std::string>& argv,
                                         const std::vector<int>& reset,
                                         const IgnoredSet& ignored,
+                                        const sigset_t& mask,
                                         int foreground_fd) {
   std::vector<char*> args;
   for (const std::string& arg : argv) {
@@ -84,8 +85,7 @@ absl::StatusOr<Spawned> SpawnInOwnGroup(const std::vector<std::string>& argv,
   pthread_sigmask(SIG_BLOCK, &all, &old_mask);
   pid_t child = fork();
   if (child == 0) {
-    ExecChild(args.data(), reset, ignored, old_mask, foreground_fd,
-              error_pipe[1]);
+    ExecChild(args.data(), reset, ignored, mask, foreground_fd, error_pipe[1]);
   }
   int fork_errno = errno;
   pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);

@@ -6,7 +6,7 @@
 // - It starts with the dispositions it would have had without the relay:
 //   each of `reset` that was SIG_IGN when the relay started (as recorded by
 //   RecordIgnored, before portsig replaced it) stays ignored, the others are
-//   default; its signal mask is the relay's mask at the call.
+//   default; its signal mask is `mask`.
 // - A signal sent to its group between fork and exec waits (blocked) and
 //   then takes that disposition; it is never absorbed by the relay's
 //   handler in the child.
@@ -44,6 +44,7 @@ struct Spawned {
 absl::StatusOr<Spawned> SpawnInOwnGroup(const std::vector<std::string>& argv,
                                         const std::vector<int>& reset,
                                         const IgnoredSet& ignored,
+                                        const sigset_t& mask,
                                         int foreground_fd);
 
 }  // namespace sigwatch

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <optional>
 
+#include "tools/background_writes.h"
 #include "tools/finish.h"
 #include "tools/signal_list.h"
 
@@ -15,6 +16,7 @@ namespace portsig {
 namespace sigwatch {
 
 int RunWatch(const WatchOptions& options, Reporter& reporter) {
+  BlockTtouForOwnWrites();
   SignalChannel channel(options.buffer);
   if (absl::Status status = Notify(channel, options.signals); !status.ok()) {
     std::fprintf(stderr, "sigwatch: %s\n", status.ToString().c_str());

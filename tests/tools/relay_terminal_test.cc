@@ -161,5 +161,23 @@ TEST(RelayTerminalTest, ABackgroundJobThatReadsStopsAndFgResumesIt) {
   EXPECT_EQ(ExitCodeOf(*session), 0);
 }
 
+// Relay mode catches SIGTTOU (to forward it). In the background of a
+// terminal with `stty tostop`, its --verbose lines sent it SIGTTOU, and the
+// kernel restarted each write and sent it again: a busy loop in which the
+// relay never reaped its command nor exited. Its own writes now go through;
+// the command's, from the background, still stop it (as they should), and
+// the job with it.
+TEST(RelayTerminalTest, InTheBackgroundUnderTostopItsOwnLinesGoThrough) {
+  auto session = StartShell(
+      "stty tostop\n"
+      "\"$SIGWATCH\" --relay --verbose -- true &\n"
+      "wait $!; echo \"status=$?\"");
+  ASSERT_NE(session, nullptr);
+  ASSERT_TRUE(Await(*session, "sigwatch: relaying "));
+  ASSERT_TRUE(Await(*session, "reason=child-exited exit=0"));
+  ASSERT_TRUE(Await(*session, "status=0"));
+  EXPECT_EQ(ExitCodeOf(*session), 0);
+}
+
 }  // namespace
 }  // namespace portsig

@@ -7,6 +7,7 @@
 // Keys are typed only after the line for the previous one has been read
 // (repeats of a signal may coalesce); waits are bounded and no test asserts
 // on how long anything took.
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -63,6 +64,29 @@ TEST(WatchTerminalTest, CtrlCAndCtrlBackslashAreReportedAndASecondCtrlCEnds) {
       << session.output();
   EXPECT_TRUE(Await(session, "summary SIGINT (2) delivered=2 occurrences=2"));
   EXPECT_TRUE(Await(session, "summary SIGQUIT (3) delivered=1 occurrences=1"));
+}
+
+// In the background of a terminal with `stty tostop`, sigwatch's own
+// writes used to send it SIGTTOU, which it watched (caught), so the kernel
+// restarted each write and sent it again: a busy loop that never printed
+// the ready line. Its writes now go through, as a program that ignores
+// SIGTTOU writes; a SIGTTOU sent to it is still reported.
+TEST(WatchTerminalTest, InTheBackgroundUnderTostopItStillWrites) {
+  absl::StatusOr<std::unique_ptr<PtySession>> started =
+      PtySession::Start({"/bin/bash", "-c",
+                         absl::StrCat("stty tostop; set -m\n'", SigwatchPath(),
+                                      "' --signals=TTOU,USR1 --count=1 &\n",
+                                      "wait $!; echo \"status=$?\"")});
+  ASSERT_TRUE(started.ok()) << started.status();
+  PtySession& session = **started;
+  ASSERT_TRUE(Await(session, "sigwatch: watching SIGTTOU,SIGUSR1 pid="));
+  const std::string& out = session.output();
+  const size_t at = out.find(" pid=", out.find("sigwatch: watching"));
+  const int pid = std::atoi(out.c_str() + at + 5);
+  ASSERT_GT(pid, 0) << out;
+  ASSERT_EQ(kill(pid, SIGTTOU), 0);
+  ASSERT_TRUE(Await(session, "SIGTTOU (22) "));
+  EXPECT_TRUE(Await(session, "status=0"));
 }
 
 }  // namespace
