@@ -1,9 +1,9 @@
-// Running out of heap memory inside Notify, Stop or Reset (os_signal/
-// signal.h): either std::bad_alloc reaches the caller and portsig goes on
-// working (Stop, Reset, Notify and delivery after it), or the process ends
-// at once, saying "portsig: out of memory". Never a crash later, elsewhere,
-// from tables an exception left half changed (Abseil's hash tables are
-// corrupt after a bad_alloc thrown while they grow).
+// Running out of heap memory inside Notify, NotifyContext, Stop, Reset or
+// Ignore (os_signal/signal.h): either std::bad_alloc reaches the caller and
+// portsig goes on working (Stop, Reset, Notify and delivery after it), or the
+// process ends at once, saying "portsig: out of memory". Never a crash later,
+// elsewhere, from tables an exception left half changed (Abseil's hash tables
+// are corrupt after a bad_alloc thrown while they grow).
 //
 // The failure is injected by replacing the global operator new in this
 // test binary: the n-th allocation the calling thread makes after arming
@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "os_signal/signal.h"
@@ -52,7 +53,7 @@ bool IsDefault(int signo) {
   return !(now.sa_flags & SA_SIGINFO) && now.sa_handler == SIG_DFL;
 }
 
-enum class Call { kNotify, kStop, kReset };
+enum class Call { kNotify, kStop, kReset, kIgnore, kNotifyContext };
 
 // What the child did with the n-th allocation of `call` failing.
 enum Outcome : int {
@@ -80,6 +81,10 @@ testing::CapturedChild RunWithFailure(Call call, long n) {
       ASSERT_TRUE(Notify(*ch, wanted).ok());
       ASSERT_TRUE(Notify(*ch, {Signal(SIGRTMIN)}, queued).ok());
     }
+    // Destroyed after the failure is disarmed: a destructor that runs out
+    // of memory ends the process (RELIABILITY.md), which is not this test's
+    // subject.
+    absl::StatusOr<SignalContext> context = absl::UnknownError("not made");
     t_allocations_left = n;
     try {
       switch (call) {
@@ -92,6 +97,12 @@ testing::CapturedChild RunWithFailure(Call call, long n) {
           break;
         case Call::kReset:
           (void)Reset();
+          break;
+        case Call::kIgnore:
+          (void)Ignore({SIGUSR2, SIGHUP});
+          break;
+        case Call::kNotifyContext:
+          context = NotifyContext({SIGUSR1, SIGHUP});
           break;
       }
     } catch (const std::bad_alloc&) {
@@ -148,6 +159,14 @@ TEST(OutOfMemoryTest, EachAllocationOfStopFailing) {
 
 TEST(OutOfMemoryTest, EachAllocationOfResetFailing) {
   FailEachAllocationOf(Call::kReset);
+}
+
+TEST(OutOfMemoryTest, EachAllocationOfIgnoreFailing) {
+  FailEachAllocationOf(Call::kIgnore);
+}
+
+TEST(OutOfMemoryTest, EachAllocationOfNotifyContextFailing) {
+  FailEachAllocationOf(Call::kNotifyContext);
 }
 
 }  // namespace
