@@ -323,9 +323,14 @@ std::vector<char*> NormalizeArgs(int argc, char** argv) {
     const size_t dashes = arg[1] == '-' ? 2 : 1;
     const size_t name_end = std::strcspn(arg, "=");
     if (std::memchr(arg + dashes, '-', name_end - dashes) != nullptr) {
-      std::string& copy = rewritten.emplace_back(arg);
+      std::string copy(arg);
       std::replace(copy.begin() + dashes, copy.begin() + name_end, '-', '_');
-      args[i] = arg = copy.data();
+      // Only a name that then is one of sigwatch's flags: an unknown one
+      // is named in Abseil's error as typed (--time-out, not time_out).
+      if (absl::FindCommandLineFlag(absl::string_view(copy).substr(
+              dashes, name_end - dashes)) != nullptr) {
+        args[i] = arg = rewritten.emplace_back(std::move(copy)).data();
+      }
     }
     if (std::strchr(arg, '=') == nullptr && TakesNextArgument(arg)) ++i;
   }

@@ -456,6 +456,17 @@ TEST(SigwatchBadInputTest, ErrorNamesTheValue) {
               ElementsAre(HasSubstr("SIGFOO")));
 }
 
+// A mistyped flag is named as typed: sigwatch spells --kill-after as
+// Abseil's --kill_after, but only for its own flags. "time_out" before.
+TEST(SigwatchBadInputTest, UnknownDashedFlagIsNamedAsTyped) {
+  auto sigwatch = StartSigwatch({"--time-out=1s"});
+  ASSERT_NE(sigwatch, nullptr);
+  EXPECT_NE(ExitCodeOf(*sigwatch), 0);
+  EXPECT_THAT(sigwatch->lines(Subprocess::kStderr),
+              Contains(HasSubstr("'time-out'")))
+      << sigwatch->Transcript();
+}
+
 // Numbers a user typed come back in the message, whatever their size.
 TEST(SigwatchBadInputTest, NumbersAreNamedInTheError) {
   const std::vector<std::pair<std::string, std::string>> cases = {
