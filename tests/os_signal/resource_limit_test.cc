@@ -520,7 +520,9 @@ void EveryAcceptedSigqueueIsCounted(rlim_t pending, size_t capacity) {
     EXPECT_EQ(counted + ch.dropped_occurrences(), accepted[0]);
     // Nothing more comes.
     EXPECT_FALSE(ch.TryReceive().has_value());
-    if (pending == 0) EXPECT_EQ(accepted[0], 0u);
+    if (pending == 0) {
+      EXPECT_EQ(accepted[0], 0u);
+    }
     // The limit bound: some were refused.
     EXPECT_GT(accepted[1], 0u);
     testing::ChildStatus ended;
