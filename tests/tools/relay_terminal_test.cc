@@ -28,16 +28,9 @@ namespace {
 
 using ::portsig::testing::DescribeStatus;
 using ::portsig::testing::PtySession;
+using ::portsig::testing::SigwatchPath;
 
 constexpr absl::Duration kPatience = absl::Seconds(30);
-
-// Tests run from the runfiles root of this workspace.
-std::string SigwatchPath() {
-  char* cwd = getcwd(nullptr, 0);
-  std::string path = absl::StrCat(cwd, "/tools/sigwatch");
-  std::free(cwd);
-  return path;
-}
 
 // A bash command line that reads a line and echoes it back.
 constexpr char kReadLine[] =

@@ -40,6 +40,7 @@ namespace {
 using ::portsig::testing::AwaitStopped;
 using ::portsig::testing::DescribeStatus;
 using ::portsig::testing::ProcessState;
+using ::portsig::testing::SigwatchPath;
 using ::portsig::testing::Subprocess;
 using ::testing::Contains;
 using ::testing::ElementsAre;
@@ -55,14 +56,6 @@ constexpr absl::Duration kPatience = absl::Seconds(30);
 // "trap: line 2: unexpected EOF while looking for matching `)'".
 constexpr char kOpenIdleFd[] = "exec 8<> <(:)";
 constexpr char kLoop[] = "while :; do read -r -t 0.05 -u 8; done";
-
-// Tests run from the runfiles root of this workspace.
-std::string SigwatchPath() {
-  char* cwd = getcwd(nullptr, 0);
-  std::string path = absl::StrCat(cwd, "/tools/sigwatch");
-  std::free(cwd);
-  return path;
-}
 
 std::vector<std::string> RelayArgs(const std::vector<std::string>& flags,
                                    const std::string& script) {

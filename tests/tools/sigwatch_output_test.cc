@@ -38,17 +38,11 @@ namespace portsig {
 namespace {
 
 using ::portsig::testing::DescribeStatus;
+using ::portsig::testing::SigwatchPath;
 using ::portsig::testing::Subprocess;
 using ::testing::Contains;
 
 constexpr absl::Duration kPatience = absl::Seconds(30);
-
-std::string SigwatchPath() {
-  char* cwd = getcwd(nullptr, 0);
-  std::string path = absl::StrCat(cwd, "/tools/sigwatch");
-  std::free(cwd);
-  return path;
-}
 
 // A bash script that runs `sigwatch_args` (shell words) with fd 5, a pipe
 // nobody reads, as `stream` ("1" stdout, "2" stderr), and then says

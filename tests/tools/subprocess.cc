@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "absl/strings/match.h"
@@ -150,6 +151,13 @@ std::string DescribeStatus(int status) {
     return absl::StrCat("killed by signal ", WTERMSIG(status));
   }
   return absl::StrCat("status ", status);
+}
+
+std::string SigwatchPath() {
+  char* cwd = getcwd(nullptr, 0);
+  std::string path = absl::StrCat(cwd, "/tools/sigwatch");
+  std::free(cwd);
+  return path;
 }
 
 }  // namespace testing

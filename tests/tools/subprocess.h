@@ -69,6 +69,11 @@ class Subprocess {
 // "exited 3", "killed by signal 9".
 std::string DescribeStatus(int status);
 
+// The sigwatch binary under test, as an absolute path: tests run from the
+// runfiles root of this workspace, and a path handed to a shell script or
+// a pseudo-terminal's child must not depend on where that runs.
+std::string SigwatchPath();
+
 }  // namespace testing
 }  // namespace portsig
 

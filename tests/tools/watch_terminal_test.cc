@@ -27,15 +27,9 @@ namespace {
 
 using ::portsig::testing::DescribeStatus;
 using ::portsig::testing::PtySession;
+using ::portsig::testing::SigwatchPath;
 
 constexpr absl::Duration kPatience = absl::Seconds(30);
-
-std::string SigwatchPath() {
-  char* cwd = getcwd(nullptr, 0);
-  std::string path = absl::StrCat(cwd, "/tools/sigwatch");
-  std::free(cwd);
-  return path;
-}
 
 bool Await(PtySession& session, const std::string& needle) {
   const bool seen = session.WaitForOutput(needle, kPatience);
