@@ -57,19 +57,25 @@ declare -A RELAY_CMD=(
 )
 
 WORK="$(mktemp -d "${TEST_TMPDIR:-/tmp}/relay_compare.XXXXXX")"
-# Every process a scenario starts inherits this, so what a hung relay left
-# behind (a stopped command, say) is found and killed after its row.
-export RELAY_COMPARE_RUN="$WORK"
+# Every process a relay's scenarios start inherits RELAY_COMPARE_RUN (set
+# per relay below), so what a hung relay left behind (a stopped command,
+# say) is found and killed after its row.
+# kill_leftovers VALUE: kills every process whose RELAY_COMPARE_RUN matches
+# VALUE (a grep pattern for the whole value).
 kill_leftovers() {
   local f p
-  for f in $(grep -lzx "RELAY_COMPARE_RUN=$WORK" /proc/[0-9]*/environ \
+  for f in $(grep -lzx "RELAY_COMPARE_RUN=$1" /proc/[0-9]*/environ \
     2>/dev/null); do
     p="${f#/proc/}"
     p="${p%/environ}"
     [[ "$p" != "$$" ]] && kill -KILL "$p" 2>/dev/null
   done
 }
-trap 'kill_leftovers; [[ -n "${RELAY_COMPARE_KEEP:-}" ]] || rm -rf "$WORK"' EXIT
+cleanup() {
+  kill_leftovers "$WORK/.*"
+  [[ -n "${RELAY_COMPARE_KEEP:-}" ]] || rm -rf "$WORK"
+}
+trap cleanup EXIT
 # Patience for anything to happen; nothing is asserted on how long it took.
 PATIENCE="${RELAY_COMPARE_PATIENCE:-8}"
 
@@ -86,6 +92,7 @@ state() {
 alive() { [[ "$(state "$1")" != [-Z] ]]; }
 stopped() { [[ "$(state "$1")" == T ]]; }
 running() { alive "$1" && ! stopped "$1"; }
+both_stopped() { stopped "$1" && stopped "$2"; }
 # await CMD...: polls until CMD succeeds, for up to $PATIENCE seconds of
 # wall-clock time (a count of polls would stretch with the machine's load:
 # under load 20 an 8-second wait took two minutes).
@@ -339,8 +346,11 @@ stop_cont() {
   c="$(first_child "$R")"
   kill "-$sig" "$R"
   local cmd_stopped=no relay_stopped=no
-  await stopped "$c" && cmd_stopped=yes
-  await stopped "$R" && relay_stopped=yes
+  # One wait for both: a relay that stops neither costs one $PATIENCE, not
+  # two.
+  await both_stopped "$c" "$R"
+  stopped "$c" && cmd_stopped=yes
+  stopped "$R" && relay_stopped=yes
   kill -CONT "$R"
   local resumed=no
   await running "$R" && await running "$c" && resumed=yes
@@ -369,18 +379,23 @@ pid1() {
 }
 
 sc_pid1_zombies() {
-  # Five orphans, each ending once its parent has been seen: as PID 1 the
-  # relay adopts and must reap them.
+  # Five orphans, each ending once its parent has exited: as PID 1 the
+  # relay adopts and must reap them. Each orphan is a cat reading a FIFO;
+  # it ends at EOF, once a writer has come and gone after it opened the
+  # FIFO. The script opens and closes it (read-write: on Linux that never
+  # blocks) on every poll, so an orphan that opens it late ends too, rather
+  # than staying alive until the poll gives up (it did, in most runs: ten
+  # seconds for every relay, with one orphan never ended).
   pid1 "$1" "D='$D'
 st() { S=''; local s; read -r s < /proc/\$1/stat 2>/dev/null || return 0; s=\${s##*) }; S=\${s%% *}; }
 main() {
   cd \"\$D\" && mkfifo fifo
   for i in 1 2 3 4 5; do ( cat fifo > /dev/null & echo \$! >> orphans ); done
   mapfile -t orphans < orphans
-  : > fifo
   exec 8<> <(:)
   end=\$((SECONDS + $PATIENCE))
   while ((SECONDS <= end)); do
+    : 1<> fifo
     A=0; Z=0
     for p in \${orphans[@]}; do st \$p; [[ \$S == Z ]] && Z=\$((Z+1)); [[ -n \$S && \$S != Z ]] && A=\$((A+1)); done
     [[ \$A == 0 && \$Z == 0 ]] && break
@@ -508,19 +523,41 @@ if [[ -n "${TEST_TOTAL_SHARDS:-}" ]]; then
   ROWS=("${shard_rows[@]}")
 fi
 
-declare -A CELL PASS
-for row in "${ROWS[@]}"; do
-  for relay in "${RELAYS[@]}"; do
+# run_relay RELAY: every row against RELAY, one after another; each row's
+# cell in $D/cell and its exit status in $D/pass.
+run_relay() {
+  local relay="$1" row rc
+  export RELAY_COMPARE_RUN="$WORK/relay.${relay// /_}"
+  for row in "${ROWS[@]}"; do
     D="$WORK/$row.${relay// /_}"
     mkdir -p "$D"
     # In this shell, not a subshell, so the scenario can wait for what it
     # starts.
-    "sc_$row" "$relay" >"$D/cell" 2>>"$WORK/harness.err"
-    PASS[$row,$relay]=$?
+    "sc_$row" "$relay" >"$D/cell" 2>>"$WORK/harness.${relay// /_}.err"
+    rc=$?
+    echo "$rc" >"$D/pass"
     # Progress, so that a log cut short by a timeout says where it was.
-    echo "relay_compare: ${SECONDS}s: $row, $relay: exit ${PASS[$row,$relay]}" >&2
-    CELL[$row,$relay]="$(tr '\n' ' ' <"$D/cell")"
-    kill_leftovers
+    echo "relay_compare: ${SECONDS}s: $row, $relay: exit $rc" >&2
+    kill_leftovers "$RELAY_COMPARE_RUN"
+  done
+}
+
+# The relays run at the same time, each in its own background shell: a row
+# is mostly waiting (for a signal to arrive, or for $PATIENCE to pass where
+# a relay does not do what the row asks), and one relay after another took
+# about 55 s per shard, three quarters of it tini's and tini -g's patience.
+# No scenario signals anything but the processes it started itself.
+for relay in "${RELAYS[@]}"; do
+  run_relay "$relay" &
+done
+wait
+
+declare -A CELL PASS
+for row in "${ROWS[@]}"; do
+  for relay in "${RELAYS[@]}"; do
+    D="$WORK/$row.${relay// /_}"
+    PASS[$row,$relay]="$(cat "$D/pass" 2>/dev/null || echo 1)"
+    CELL[$row,$relay]="$(tr '\n' ' ' <"$D/cell" 2>/dev/null)"
   done
 done
 
