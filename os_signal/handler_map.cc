@@ -94,6 +94,8 @@ HandlerMap& HandlerMap::Get() {
 
 absl::Status HandlerMap::EnsureRuntimeLocked() {
   if (runtime_ready_) return absl::OkStatus();
+  // Makes threads and waits for them.
+  HoldCancellationOffLocked();
   absl::Status status = runtime::Init(&DeliverFromRuntime);
   if (!status.ok()) return status;
   // Registered after the runtime's own handlers, so at fork this lock is
@@ -107,24 +109,32 @@ absl::Status HandlerMap::Add(Subscriber* subscriber,
                              absl::Span<const Signal> signals,
                              const NotifyOptions& options,
                              bool once_releases_all) {
-  // Not a cancellation point (see HandlerMap's class comment).
-  ScopedCancellationOff cancellation;
+  // Not a cancellation point (see HandlerMap's class comment): held off
+  // from the first step that may reach one, after the lock guard goes.
+  LazyCancellationOff cancellation;
   for (const Signal& signal : signals) {
     if (absl::Status valid = signal.Validate(); !valid.ok()) return valid;
   }
-  if (absl::Status valid =
-          ValidateQueueCapacity(signals, options.queue_capacity);
-      !valid.ok()) {
-    return valid;
+  // Queue mode is rare: no call at all without it.
+  if (options.queue_capacity != 0) {
+    if (absl::Status valid =
+            ValidateQueueCapacity(signals, options.queue_capacity);
+        !valid.ok()) {
+      return valid;
+    }
   }
   MutexLock lock(&mu_);
+  BindCancellation bound(this, &cancellation);
   if (absl::Status ready = EnsureRuntimeLocked(); !ready.ok()) return ready;
   // Started before anything changes, so a thread that cannot be made fails
   // the call with nothing to take back. In a forked child whose parent
   // already ran portsig, nothing else may restart the dispatcher before a
-  // context waits on it.
-  if (absl::Status started = runtime::EnsureDispatcher(); !started.ok()) {
-    return started;
+  // context waits on it. Starting one waits for it.
+  if (!runtime::DispatcherReady()) {
+    HoldCancellationOffLocked();
+    if (absl::Status started = runtime::EnsureDispatcher(); !started.ok()) {
+      return started;
+    }
   }
   Wanted& wanted = WantedLocked(subscriber);
   if (!subscriber->stack_owner_.has_value() &&
@@ -139,6 +149,8 @@ absl::Status HandlerMap::Add(Subscriber* subscriber,
     // Nobody uses queue mode on this signal and this call does not either:
     // nothing to record or change (the usual Notify).
     if (options.queue_capacity != 0 || !queue_requests_.none(signo)) {
+      // Sets the runtime's capacity under its lock.
+      HoldCancellationOffLocked();
       replaced_requests.emplace_back(signo,
                                      queue_requests_.Find(subscriber, signo));
       // Before the handler goes in, so its first occurrence is queued too.
@@ -151,7 +163,11 @@ absl::Status HandlerMap::Add(Subscriber* subscriber,
     by_signal_.Insert(signo, subscriber);
     wanted.signals.set(signo);
     added.signals.set(signo);
-    if (by_signal_.Of(signo).size() == 1) return runtime::Enable(signo);
+    if (by_signal_.Of(signo).size() == 1) {
+      // Installs the handler, may open the signal on the mask thread.
+      HoldCancellationOffLocked();
+      return runtime::Enable(signo);
+    }
     return absl::OkStatus();
   };
   // Named now by this call, and not before; and named by nobody before.
@@ -165,6 +181,8 @@ absl::Status HandlerMap::Add(Subscriber* subscriber,
   bool out_of_memory = false;
   try {
     if (signals.empty()) {
+      // Every signal: installs, closes on the mask thread; rare.
+      HoldCancellationOffLocked();
       const auto& all = CatchableSignals();
       for (int s = 1; s <= platform::kMaxSignal && status.ok(); ++s) {
         if (!all.test(s)) continue;
@@ -212,7 +230,10 @@ absl::Status HandlerMap::Add(Subscriber* subscriber,
       // blocked and pending since before goes to portsig, not to the default
       // action. All at once: each change of the mask thread's mask is a
       // round trip to it (sigwatch --relay names some 30 signals).
-      if (status.ok() && to_open.any()) status = runtime::OpenMask(to_open);
+      if (status.ok() && to_open.any()) {
+        HoldCancellationOffLocked();  // A round trip to the mask thread.
+        status = runtime::OpenMask(to_open);
+      }
     }
     if (status.ok())
       once_.Set(subscriber, signals, options.once, once_releases_all);
@@ -221,6 +242,8 @@ absl::Status HandlerMap::Add(Subscriber* subscriber,
     status = absl::ResourceExhaustedError("out of memory");
   }
   if (!status.ok()) {
+    // Restores and closes what it had installed and opened.
+    HoldCancellationOffLocked();
     ForEachSignal(newly_named, [&](int s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       wanted.named.reset(s);
       UnnameLocked(s);
@@ -267,11 +290,14 @@ void HandlerMap::ReleaseOnceLocked(Subscriber* subscriber,
 }
 
 void HandlerMap::Remove(Subscriber* subscriber) {
-  ScopedCancellationOff cancellation;
+  // Not a cancellation point (see HandlerMap's class comment): held off
+  // from the first step that may reach one.
+  LazyCancellationOff cancellation;
   WaitList ids;
   bool idle = false;
   {
     MutexLock lock(&mu_);
+    BindCancellation bound(this, &cancellation);
     // Other threads' Reset/Ignore, or a once release, may also have it
     // parked and deliver into it until they finish: wait for those entries
     // too, before the caller may free it.
@@ -307,11 +333,16 @@ void HandlerMap::Remove(Subscriber* subscriber) {
     }
   }
   if (idle) {
-    // Where it would wait: tests stand a cancellation point or a pause in
-    // for the wait here as in the parked case.
+    // Where it would wait: tests stand a pause in for the wait here as in
+    // the parked case. Nothing is left to do, so cancellation is held off
+    // here only if an earlier step needed it (the last subscriber's
+    // restore): a cancellation point stood in here may act.
     PORTSIG_TEST_HOOK(stop_between_phases, 0);
     return;
   }
+  if (ids.empty()) return;
+  // Waits for the runtime to go idle, delivering.
+  cancellation.HoldOff();
   WaitAndUnpark(ids);
 }
 
@@ -423,7 +454,10 @@ void HandlerMap::NameLocked(Wanted* wanted, int signo, SignalBits* newly,
 void HandlerMap::UnnameLocked(int signo) {
   ABSL_RAW_CHECK(named_count_[signo] > 0,
                  "portsig: unnaming an unnamed signal");
-  if (--named_count_[signo] == 0) runtime::CloseMask(signo);
+  if (--named_count_[signo] == 0) {
+    HoldCancellationOffLocked();  // A round trip to the mask thread.
+    runtime::CloseMask(signo);
+  }
 }
 
 void HandlerMap::UnindexSignalLocked(Subscriber* subscriber, int signo,
@@ -438,9 +472,11 @@ void HandlerMap::UnindexSignalLocked(Subscriber* subscriber, int signo,
   once_.DropSignal(subscriber, signo);
   // Queue mode is rare: no call at all when nobody asked for it here.
   if (!queue_requests_.none(signo)) {
+    HoldCancellationOffLocked();  // Sets the runtime's capacity.
     queue_requests_.Set(subscriber, signo, 0);
   }
   if (by_signal_.Of(signo).empty() && disable_when_last) {
+    HoldCancellationOffLocked();
     // Blocks it on the mask thread before the disposition can be put back,
     // or with it, after the restore delay (at once in a fork handler, which
     // must make no restorer thread).
@@ -452,6 +488,7 @@ void HandlerMap::UnindexSignalLocked(Subscriber* subscriber, int signo,
   } else if (last_name) {
     // Still relayed to subscribers of every signal, which open nothing; or
     // about to be ignored or reset, which block it there first.
+    HoldCancellationOffLocked();
     runtime::CloseMask(signo);
   }
 }
@@ -525,6 +562,8 @@ void HandlerMap::UpdateNotesWantedLocked() {
   // change it is skipped: a Notify or Stop of signals alone costs no atomic
   // read-modify-write here.
   if (wanted == notes_enabled_) return;
+  // Changes the queue's note slot, may wake the dispatcher.
+  HoldCancellationOffLocked();
   notes_enabled_ = wanted;
   if (wanted) {
     // Fails only without a dispatcher, which Add (the one caller that adds

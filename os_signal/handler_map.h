@@ -53,13 +53,28 @@ namespace portsig {
 namespace os_signal_internal {
 
 // Add, Remove, Reset and Ignore (Notify, NotifyContext, Stop, destructors,
-// Reset, Ignore) hold thread cancellation off: they wait inside (the mask
-// thread changing its mask, a condition variable; the main thread's stack
-// bounds, read from /proc), and a cancellation pending when a host thread
-// called them used to act there and unwind out of the call half done: a
-// Stop left its channel listed for the signals it had not dropped yet,
-// and the host then freed it. A pending cancellation acts at the host's
-// next cancellation point after the call.
+// Reset, Ignore) are no cancellation points: they wait inside (the mask
+// thread changing its mask, a condition variable; the runtime making a
+// thread; the main thread's stack bounds, read from /proc), and a
+// cancellation pending when a host thread called them used to act there
+// and unwind out of the call half done: a Stop left its channel listed for
+// the signals it had not dropped yet, and the host then freed it. A
+// pending cancellation acts at the host's next cancellation point after
+// the call. Reset and Ignore hold cancellation off throughout. Add and
+// Remove hold it off lazily (LazyCancellationOff, platform/sync.h), from
+// the first step that may reach a cancellation point: a Notify or Stop of
+// a signal others also want (issue 14's churn) reaches none and costs no
+// pthread_setcancelstate. Their steps that can reach one, each preceded
+// by HoldCancellationOffLocked() or the guard's HoldOff(): the runtime's
+// first start (Init) and a dispatcher or mask thread to start
+// (EnsureDispatcher), the first subscriber's install (runtime::Enable)
+// and the last one's restore (runtime::Disable), any change of the mask
+// thread's mask (OpenMask, CloseMask), queue mode's capacity, the note
+// slot (EnableNotes, DisableNotes), a failed Add's rollback, Notify() of
+// every signal, and Remove's wait for deliveries in flight. What is left
+// on the common path takes pthread mutexes (no cancellation point), reads
+// atomics, allocates, and looks at the stack bounds, which holds
+// cancellation off itself the one time it reads /proc (this_thread.h).
 class HandlerMap {
  public:
   static HandlerMap& Get();
@@ -168,7 +183,36 @@ class HandlerMap {
   // The same on the handler map, for once releases' finishing thread.
   static void FinishOnceRelease(const WaitList& ids);
 
+  // Add's and Remove's guard while they hold mu_ (BindCancellation):
+  // steps inside helpers that may reach a cancellation point hold it off
+  // through this first. Null for every other caller: Reset and Ignore hold
+  // cancellation off throughout; fan-outs (and the once releases they run)
+  // run on portsig's threads or on receivers that hold it off while they
+  // deliver; the fork handler makes no call that is one.
+  void HoldCancellationOffLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (cancellation_ != nullptr) cancellation_->HoldOff();
+  }
+  class BindCancellation {
+   public:
+    BindCancellation(HandlerMap* map, LazyCancellationOff* cancellation)
+        ABSL_EXCLUSIVE_LOCKS_REQUIRED(map->mu_)
+        : map_(map) {
+      map->cancellation_ = cancellation;
+    }
+    // Runs before the lock guard declared ahead of it lets mu_ go; the
+    // analysis cannot see that.
+    ~BindCancellation() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+      map_->cancellation_ = nullptr;
+    }
+    BindCancellation(const BindCancellation&) = delete;
+    BindCancellation& operator=(const BindCancellation&) = delete;
+
+   private:
+    HandlerMap* const map_;
+  };
+
   ForkSafeMutex mu_;
+  LazyCancellationOff* cancellation_ ABSL_GUARDED_BY(mu_) = nullptr;
   bool runtime_ready_ ABSL_GUARDED_BY(mu_) = false;
   // In a forked child's fork handler, which must make no thread: a signal
   // nobody wants any more is restored at once, not after the restore delay.

@@ -7,9 +7,9 @@
 namespace portsig {
 namespace os_signal_internal {
 
-void OnceSubscriptions::Set(Subscriber* subscriber,
-                            absl::Span<const Signal> signals, bool once,
-                            bool releases_all) {
+void OnceSubscriptions::SetSlow(Subscriber* subscriber,
+                                absl::Span<const Signal> signals, bool once,
+                                bool releases_all) {
   if (once && releases_all) releases_all_.insert(subscriber);
   if (!once && (once_.empty() || !once_.contains(subscriber))) return;
   Wanted& relayed_once = once_[subscriber];
@@ -48,9 +48,7 @@ OnceSubscriptions::Ends OnceSubscriptions::WhatEnds(
   return Ends::kNote;
 }
 
-void OnceSubscriptions::DropSignal(Subscriber* subscriber, int signo) {
-  // Empty unless someone asked for once: no lookup then.
-  if (once_.empty()) return;
+void OnceSubscriptions::DropSignalSlow(Subscriber* subscriber, int signo) {
   if (auto once = once_.find(subscriber); once != once_.end()) {
     once->second.signals.reset(signo);
   }
@@ -71,7 +69,7 @@ void OnceSubscriptions::DropAllNotes(Subscriber* subscriber) {
   }
 }
 
-void OnceSubscriptions::Forget(Subscriber* subscriber) {
+void OnceSubscriptions::ForgetSlow(Subscriber* subscriber) {
   // Empty unless someone asked for once: no lookup then.
   if (!once_.empty()) once_.erase(subscriber);
   if (!releases_all_.empty()) releases_all_.erase(subscriber);

@@ -44,8 +44,13 @@ class OnceSubscriptions {
   // Marks what `signals` names (every signal and note if empty) as relayed
   // once, or no longer once, for `subscriber`. With `releases_all` (and
   // `once`), the first delivery ends everything it wants (contexts).
+  // Inline, like the checks below: a Notify+Stop that nobody's once
+  // concerns makes no call here (issue 14, churn).
   void Set(Subscriber* subscriber, absl::Span<const Signal> signals, bool once,
-           bool releases_all);
+           bool releases_all) {
+    if (!once && once_.empty()) return;
+    SetSlow(subscriber, signals, once, releases_all);
+  }
 
   // Whether `received`, taken by `subscriber`, ends a once subscription.
   bool Releases(Subscriber* subscriber,
@@ -62,13 +67,23 @@ class OnceSubscriptions {
 
   // The subscriber no longer wants that signal or note (or any note): it is
   // no longer relayed once either.
-  void DropSignal(Subscriber* subscriber, int signo);
+  void DropSignal(Subscriber* subscriber, int signo) {
+    // Empty unless someone asked for once: no lookup then.
+    if (!once_.empty()) DropSignalSlow(subscriber, signo);
+  }
   void DropNote(Subscriber* subscriber, const std::string& note);
   void DropAllNotes(Subscriber* subscriber);
   // Drops everything kept for `subscriber` (it wants nothing any more).
-  void Forget(Subscriber* subscriber);
+  void Forget(Subscriber* subscriber) {
+    if (!once_.empty() || !releases_all_.empty()) ForgetSlow(subscriber);
+  }
 
  private:
+  void SetSlow(Subscriber* subscriber, absl::Span<const Signal> signals,
+               bool once, bool releases_all);
+  void DropSignalSlow(Subscriber* subscriber, int signo);
+  void ForgetSlow(Subscriber* subscriber);
+
   // What each subscriber asked to have relayed only once.
   HashMap<Subscriber*, Wanted> once_;
   HashSet<Subscriber*> releases_all_;

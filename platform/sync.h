@@ -222,6 +222,40 @@ class ScopedCancellationOff {
   int callers_ = PTHREAD_CANCEL_ENABLE;
 };
 
+// ScopedCancellationOff that costs nothing until it is needed: deferred
+// cancellation acts only at cancellation points, so a call promised not
+// to be one need hold it off only from the first step that can reach one.
+// HoldOff() holds it off from there to the end of the scope (the first
+// call; later ones cost a branch); a scope that never called it leaves
+// the thread's state alone, and a cancellation pending then acts at the
+// caller's next cancellation point after the call, as promised. The
+// caller must call HoldOff() before every step that may reach a
+// cancellation point (a wait, a write(2) that wakes a thread, making a
+// thread, reading /proc). Asynchronous cancellation is not supported
+// (RELIABILITY.md): it can act anywhere, before the first HoldOff() too.
+class LazyCancellationOff {
+ public:
+  LazyCancellationOff() = default;
+  ~LazyCancellationOff() {
+    if (!held_) return;
+    int unused;
+    pthread_setcancelstate(callers_, &unused);
+  }
+  LazyCancellationOff(const LazyCancellationOff&) = delete;
+  LazyCancellationOff& operator=(const LazyCancellationOff&) = delete;
+
+  void HoldOff() {
+    if (held_) return;
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &callers_);
+    held_ = true;
+  }
+  bool held() const { return held_; }
+
+ private:
+  bool held_ = false;
+  int callers_ = PTHREAD_CANCEL_ENABLE;
+};
+
 // Holds a Mutex, ForkSafeMutex or ForkHeldMutex for a scope:
 // MutexLock lock(&mu_);
 template <typename M>

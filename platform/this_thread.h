@@ -28,7 +28,8 @@ void SignalThisThread(int signo);
 // system cannot say (no pthread_getattr_np outside glibc, or it failed).
 // Learns the bounds once per thread (again on later calls while that fails).
 // Ordinary threads only: for the main thread glibc reads /proc/self/maps
-// through stdio.
+// through stdio. Not a cancellation point: that first lookup holds
+// deferred cancellation off; later calls reach no system call.
 bool OnThisThreadsStack(const void* address);
 
 // Gives `thread` a name (at most 15 characters) where the system can show

@@ -39,7 +39,18 @@ bool OnThisThreadsStack(const void* address) {
   // For the main thread glibc reads /proc/self/maps: once per thread, and
   // again only while that failed (no descriptor free, say).
   thread_local StackBounds bounds;
-  if (!bounds.known) bounds = FindThisThreadsStack();
+  if (!bounds.known) {
+    // Callers promise not to be cancellation points (os_signal/signal.h's
+    // Notify) and hold cancellation off only where they need it. glibc
+    // reads /proc/self/maps through a stream opened "rce" (no cancellation
+    // points); held off anyway, once per thread, in case a C library
+    // reads it otherwise.
+    int callers;
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &callers);
+    bounds = FindThisThreadsStack();
+    int unused;
+    pthread_setcancelstate(callers, &unused);
+  }
   const auto at = reinterpret_cast<uintptr_t>(address);
   return bounds.known && at >= bounds.low && at < bounds.high;
 }

@@ -491,12 +491,15 @@ void QueueSleeper::Sleep(absl::FunctionRef<bool()> done,
 
 void QueueSleeper::Wake() { SigQueue::WakeSleeper(slot_); }
 
-absl::Status EnsureDispatcher() {
+bool DispatcherReady() {
   Runtime* rt = Get();
-  if (rt->dispatcher_running.load(std::memory_order_acquire) &&
-      !rt->mask.NeedsStart()) {
-    return absl::OkStatus();
-  }
+  return rt->dispatcher_running.load(std::memory_order_acquire) &&
+         !rt->mask.NeedsStart();
+}
+
+absl::Status EnsureDispatcher() {
+  if (DispatcherReady()) return absl::OkStatus();
+  Runtime* rt = Get();
   MutexLock lock(&rt->mu);
   absl::Status started = StartDispatcherLocked(rt);
   // A forked child whose parent had signals open on its mask thread makes

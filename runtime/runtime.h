@@ -200,6 +200,9 @@ class QueueSleeper {
 // thread, if signals are open, best effort). Cheap: two atomic loads when
 // they run. ResourceExhausted, naming the dispatcher, if it cannot be made.
 absl::Status EnsureDispatcher();
+// Whether EnsureDispatcher would return at once, starting nothing (and so
+// reaching no cancellation point): the same two atomic loads.
+bool DispatcherReady();
 // Whether the dispatcher runs in this process now.
 bool DispatcherRunning();
 // Delivers what is queued now on the calling thread, if no other thread is
