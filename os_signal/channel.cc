@@ -19,6 +19,7 @@
 #include "platform/sync.h"
 #include "platform/test_hooks.h"
 #include "runtime/runtime.h"
+#include "runtime/spin_mask.h"
 
 namespace portsig {
 namespace os_signal_internal {
@@ -375,18 +376,28 @@ std::optional<Delivery> ChannelState::Receive(
     // Registered at the first look, after the spin_started test hook.
     // Cancellation may act while it spins, but not while it delivers.
     std::optional<runtime::QueuePoller> poller;
+    // The signals this thread would be interrupted by are blocked while it
+    // spins (runtime/spin_mask.h). Made with the poller and gone before it,
+    // so what the mask held back is handled while the poller still takes
+    // it.
+    std::optional<runtime::SpinMask> mask;
     cancellation.Allow();
-    platform::SpinUntil(
+    [[maybe_unused]] const bool spun_to_a_delivery = platform::SpinUntil(
         [&] {
           if (waiter.filled.load(std::memory_order_acquire)) return true;
           cancellation.Disallow();
-          if (!poller.has_value()) poller.emplace();
+          if (!poller.has_value()) {
+            poller.emplace();
+            mask.emplace();
+          }
+          mask->Check();
           poller->Poll();
           cancellation.Allow();
           return waiter.filled.load(std::memory_order_acquire);
         },
         deadline);
     cancellation.Disallow();
+    PORTSIG_TEST_HOOK(spin_ended, spun_to_a_delivery ? 1 : 0);
   }  // Unregistering may deliver, into this channel too: before the lock.
   return Wait(&waiter, deadline, &cancellation);
 }

@@ -52,6 +52,10 @@ struct Options {
   // signals from portsig's queue itself and fans them out to every channel
   // that wants them, so on the posix backend a signal arriving meanwhile
   // wakes no thread (the note backend's senders wake a sleeper as usual).
+  // While it spins, a receiving thread blocks the signals portsig takes, so
+  // the kernel hands them to another thread (often the sender) instead of
+  // interrupting it; one sent to that thread alone, or that no other
+  // thread takes, is unblocked at its next look (runtime/spin_mask.h).
   // Costs up to this much CPU per wait, and delivery work for other
   // channels on the receiving thread. 0..10ms.
   std::optional<absl::Duration> spin_before_sleep;

@@ -21,6 +21,8 @@ std::atomic<Hook> restore_saved_begin{nullptr};
 std::atomic<Hook> default_action_resumed{nullptr};
 std::atomic<Hook> wakeup_parking{nullptr};
 std::atomic<Hook> spin_started{nullptr};
+std::atomic<Hook> spin_ended{nullptr};
+std::atomic<Hook> spin_mask_blocked{nullptr};
 std::atomic<Hook> resethand_before_reset{nullptr};
 std::atomic<Hook> receiver_before_sleep{nullptr};
 std::atomic<Hook> receiver_woke{nullptr};

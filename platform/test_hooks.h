@@ -90,6 +90,12 @@ extern std::atomic<Hook> latest_record_taking;
 extern std::atomic<Hook> wakeup_parking;
 // In OneShotWakeup::Sleep and SignalChannel's Receive, as a spin begins.
 extern std::atomic<Hook> spin_started;
+// In SignalChannel's Receive, as its spin ends: 1 if a delivery ended it,
+// 0 if the budget or the deadline did.
+extern std::atomic<Hook> spin_ended;
+// In runtime::SpinMask, on the spinning thread, once it blocked what it
+// blocks (if anything). The argument is 0.
+extern std::atomic<Hook> spin_mask_blocked;
 
 // Sleeping receivers (sigqueue.h), on the receiver's thread: after it
 // announced its sleep and found nothing to take, before it sleeps

@@ -465,6 +465,8 @@ void WaitUntilIdle() {
 
 bool Idle() { return Get()->queue->Idle(); }
 
+bool QueueWants(int signo) { return Get()->queue->Wanted(signo); }
+
 QueuePoller::QueuePoller() {
   Runtime* rt = Get();
   queue_ = rt->queue.get();

@@ -142,6 +142,10 @@ void WaitUntilIdle();
 // to has been delivered.
 bool Idle();
 
+// Whether the queue takes `signo` now: some subscriber wants it and
+// portsig's handler relays it (platform::SigQueue::Wanted). One atomic load.
+bool QueueWants(int signo);
+
 // A thread about to wait for a signal in a channel may take signals from
 // the queue itself while it spins, rather than wait for the dispatcher to
 // hand them on: one thread wake-up fewer per signal (platform/sigqueue.h,

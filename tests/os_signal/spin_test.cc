@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <optional>
 #include <thread>
 
 #include "absl/time/time.h"
@@ -91,6 +92,124 @@ TEST(SpinTest, ReceiveForGivesUpWithinTheSpin) {
   EXPECT_FALSE(ch.ReceiveFor(absl::Microseconds(100)).has_value());
   ASSERT_TRUE(SetSpinBeforeSleep(absl::Milliseconds(2)).ok());
   Stop(ch);
+}
+
+bool BlockedHere(int signo) {
+  sigset_t mask;
+  pthread_sigmask(SIG_BLOCK, nullptr, &mask);
+  return sigismember(&mask, signo) == 1;
+}
+
+void BlockHere(int signo) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, signo);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+// While it spins, a receiver blocks the signals portsig takes (so that the
+// kernel hands a kill() of the process to a thread it need not interrupt:
+// runtime/spin_mask.h); afterwards its mask is as it was, and one it had
+// blocked itself stays blocked. The spin_ended hook looks at the mask while
+// the spin's mask is still in place; no signal comes during the spin, so
+// the budget ends it.
+std::atomic<int> g_spin_ends{0};
+std::atomic<bool> g_usr1_blocked_at_spin_end{false};
+void RecordMaskAtSpinEnd(int delivered) {
+  if (!t_is_receiver || delivered != 0) return;
+  g_usr1_blocked_at_spin_end.store(BlockedHere(SIGUSR1));
+  g_spin_ends.fetch_add(1);
+}
+
+TEST(SpinTest, ASpinningReceiverBlocksTheSignalsAndPutsItsMaskBack) {
+  auto status = RunInChild([] {
+    SignalChannel ch(1);
+    ASSERT_TRUE(Notify(ch, {SIGUSR1, SIGUSR2}).ok());
+    test_hooks::spin_ended.store(&RecordMaskAtSpinEnd);
+    std::optional<Signal> got;
+    bool usr1_blocked_after = true;
+    bool usr2_blocked_after = false;
+    std::thread receiver([&] {
+      BlockHere(SIGUSR2);
+      t_is_receiver = true;
+      got = ch.ReceiveFor(absl::Seconds(10));
+      t_is_receiver = false;
+      usr1_blocked_after = BlockedHere(SIGUSR1);
+      usr2_blocked_after = BlockedHere(SIGUSR2);
+    });
+    // The spin ended by its budget; the receiver sleeps or is about to.
+    while (g_spin_ends.load() == 0) usleep(100);
+    kill(getpid(), SIGUSR1);
+    receiver.join();
+    test_hooks::spin_ended.store(nullptr);
+    EXPECT_TRUE(g_usr1_blocked_at_spin_end.load());
+    ASSERT_TRUE(got.has_value());
+    EXPECT_EQ(*got, Signal(SIGUSR1));
+    EXPECT_FALSE(usr1_blocked_after);
+    EXPECT_TRUE(usr2_blocked_after);
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+// A signal the spinning receiver blocked that nobody else can take (sent
+// to the process while every other thread blocks it, or sent to the
+// receiver's own thread) is not held back until the spin ends: the next
+// look unblocks it, and the spin ends with the delivery. The hook sends it
+// on the receiver's thread once the spin's mask is in place.
+std::atomic<int> g_spin_end_delivered{-1};
+void RecordSpinEnd(int delivered) {
+  if (t_is_receiver) g_spin_end_delivered.store(delivered);
+}
+void KillProcessOnce(int) {
+  if (!t_is_receiver) return;
+  test_hooks::spin_mask_blocked.store(nullptr);
+  kill(getpid(), SIGUSR1);
+}
+void KillThisThreadOnce(int) {
+  if (!t_is_receiver) return;
+  test_hooks::spin_mask_blocked.store(nullptr);
+  pthread_kill(pthread_self(), SIGUSR1);
+}
+
+void ExpectTakenWithinTheSpin(void (*send)(int)) {
+  auto status = RunInChild([send] {
+    // Every thread but the receiver blocks SIGUSR1: the main thread here,
+    // portsig's own threads always. The receiver subscribes to every signal
+    // rather than naming SIGUSR1, which would open it on portsig's mask
+    // thread (runtime/mask_thread.h), which would then take it.
+    BlockHere(SIGUSR1);
+    ASSERT_TRUE(SetSpinBeforeSleep(absl::Milliseconds(10)).ok());
+    SignalChannel ch(1);
+    std::optional<Signal> got;
+    std::thread receiver([&] {
+      sigset_t usr1;
+      sigemptyset(&usr1);
+      sigaddset(&usr1, SIGUSR1);
+      pthread_sigmask(SIG_UNBLOCK, &usr1, nullptr);
+      ASSERT_TRUE(Notify(ch, {}).ok());
+      test_hooks::spin_ended.store(&RecordSpinEnd);
+      test_hooks::spin_mask_blocked.store(send);
+      t_is_receiver = true;
+      got = ch.ReceiveFor(absl::Seconds(10));
+      t_is_receiver = false;
+      EXPECT_FALSE(BlockedHere(SIGUSR1));
+    });
+    receiver.join();
+    test_hooks::spin_ended.store(nullptr);
+    ASSERT_TRUE(got.has_value());
+    EXPECT_EQ(*got, Signal(SIGUSR1));
+    EXPECT_EQ(g_spin_end_delivered.load(), 1)
+        << "the signal waited for the spin's end";
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+TEST(SpinTest, ASignalOnlyTheSpinnerCanTakeIsTakenWithinTheSpin) {
+  ExpectTakenWithinTheSpin(&KillProcessOnce);
+}
+
+TEST(SpinTest, ASignalSentToTheSpinningThreadIsTakenWithinTheSpin) {
+  ExpectTakenWithinTheSpin(&KillThisThreadOnce);
 }
 
 }  // namespace
