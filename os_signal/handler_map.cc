@@ -555,13 +555,7 @@ bool HandlerMap::TakeAllLocked(Subscriber* subscriber, Wanted* lost) {
   return true;
 }
 
-void HandlerMap::UpdateNotesWantedLocked() {
-  if (!runtime_ready_) return;
-  const bool wanted = !all_notes_.empty() || !by_note_.empty();
-  // Only this changes the queue's note slot, so a call that would not
-  // change it is skipped: a Notify or Stop of signals alone costs no atomic
-  // read-modify-write here.
-  if (wanted == notes_enabled_) return;
+void HandlerMap::SetNotesWantedLocked(bool wanted) {
   // Changes the queue's note slot, may wake the dispatcher.
   HoldCancellationOffLocked();
   notes_enabled_ = wanted;

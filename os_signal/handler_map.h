@@ -131,7 +131,15 @@ class HandlerMap {
   // Drops everything in `what` from `subscriber`, parking what it loses.
   void DropLocked(Subscriber* subscriber, const Wanted& what, Wanted* parked)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void UpdateNotesWantedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Only this changes the queue's note slot, so a call that would not
+  // change it is skipped: a Notify or Stop of signals alone costs no atomic
+  // read-modify-write, and (inline) no call, here.
+  void UpdateNotesWantedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (!runtime_ready_) return;
+    const bool wanted = !all_notes_.empty() || !by_note_.empty();
+    if (wanted != notes_enabled_) SetNotesWantedLocked(wanted);
+  }
+  void SetNotesWantedLocked(bool wanted) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Removes what `received` ends of `subscriber`'s once subscription (all
   // of it for a context), adding it to `*lost` (OnceRelease).
   void ReleaseOnceLocked(Subscriber* subscriber,
