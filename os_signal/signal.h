@@ -53,7 +53,13 @@
 //   cancellation points: a pthread_cancel pending for the caller acts
 //   after they return, never halfway through. SignalChannel's receive
 //   calls and SignalContext's waits can be cancelled while they wait
-//   (channel.h, notify_context.h).
+//   (channel.h, notify_context.h). Deferred cancellation only: Notify and
+//   Stop hold cancellation off only from their first step that may reach
+//   a cancellation point (a Notify+Stop of a signal others want reaches
+//   none), so asynchronous cancellation (PTHREAD_CANCEL_ASYNCHRONOUS), or
+//   a host signal handler that calls a cancellation point (write(2), say)
+//   on a thread with a cancellation pending, can act inside them, as it
+//   can inside malloc; neither is supported (RELIABILITY.md).
 //
 // Backends: "posix" (lock-free bitmask; repeats of one signal coalesce) or
 // "note" (bounded FIFO that also carries text notes; each arrival queued,

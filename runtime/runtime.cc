@@ -64,6 +64,9 @@ void RestoreAfterDelay(int signo) ABSL_NO_THREAD_SAFETY_ANALYSIS {
   Dispositions().RestoreSaved(signo);
 }
 
+// On a receiver spinning in Receive (a once release run by its fan-out)
+// this sees the spin's temporary block (runtime/spin_mask.h): Disable then
+// closes the signal on the mask thread, the choice that is right either way.
 bool ThisThreadBlocks(int signo) {
   sigset_t mask;
   return pthread_sigmask(SIG_BLOCK, nullptr, &mask) == 0 &&

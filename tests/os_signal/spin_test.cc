@@ -2,6 +2,7 @@
 // PORTSIG_SPIN_BEFORE_SLEEP=2ms, so the budget starts from the environment.
 #include <pthread.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -210,6 +211,120 @@ TEST(SpinTest, ASignalOnlyTheSpinnerCanTakeIsTakenWithinTheSpin) {
 
 TEST(SpinTest, ASignalSentToTheSpinningThreadIsTakenWithinTheSpin) {
   ExpectTakenWithinTheSpin(&KillThisThreadOnce);
+}
+
+// A signal whose last subscriber Stops while a receiver spins stays
+// blocked on the spinner (its mask was made when the signal was wanted).
+// Sent then, while every other thread blocks it, it reaches the disposition
+// Stop put back (the host's handler) within the spin, not at its end: the
+// next look finds it pending and unblocks. The spin_mask_blocked hook holds
+// the spinner, its mask in place, while the main thread Stops and sends;
+// spin_ended looks whether the host's handler ran.
+std::atomic<bool> g_spinner_held{false};
+std::atomic<bool> g_spinner_go{false};
+std::atomic<int> g_host_handled{0};
+std::atomic<int> g_host_handled_at_spin_end{-1};
+void HoldSpinnerOnce(int) {
+  if (!t_is_receiver) return;
+  test_hooks::spin_mask_blocked.store(nullptr);
+  g_spinner_held.store(true);
+  while (!g_spinner_go.load()) usleep(100);
+}
+void HostHandler(int) { g_host_handled.fetch_add(1); }
+void RecordHostHandledAtSpinEnd(int) {
+  if (t_is_receiver) g_host_handled_at_spin_end.store(g_host_handled.load());
+}
+
+TEST(SpinTest, ASignalStoppedWhileTheReceiverSpinsReachesTheHostWithinTheSpin) {
+  auto status = RunInChild([] {
+    struct sigaction host {};
+    host.sa_handler = &HostHandler;
+    ASSERT_EQ(sigaction(SIGUSR1, &host, nullptr), 0);
+    BlockHere(SIGUSR1);
+    ASSERT_TRUE(SetSpinBeforeSleep(absl::Milliseconds(10)).ok());
+    // Every signal, so that SIGUSR1 is not opened on portsig's mask thread.
+    SignalChannel every(1);
+    ASSERT_TRUE(Notify(every, {}).ok());
+    SignalChannel usr2(1);
+    ASSERT_TRUE(Notify(usr2, {SIGUSR2}).ok());
+    test_hooks::spin_ended.store(&RecordHostHandledAtSpinEnd);
+    test_hooks::spin_mask_blocked.store(&HoldSpinnerOnce);
+    std::thread receiver([&] {
+      sigset_t usr1;
+      sigemptyset(&usr1);
+      sigaddset(&usr1, SIGUSR1);
+      pthread_sigmask(SIG_UNBLOCK, &usr1, nullptr);
+      t_is_receiver = true;
+      (void)usr2.ReceiveFor(absl::Milliseconds(20));
+      t_is_receiver = false;
+      EXPECT_FALSE(BlockedHere(SIGUSR1));
+    });
+    while (!g_spinner_held.load()) usleep(100);
+    Stop(every);
+    ASSERT_EQ(kill(getpid(), SIGUSR1), 0);  // Only the spinner may take it.
+    g_spinner_go.store(true);
+    receiver.join();
+    test_hooks::spin_ended.store(nullptr);
+    EXPECT_EQ(g_host_handled.load(), 1);
+    EXPECT_EQ(g_host_handled_at_spin_end.load(), 1)
+        << "the signal waited for the spin's end";
+    Stop(usr2);
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+// fork() while another thread spins in Receive (its poller registered, its
+// mask in place): the child has neither, so the sender of a signal its
+// sleeping receiver waits for wakes that receiver (receiver_picked). With
+// the parent's poller still counted, the posix backend's sender would wake
+// nobody and leave the signal to the dispatcher's 10ms poller watchdog. The
+// child spins not at all; the signal is raised as its receiver is about to
+// sleep.
+std::atomic<int> g_picked{0};
+void RecordPicked(int signo) { g_picked.store(signo); }
+void RaiseBeforeSleepOnce(int) {
+  test_hooks::receiver_before_sleep.store(nullptr);
+  raise(SIGUSR1);
+}
+
+TEST(SpinTest, AChildForkedWhileAReceiverSpinsWakesItsOwnReceiver) {
+  auto status = RunInChild([] {
+    ASSERT_TRUE(SetSpinBeforeSleep(absl::Milliseconds(10)).ok());
+    SignalChannel usr2(1);
+    ASSERT_TRUE(Notify(usr2, {SIGUSR2}).ok());
+    test_hooks::spin_mask_blocked.store(&HoldSpinnerOnce);
+    // Detached, not joined: TSan aborts a forked child that starts a thread
+    // on the stack of a joinable thread the parent had at fork ("dup
+    // thread with used id", as in harness_regression_test).
+    static std::atomic<bool> receiver_done{false};
+    std::thread([&usr2] {
+      t_is_receiver = true;
+      (void)usr2.ReceiveFor(absl::Milliseconds(20));
+      t_is_receiver = false;
+      receiver_done.store(true);
+    }).detach();
+    while (!g_spinner_held.load()) usleep(100);
+    const pid_t pid = fork();
+    if (pid == 0) {
+      alarm(30);
+      if (!SetSpinBeforeSleep(absl::ZeroDuration()).ok()) _exit(2);
+      SignalChannel mine(1);
+      if (!Notify(mine, {SIGUSR1}).ok()) _exit(3);
+      test_hooks::receiver_picked.store(&RecordPicked);
+      test_hooks::receiver_before_sleep.store(&RaiseBeforeSleepOnce);
+      const std::optional<Signal> got = mine.ReceiveFor(absl::Seconds(20));
+      if (got != Signal(SIGUSR1)) _exit(4);
+      _exit(g_picked.load() == SIGUSR1 ? 0 : 5);
+    }
+    ASSERT_GT(pid, 0);
+    int raw = 0;
+    ASSERT_EQ(waitpid(pid, &raw, 0), pid);
+    EXPECT_TRUE(WIFEXITED(raw) && WEXITSTATUS(raw) == 0) << raw;
+    g_spinner_go.store(true);
+    while (!receiver_done.load()) usleep(100);
+    Stop(usr2);
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
 }
 
 }  // namespace
