@@ -28,6 +28,20 @@ absl::Status SetSpinBeforeSleep(absl::Duration spin) {
   return Configure(options);
 }
 
+bool BlockedHere(int signo) {
+  sigset_t mask;
+  pthread_sigmask(SIG_BLOCK, nullptr, &mask);
+  return sigismember(&mask, signo) == 1;
+}
+
+// pthread_sigmask(how) of `signo` alone, on the calling thread.
+void MaskHere(int how, int signo) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, signo);
+  pthread_sigmask(how, &set, nullptr);
+}
+
 TEST(SpinTest, TheEnvironmentSetsTheBudget) {
   EXPECT_EQ(SpinBeforeSleep(), absl::Milliseconds(2));
 }
@@ -69,10 +83,7 @@ TEST(SpinTest, ASpinningReceiverTakesAnUnbufferedDelivery) {
     test_hooks::spin_started.store(&SendWhileSpinning);
     std::optional<Signal> got;
     std::thread receiver([&] {
-      sigset_t usr1;
-      sigemptyset(&usr1);
-      sigaddset(&usr1, SIGUSR1);
-      pthread_sigmask(SIG_BLOCK, &usr1, nullptr);
+      MaskHere(SIG_BLOCK, SIGUSR1);
       t_is_receiver = true;
       got = ch.ReceiveFor(absl::Seconds(10));
     });
@@ -93,19 +104,6 @@ TEST(SpinTest, ReceiveForGivesUpWithinTheSpin) {
   EXPECT_FALSE(ch.ReceiveFor(absl::Microseconds(100)).has_value());
   ASSERT_TRUE(SetSpinBeforeSleep(absl::Milliseconds(2)).ok());
   Stop(ch);
-}
-
-bool BlockedHere(int signo) {
-  sigset_t mask;
-  pthread_sigmask(SIG_BLOCK, nullptr, &mask);
-  return sigismember(&mask, signo) == 1;
-}
-
-void BlockHere(int signo) {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, signo);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
 // While it spins, a receiver blocks the signals portsig takes (so that the
@@ -131,7 +129,7 @@ TEST(SpinTest, ASpinningReceiverBlocksTheSignalsAndPutsItsMaskBack) {
     bool usr1_blocked_after = true;
     bool usr2_blocked_after = false;
     std::thread receiver([&] {
-      BlockHere(SIGUSR2);
+      MaskHere(SIG_BLOCK, SIGUSR2);
       t_is_receiver = true;
       got = ch.ReceiveFor(absl::Seconds(10));
       t_is_receiver = false;
@@ -178,15 +176,12 @@ void ExpectTakenWithinTheSpin(void (*send)(int)) {
     // portsig's own threads always. The receiver subscribes to every signal
     // rather than naming SIGUSR1, which would open it on portsig's mask
     // thread (runtime/mask_thread.h), which would then take it.
-    BlockHere(SIGUSR1);
+    MaskHere(SIG_BLOCK, SIGUSR1);
     ASSERT_TRUE(SetSpinBeforeSleep(absl::Milliseconds(10)).ok());
     SignalChannel ch(1);
     std::optional<Signal> got;
     std::thread receiver([&] {
-      sigset_t usr1;
-      sigemptyset(&usr1);
-      sigaddset(&usr1, SIGUSR1);
-      pthread_sigmask(SIG_UNBLOCK, &usr1, nullptr);
+      MaskHere(SIG_UNBLOCK, SIGUSR1);
       ASSERT_TRUE(Notify(ch, {}).ok());
       test_hooks::spin_ended.store(&RecordSpinEnd);
       test_hooks::spin_mask_blocked.store(send);
@@ -240,7 +235,7 @@ TEST(SpinTest, ASignalStoppedWhileTheReceiverSpinsReachesTheHostWithinTheSpin) {
     struct sigaction host {};
     host.sa_handler = &HostHandler;
     ASSERT_EQ(sigaction(SIGUSR1, &host, nullptr), 0);
-    BlockHere(SIGUSR1);
+    MaskHere(SIG_BLOCK, SIGUSR1);
     ASSERT_TRUE(SetSpinBeforeSleep(absl::Milliseconds(10)).ok());
     // Every signal, so that SIGUSR1 is not opened on portsig's mask thread.
     SignalChannel every(1);
@@ -250,10 +245,7 @@ TEST(SpinTest, ASignalStoppedWhileTheReceiverSpinsReachesTheHostWithinTheSpin) {
     test_hooks::spin_ended.store(&RecordHostHandledAtSpinEnd);
     test_hooks::spin_mask_blocked.store(&HoldSpinnerOnce);
     std::thread receiver([&] {
-      sigset_t usr1;
-      sigemptyset(&usr1);
-      sigaddset(&usr1, SIGUSR1);
-      pthread_sigmask(SIG_UNBLOCK, &usr1, nullptr);
+      MaskHere(SIG_UNBLOCK, SIGUSR1);
       t_is_receiver = true;
       (void)usr2.ReceiveFor(absl::Milliseconds(20));
       t_is_receiver = false;
