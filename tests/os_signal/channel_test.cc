@@ -13,17 +13,6 @@
 #include <optional>
 #include <ostream>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define CHANNEL_TEST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define CHANNEL_TEST_ASAN 1
-#endif
-#endif
-#ifdef CHANNEL_TEST_ASAN
-#include <sanitizer/asan_interface.h>
-#endif
-
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "os_signal/signal.h"
@@ -31,6 +20,7 @@
 #include "tests/testing/child_process.h"
 #include "tests/testing/dispatch.h"
 #include "tests/testing/proc_tasks.h"
+#include "tests/testing/unpoison_unwound_frames.h"
 
 namespace portsig {
 
@@ -41,21 +31,11 @@ void PrintTo(const Signal &signal, std::ostream *os) {
 
 namespace {
 
+using ::portsig::testing::UnpoisonUnwoundFrames;
+
 using ::portsig::testing::RaiseAndDispatch;
 using ::portsig::testing::RunInChild;
 using ::portsig::testing::WaitUntilBlocked;
-
-// At the top of a thread function that may be cancelled. ASan does not
-// see pthread_cancel's unwinding, so the frames it unwound stay poisoned,
-// and the sanitizer's own thread teardown, which writes there, reports a
-// stack-use-after-scope. Unpoisons them as the unwinding leaves.
-struct UnpoisonUnwoundFrames {
-  ~UnpoisonUnwoundFrames() {
-#ifdef CHANNEL_TEST_ASAN
-    __asan_handle_no_return();
-#endif
-  }
-};
 
 // Set in the receiver's thread to be held at the start of its spin (see
 // HoldAsSpinStarts).

@@ -27,20 +27,12 @@
 #include "tests/testing/child_process.h"
 #include "tests/testing/dispatch.h"
 #include "tests/testing/proc_tasks.h"
-
-#if defined(__SANITIZE_ADDRESS__)
-#define EXIT_TEST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define EXIT_TEST_ASAN 1
-#endif
-#endif
-#ifdef EXIT_TEST_ASAN
-#include <sanitizer/asan_interface.h>
-#endif
+#include "tests/testing/unpoison_unwound_frames.h"
 
 namespace portsig {
 namespace {
+
+using ::portsig::testing::UnpoisonUnwoundFrames;
 
 using ::portsig::testing::ChildStatus;
 using ::portsig::testing::RaiseAndDispatch;
@@ -65,17 +57,6 @@ ChildStatus ExitStatusOf(const std::function<void()>& body) {
 bool ExitedWith(const ChildStatus& status, int code) {
   return WIFEXITED(status.raw) && WEXITSTATUS(status.raw) == code;
 }
-
-// At the top of a thread function that may be cancelled: ASan does not see
-// pthread_cancel's unwinding, leaves the unwound frames poisoned, and its
-// own thread teardown then reports a stack-use-after-scope there.
-struct UnpoisonUnwoundFrames {
-  ~UnpoisonUnwoundFrames() {
-#ifdef EXIT_TEST_ASAN
-    __asan_handle_no_return();
-#endif
-  }
-};
 
 // A thread made with its own stack size (under TSan a thread made in a
 // child of a threaded runner may otherwise be given a dead thread's cached

@@ -20,25 +20,17 @@
 #include <functional>
 #include <thread>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define LAZY_CANCELLATION_TEST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define LAZY_CANCELLATION_TEST_ASAN 1
-#endif
-#endif
-#ifdef LAZY_CANCELLATION_TEST_ASAN
-#include <sanitizer/asan_interface.h>
-#endif
-
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "os_signal/signal.h"
 #include "platform/test_hooks.h"
 #include "tests/testing/child_process.h"
+#include "tests/testing/unpoison_unwound_frames.h"
 
 namespace portsig {
 namespace {
+
+using ::portsig::testing::UnpoisonUnwoundFrames;
 
 using testing::RunInChild;
 
@@ -50,18 +42,6 @@ struct Call {
   std::function<void()> body;
   bool block_sigusr1 = false;
   std::atomic<bool> returned{false};
-};
-
-// At the top of a thread function that is cancelled: ASan does not see
-// pthread_cancel's unwinding, leaves the unwound frames poisoned, and its
-// own thread teardown then reports a stack-use-after-scope there (as in
-// channel_test and exit_test).
-struct UnpoisonUnwoundFrames {
-  ~UnpoisonUnwoundFrames() {
-#ifdef LAZY_CANCELLATION_TEST_ASAN
-    __asan_handle_no_return();
-#endif
-  }
 };
 
 void* CallWithACancellationPending(void* arg) {
