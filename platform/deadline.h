@@ -48,11 +48,15 @@ class Deadline {
     return other.at_ < at_ ? other : *this;
   }
   // The deadline as an absolute CLOCK_MONOTONIC time, for
-  // pthread_cond_timedwait on a condition variable using that clock and
-  // for sem_clockwait. Not for an infinite deadline.
+  // pthread_cond_timedwait on a condition variable using that clock. Not
+  // for an infinite deadline.
   struct timespec ToMonotonicTimespec() const {
     return absl::ToTimespec(at_);
   }
+
+  // What is left of it: zero or less once passed. Not for an infinite
+  // deadline.
+  absl::Duration Remaining() const { return at_ - MonotonicNow(); }
 
   // Time since CLOCK_MONOTONIC's (arbitrary) origin.
   static absl::Duration MonotonicNow() {

@@ -1,7 +1,7 @@
 // Parker: where one sleeping thread waits for a 32-bit word to change, and
 // how a waker, possibly a signal handler, ends that wait. OneShotWakeup
-// (the dispatcher's sleep) parks on one; on the generic POSIX layer so does
-// ReceiverSlot (a receiver's sleep on the queue).
+// (the dispatcher's sleep) parks on one, and so does ReceiverSlot (a
+// receiver's sleep on the queue).
 //
 // Two implementations behind this header, chosen at build time by
 // --//platform:os (CMake: PORTSIG_OS):
@@ -11,7 +11,8 @@
 //   async-signal-safe everywhere. (sem_post is too, but sem_init does not
 //   exist on macOS, which is why Go's runtime uses a pipe on Darwin.)
 // Wait is a cancellation point on the posix layer (poll(2)), which
-// ReceiverSlot relies on there, and not on Linux (a raw futex wait is none).
+// ReceiverSlot relies on there, and not on Linux (a raw futex wait is none;
+// ReceiverSlot makes it one there itself).
 //
 // Written by hand because no library offers a wait that a signal handler
 // may end.

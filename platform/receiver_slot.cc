@@ -6,7 +6,7 @@
 // sleeping to woken carries a wake-up, so of racing wakers exactly one
 // wins, and a carried wake-up whose sleeper had already stopped waiting
 // (its deadline, a handler on its thread) is cleared by the next
-// Announce().
+// Announce() where one can linger (the self-pipe).
 #include "platform/receiver_slot.h"
 
 #include <pthread.h>
@@ -15,6 +15,7 @@
 
 #include "absl/time/time.h"
 #include "platform/sanitizers.h"
+#include "platform/test_hooks.h"
 
 namespace portsig {
 namespace platform {
@@ -26,6 +27,7 @@ void ReceiverSlot::Announce() {
 
 void ReceiverSlot::Sleep(const Deadline& deadline) {
   if (state_.load(std::memory_order_seq_cst) != kSleeping) return;
+  PORTSIG_TEST_HOOK(receiver_slot_looked, 0);
   PORTSIG_RETHROW_CANCELLATION_BEGIN
 #ifdef PORTSIG_TSAN
   // A pthread_cancel acting inside a TSan interceptor of a blocking call
@@ -61,6 +63,18 @@ bool ReceiverSlot::Wake() {
   // Runs in the handler: errno is the interrupted code's.
   const int saved_errno = errno;
   CarryWake();
+  errno = saved_errno;
+  return true;
+}
+
+bool ReceiverSlot::WakeOwn() {
+  uint32_t sleeping = kSleeping;
+  if (!state_.compare_exchange_strong(sleeping, kWoken,
+                                      std::memory_order_seq_cst)) {
+    return false;
+  }
+  const int saved_errno = errno;
+  CarryOwnWake();
   errno = saved_errno;
   return true;
 }

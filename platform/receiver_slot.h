@@ -15,22 +15,25 @@
 //   acts between them (receiver_slot.cc says why); each slice's end is such
 //   an early return.
 // - To wakers: Wake() is async-signal-safe (an atomic compare-exchange and,
-//   only when it wakes a sleeper, sem_post(3) or a pipe write), keeps errno,
-//   and wakes only a sleeper that announced and was not woken since: of any
-//   number of racing wakers exactly one wins, so a sender knows whether it
-//   handed its signal to this thread.
+//   only when it wakes a sleeper, a futex wake or a pipe write), keeps
+//   errno, and wakes only a sleeper that announced and was not woken since:
+//   of any number of racing wakers exactly one wins, so a sender knows
+//   whether it handed its signal to this thread. WakeOwn() is the same for
+//   a waker on the owner's own thread (portsig's handler interrupting the
+//   owner between Announce and Withdraw); on Linux it makes no system call.
 //
 // The state word and its rules are receiver_slot.cc's; how a wake-up is
 // carried is one of two files, chosen by --//platform:os:
-// linux (receiver_slot_linux.cc): a POSIX semaphore, whose sem_post is
-// async-signal-safe and whose sem_wait glibc makes a race-free cancellation
-// point (a raw futex wait is not a cancellation point at all); posix
-// (receiver_slot_posix.cc): platform::Parker's self-pipe, whose poll(2) is a
-// cancellation point (macOS has no unnamed semaphores).
+// linux (receiver_slot_linux.cc): futex(2) on the state word itself, so
+// the kernel compares the word before the owner sleeps and a handler on the
+// owner's thread ends the sleep by changing the word alone; the wait is
+// made a cancellation point as glibc makes its own futex waits one.
+// posix (receiver_slot_posix.cc): platform::Parker's self-pipe, whose
+// poll(2) is a cancellation point (macOS has no futex and no unnamed
+// semaphores); a wake on the owner's thread still writes the pipe, since
+// the owner may be between its look at the word and its poll.
 #ifndef PORTSIG_PLATFORM_RECEIVER_SLOT_H_
 #define PORTSIG_PLATFORM_RECEIVER_SLOT_H_
-
-#include <semaphore.h>
 
 #include <atomic>
 #include <cstdint>
@@ -74,6 +77,9 @@ class ReceiverSlot {
 
   // Waker side; see above.
   bool Wake();
+  // Wake() from the owner's own thread, interrupted between Announce() and
+  // Withdraw() (SleepingReceivers knows its thread's slot).
+  bool WakeOwn();
 
   // In a forked child: the parent's sleeper is not in this process.
   void ResetAfterFork();
@@ -88,11 +94,11 @@ class ReceiverSlot {
   void WaitForWake(const Deadline& deadline);
   // ends WaitForWake; async-signal-safe.
   void CarryWake();
+  // CarryWake's part when the waker is the owner's own thread.
+  void CarryOwnWake();
 
   std::atomic<uint32_t> state_{kAwake};
-  // One of these two is used, by the implementation chosen.
-  [[maybe_unused]] sem_t semaphore_;
-  [[maybe_unused]] Parker parker_;
+  Parker parker_;
 };
 
 }  // namespace platform

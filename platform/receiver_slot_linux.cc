@@ -1,58 +1,65 @@
-// ReceiverSlot's wake-up on Linux: a POSIX semaphore beside the state word
-// (receiver_slot.cc). See receiver_slot.h.
-#include <semaphore.h>
+// ReceiverSlot's wake-up on Linux: futex(2) on the state word itself
+// (platform::Parker). See receiver_slot.h.
+//
+// On the word, rather than on a semaphore beside it, because the kernel
+// usually runs the handler on the receiving thread itself (a main thread
+// blocked in Receive is the first thread Linux tries). That handler moves
+// the word from sleeping to woken, and the owner's wait then ends with no
+// wake-up carried: a wait not yet begun finds the word changed (the kernel
+// compares it before sleeping), a timed wait interrupted by the handler
+// returns EINTR, and an untimed one, restarted after the handler
+// (SA_RESTART), compares the word again. A semaphore's count does not
+// change with the word, so each such signal cost a sem_post, one more
+// system call on the handler's path.
+#include <pthread.h>
 #include <time.h>
 
-#include <cerrno>
-
-#include "platform/fatal.h"
+#include "absl/time/time.h"
 #include "platform/receiver_slot.h"
 #include "platform/sanitizers.h"
+#include "platform/test_hooks.h"
 
 namespace portsig {
 namespace platform {
 
-ReceiverSlot::ReceiverSlot() {
-  if (sem_init(&semaphore_, /*pshared=*/0, 0) != 0) {
-    Fatal("sem_init failed", 0, errno);
-  }
-}
+ReceiverSlot::ReceiverSlot() = default;
 
-ReceiverSlot::~ReceiverSlot() { sem_destroy(&semaphore_); }
+ReceiverSlot::~ReceiverSlot() = default;
 
-void ReceiverSlot::ClearCarriedWakes() {
-  while (sem_trywait(&semaphore_) == 0) {
-  }
-}
+// A futex wake finds no waiter once the wait has ended: nothing lingers.
+void ReceiverSlot::ClearCarriedWakes() {}
 
 PORTSIG_UNPOISONED_FRAME void ReceiverSlot::WaitForWake(
     const Deadline& deadline) {
-  // EINTR (a handler ran here, perhaps the one that woke this thread) and
-  // ETIMEDOUT end the sleep; the owner looks at the state and the time.
-  int result;
-  if (deadline.infinite()) {
-    result = sem_wait(&semaphore_);
-  } else {
-    // On CLOCK_MONOTONIC, as every portsig deadline: a wall-clock step
-    // must not stretch the sleep.
-    const struct timespec until = deadline.ToMonotonicTimespec();
-    result = sem_clockwait(&semaphore_, CLOCK_MONOTONIC, &until);
+  struct timespec relative;
+  if (!deadline.infinite()) {
+    const absl::Duration left = deadline.Remaining();
+    if (left <= absl::ZeroDuration()) return;
+    relative = absl::ToTimespec(left);
   }
-  if (result != 0 && errno != EINTR && errno != ETIMEDOUT) {
-    Fatal("sem_wait failed", 0, errno);
-  }
+  // A raw futex wait is no cancellation point. glibc makes its own waits
+  // one (sem_wait, pthread_cond_wait) by switching the thread to
+  // asynchronous cancellation for the length of the system call; so does
+  // this, with nothing but the wait inside the window. The wait has no
+  // effect a cancellation could cut in half: the owner's leaving, which
+  // the unwinding runs, withdraws and delivers what a waker handed it.
+  int type;
+  pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &type);
+  parker_.Wait(&state_, kSleeping, deadline.infinite() ? nullptr : &relative);
+  pthread_setcanceltype(type, nullptr);
 }
 
 void ReceiverSlot::CarryWake() {
-  // sem_post fails only with EOVERFLOW, which one post per sleep cannot
-  // reach.
-  sem_post(&semaphore_);
+  PORTSIG_TEST_HOOK(receiver_wake_carried, 0);
+  parker_.Wake(&state_);
 }
+
+// The owner is interrupted on this thread, so it is not inside its wait:
+// the changed word ends or forestalls it (see the top of this file).
+void ReceiverSlot::CarryOwnWake() {}
 
 void ReceiverSlot::ResetAfterFork() {
   state_.store(kAwake, std::memory_order_relaxed);
-  // The copy may count a waiter of the parent's; a fresh one counts none.
-  sem_init(&semaphore_, 0, 0);
 }
 
 }  // namespace platform

@@ -5,6 +5,7 @@
 #include "absl/time/time.h"
 #include "platform/receiver_slot.h"
 #include "platform/sanitizers.h"
+#include "platform/test_hooks.h"
 
 namespace portsig {
 namespace platform {
@@ -20,16 +21,21 @@ PORTSIG_UNPOISONED_FRAME void ReceiverSlot::WaitForWake(
     const Deadline& deadline) {
   if (deadline.infinite()) {
     parker_.Wait(&state_, kSleeping);
-  } else if (const absl::Duration left =
-                 absl::DurationFromTimespec(deadline.ToMonotonicTimespec()) -
-                 Deadline::MonotonicNow();
+  } else if (const absl::Duration left = deadline.Remaining();
              left > absl::ZeroDuration()) {
     const struct timespec relative = absl::ToTimespec(left);
     parker_.Wait(&state_, kSleeping, &relative);
   }
 }
 
-void ReceiverSlot::CarryWake() { parker_.Wake(&state_); }
+void ReceiverSlot::CarryWake() {
+  PORTSIG_TEST_HOOK(receiver_wake_carried, 0);
+  parker_.Wake(&state_);
+}
+
+// The owner may have looked at the word and not yet reached poll(2): only
+// the byte in the pipe ends that poll.
+void ReceiverSlot::CarryOwnWake() { CarryWake(); }
 
 void ReceiverSlot::ResetAfterFork() {
   // The parker makes its own pipe in the child at its first Wait.

@@ -80,7 +80,9 @@ bool SleepingReceivers::WakeOne() {
   // The handler on a thread that sleeps here: no other thread need wake.
   if (t_table == this) {
     std::atomic_signal_fence(std::memory_order_seq_cst);
-    if (ReceiverSlot* own = t_slot; own != nullptr && own->Wake()) return true;
+    if (ReceiverSlot* own = t_slot; own != nullptr && own->WakeOwn()) {
+      return true;
+    }
   }
   for (Chunk* chunk = &first_; chunk != nullptr;
        chunk = chunk->next.load(std::memory_order_acquire)) {

@@ -26,6 +26,8 @@ std::atomic<Hook> spin_mask_blocked{nullptr};
 std::atomic<Hook> resethand_before_reset{nullptr};
 std::atomic<Hook> receiver_before_sleep{nullptr};
 std::atomic<Hook> receiver_woke{nullptr};
+std::atomic<Hook> receiver_slot_looked{nullptr};
+std::atomic<Hook> receiver_wake_carried{nullptr};
 std::atomic<Hook> receiver_leaving{nullptr};
 std::atomic<Hook> receiver_picked{nullptr};
 std::atomic<Hook> role_busy{nullptr};

@@ -108,6 +108,12 @@ extern std::atomic<Hook> receiver_before_sleep;
 extern std::atomic<Hook> receiver_woke;
 extern std::atomic<Hook> receiver_leaving;
 extern std::atomic<Hook> receiver_picked;
+// In ReceiverSlot::Sleep, on the owner's thread, after its last look at the
+// state word and before it waits (receiver_slot_looked); in ReceiverSlot,
+// on the waker, as it carries a wake-up to a sleeper (a futex wake or a
+// pipe write: receiver_wake_carried). The argument is 0.
+extern std::atomic<Hook> receiver_slot_looked;
+extern std::atomic<Hook> receiver_wake_carried;
 // In SigQueue, each time a thread that waits for the receive role finds it
 // held by another. The argument is 0.
 extern std::atomic<Hook> role_busy;

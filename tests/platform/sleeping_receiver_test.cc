@@ -18,6 +18,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "platform/os_name.h"
 #include "platform/sigqueue.h"
 #include "platform/test_hooks.h"
 #include "platform/wakeup.h"
@@ -67,6 +68,8 @@ class SleepingReceiverTest : public ::testing::TestWithParam<std::string> {
     test_hooks::receiver_woke.store(nullptr);
     test_hooks::receiver_leaving.store(nullptr);
     test_hooks::receiver_picked.store(nullptr);
+    test_hooks::receiver_slot_looked.store(nullptr);
+    test_hooks::receiver_wake_carried.store(nullptr);
     test_hooks::role_busy.store(nullptr);
     g_queue = nullptr;
   }
@@ -97,6 +100,57 @@ TEST_P(SleepingReceiverTest, ASignalBetweenTheLookAndTheSleepWakesTheReceiver) {
   // before the sleep makes it return at once, whatever the time.
   EXPECT_TRUE(SleepOnce(Deadline::In(absl::Seconds(10))));
   EXPECT_EQ(g_delivered.load(), 1);
+}
+
+// portsig's handler runs on the sleeping receiver's own thread (where the
+// kernel usually runs it for a main thread blocked in Receive), after the
+// receiver's last look at its state word and before its wait. The changed
+// word alone must end that wait: on Linux no wake-up is carried (no system
+// call); on the generic POSIX layer the pipe's byte is what ends the poll
+// that follows, so one is. Mutations (Linux): the wait on a semaphore
+// beside the word, as before, with the own-thread wake-up no longer
+// carried, slept to its deadline (the EXPECT on Passed); WakeOwn carrying
+// a wake-up anyway made the count 1.
+std::atomic<int> g_carried{0};
+void CountCarried(int) { g_carried.fetch_add(1); }
+std::atomic<bool> g_looked{false};
+void MarkLooked(int) { g_looked.store(true); }
+
+TEST_P(SleepingReceiverTest, AHandlerOnTheSleepersOwnThreadEndsItsWaitAlone) {
+  g_carried.store(0);
+  test_hooks::receiver_slot_looked.store(&SendOnce);
+  test_hooks::receiver_wake_carried.store(&CountCarried);
+  // Bounds a failing run only: the wait either never begins or ends at
+  // once.
+  const Deadline deadline = Deadline::In(absl::Seconds(20));
+  EXPECT_TRUE(SleepOnce(deadline));
+  EXPECT_FALSE(deadline.Passed()) << "the wait ran to its deadline";
+  EXPECT_EQ(delivered_by_sleep_, 1);
+  const bool linux_layer = std::string(PlatformOs()) == "linux";
+  EXPECT_EQ(g_carried.load(), linux_layer ? 0 : 1);
+}
+
+// A sender on another thread still carries its wake-up to the sleeper.
+// Mutation: CarryWake made a no-op left the receiver asleep to its
+// deadline.
+TEST_P(SleepingReceiverTest, ASenderOnAnotherThreadCarriesItsWakeUp) {
+  g_carried.store(0);
+  test_hooks::receiver_wake_carried.store(&CountCarried);
+  g_looked.store(false);
+  test_hooks::receiver_slot_looked.store(&MarkLooked);
+  std::thread sender([this] {
+    BlockAllSignals();
+    // Sends once the receiver has made its last look: a signal before it
+    // would be taken at the look, with no wait to end.
+    while (!g_looked.load()) absl::SleepFor(absl::Milliseconds(1));
+    queue_->Send(SIGUSR1);
+  });
+  const Deadline deadline = Deadline::In(absl::Seconds(20));
+  EXPECT_TRUE(SleepOnce(deadline));
+  sender.join();
+  EXPECT_FALSE(deadline.Passed()) << "the wait ran to its deadline";
+  EXPECT_EQ(delivered_by_sleep_, 1);
+  EXPECT_EQ(g_carried.load(), 1);
 }
 
 // The receiver's deadline passes just as a sender picks it: the sender
