@@ -54,7 +54,13 @@ bool ReceiverSlot::Withdraw() {
   return state_.exchange(kAwake, std::memory_order_seq_cst) == kWoken;
 }
 
-bool ReceiverSlot::Wake() {
+bool ReceiverSlot::Wake() { return WakeCarrying(&ReceiverSlot::CarryWake); }
+
+bool ReceiverSlot::WakeOwn() {
+  return WakeCarrying(&ReceiverSlot::CarryOwnWake);
+}
+
+bool ReceiverSlot::WakeCarrying(void (ReceiverSlot::*carry)()) {
   uint32_t sleeping = kSleeping;
   if (!state_.compare_exchange_strong(sleeping, kWoken,
                                       std::memory_order_seq_cst)) {
@@ -62,19 +68,7 @@ bool ReceiverSlot::Wake() {
   }
   // Runs in the handler: errno is the interrupted code's.
   const int saved_errno = errno;
-  CarryWake();
-  errno = saved_errno;
-  return true;
-}
-
-bool ReceiverSlot::WakeOwn() {
-  uint32_t sleeping = kSleeping;
-  if (!state_.compare_exchange_strong(sleeping, kWoken,
-                                      std::memory_order_seq_cst)) {
-    return false;
-  }
-  const int saved_errno = errno;
-  CarryOwnWake();
+  (this->*carry)();
   errno = saved_errno;
   return true;
 }

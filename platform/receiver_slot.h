@@ -96,6 +96,8 @@ class ReceiverSlot {
   void CarryWake();
   // CarryWake's part when the waker is the owner's own thread.
   void CarryOwnWake();
+  // Wake() and WakeOwn(): the state word's change, then `carry`.
+  bool WakeCarrying(void (ReceiverSlot::*carry)());
 
   std::atomic<uint32_t> state_{kAwake};
   Parker parker_;
