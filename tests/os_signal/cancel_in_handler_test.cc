@@ -1,0 +1,115 @@
+// A thread cancelled (pthread_cancel) while portsig's handler runs on it,
+// having interrupted one of the thread's waits. A wait that is a
+// cancellation point (a receiver's sleep in Receive, and glibc's own
+// cancellable calls, read or poll) switches the thread to asynchronous
+// cancellation for the length of its system call, and a handler that
+// interrupts the call runs with that type. pthread_cancel's signal is one
+// glibc keeps out of every set sigfillset makes, so portsig's handler did
+// not block it: the cancellation acted at whatever instruction the handler
+// was at, and unwound out of it halfway (a signal taken from the kernel
+// and never queued, a count of senders in flight never taken back, which
+// Stop then waited for forever, the note backend's lock never let go).
+// Now the handler's mask blocks the C library's own signals too, and the
+// cancellation acts as the handler returns, back in the wait.
+//
+// Each test runs in a child (signals, cancellation, a watchdog). The
+// handler is held at a hook on the receiver's thread until the
+// cancellation has been sent.
+#include <pthread.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+
+#include "absl/time/time.h"
+#include "gtest/gtest.h"
+#include "os_signal/signal.h"
+#include "platform/test_hooks.h"
+#include "tests/testing/child_process.h"
+#include "tests/testing/proc_tasks.h"
+
+namespace portsig {
+namespace {
+
+using testing::RunInChild;
+
+pid_t Tid() { return static_cast<pid_t>(syscall(SYS_gettid)); }
+
+std::atomic<pid_t> g_receiver_tid{0};
+std::atomic<bool> g_looked{false};
+// 0: not yet in the handler; 1: held there; 2: let go.
+std::atomic<int> g_stage{0};
+std::atomic<bool> g_hook_returned{false};
+
+void MarkLooked(int) {
+  if (Tid() == g_receiver_tid.load()) g_looked.store(true);
+}
+
+// In portsig's handler, on the receiver's thread, once: held until the
+// main thread has sent the cancellation.
+void HoldInHandler(int) {
+  if (Tid() != g_receiver_tid.load() || g_stage.load() != 0) return;
+  g_stage.store(1);
+  while (g_stage.load() != 2) {
+  }
+  g_hook_returned.store(true);
+}
+
+void* ReceiveForEver(void* channel) {
+  g_receiver_tid.store(Tid());
+  (void)static_cast<SignalChannel*>(channel)->Receive();
+  return nullptr;
+}
+
+// The receiver blocked in Receive; SIGUSR1 sent to its thread; the handler
+// held at `hook` (which must fire in the handler for SIGUSR1) while the
+// thread is cancelled. The handler must finish, the signal reach the
+// channel (the cancelled receiver's leaving delivers it), and portsig go on
+// working. Without the fix the hook never returned.
+void CancelWhileTheHandlerRuns(std::atomic<test_hooks::Hook>* hook) {
+  auto status = RunInChild([hook] {
+    alarm(60);
+    SignalChannel channel(2);
+    ASSERT_TRUE(Notify(channel, {SIGUSR1}).ok());
+    test_hooks::receiver_slot_looked.store(&MarkLooked);
+    pthread_t receiver;
+    ASSERT_EQ(pthread_create(&receiver, nullptr, &ReceiveForEver, &channel), 0);
+    while (!g_looked.load()) sched_yield();
+    testing::WaitUntilBlocked(g_receiver_tid.load());
+    hook->store(&HoldInHandler);
+    ASSERT_EQ(syscall(SYS_tgkill, getpid(), g_receiver_tid.load(), SIGUSR1), 0);
+    while (g_stage.load() != 1) sched_yield();
+    ASSERT_EQ(pthread_cancel(receiver), 0);
+    g_stage.store(2);
+    void* result = nullptr;
+    ASSERT_EQ(pthread_join(receiver, &result), 0);
+    hook->store(nullptr);
+    test_hooks::receiver_slot_looked.store(nullptr);
+    EXPECT_EQ(result, PTHREAD_CANCELED);
+    ASSERT_TRUE(g_hook_returned.load())
+        << "the cancellation unwound out of portsig's handler";
+    EXPECT_EQ(channel.ReceiveFor(absl::Seconds(20)), Signal(SIGUSR1));
+    // Still working: another signal, and Stop (which waits for every
+    // sender in flight) returns.
+    ASSERT_EQ(raise(SIGUSR1), 0);
+    EXPECT_EQ(channel.ReceiveFor(absl::Seconds(20)), Signal(SIGUSR1));
+    Stop(channel);
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+// Held in the sender's count (after its check that the signal is wanted,
+// before it queues it): unwound there, the signal was lost and the count
+// stayed up.
+TEST(CancelInHandlerTest, ACancellationWaitsForTheHandlerToQueue) {
+  CancelWhileTheHandlerRuns(&test_hooks::after_wanted_check);
+}
+
+// Held after the handler woke the receiver (its own slot).
+TEST(CancelInHandlerTest, ACancellationWaitsForTheHandlerAfterThePick) {
+  CancelWhileTheHandlerRuns(&test_hooks::receiver_picked);
+}
+
+}  // namespace
+}  // namespace portsig
