@@ -5,6 +5,7 @@
 // receiver_picked hook counts the hand-offs to a sleeping receiver.
 #include <pthread.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -15,6 +16,8 @@
 #include "os_signal/signal.h"
 #include "platform/test_hooks.h"
 #include "tests/testing/child_process.h"
+#include "tests/testing/linux_layer.h"
+#include "tests/testing/proc_tasks.h"
 
 namespace portsig {
 namespace {
@@ -129,6 +132,53 @@ TEST(OneHopTest, StopWhileTheReceiverSleepsLosesNothing) {
     ASSERT_EQ(pthread_join(thread, nullptr), 0);
     test_hooks::receiver_picked.store(nullptr);
     test_hooks::receiver_before_sleep.store(nullptr);
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+// The handler runs on a receiver blocked in an untimed Receive while it is
+// inside its wait's system call (a real signal, not a hook's Send). On the
+// Linux layer the handler only changes the state word, carrying no wake-up:
+// the futex wait, restarted after the handler (portsig's SA_RESTART),
+// compares the word again and ends. On the generic POSIX layer the pipe's
+// byte ends the poll. Mutation (Linux): the wait on a word the handler does
+// not change (a semaphore beside it, as before a2e3d74) with the
+// own-thread wake-up still carrying nothing slept on until the watchdog.
+std::atomic<pid_t> g_receiver_tid{0};
+std::atomic<int> g_carried{0};
+void CountCarried(int) { g_carried.fetch_add(1); }
+
+void* ReceiveUntimed(void* arg) {
+  g_receiver_tid.store(static_cast<pid_t>(syscall(SYS_gettid)));
+  auto* receiver = static_cast<Receiver*>(arg);
+  receiver->got = receiver->channel->Receive();
+  return nullptr;
+}
+
+TEST(OneHopTest, TheHandlerInsideAnUntimedWaitEndsItOnItsOwnThread) {
+  auto status = RunInChild([] {
+    alarm(60);
+    g_picked.store(0);
+    g_carried.store(0);
+    g_sleeping.store(false);
+    SignalChannel channel(1);
+    ASSERT_TRUE(Notify(channel, {SIGUSR1}).ok());
+    test_hooks::receiver_slot_looked.store(&NoteSleeping);
+    test_hooks::receiver_picked.store(&CountPick);
+    test_hooks::receiver_wake_carried.store(&CountCarried);
+    Receiver receiver{&channel, /*block_signal=*/false, std::nullopt};
+    pthread_t thread;
+    ASSERT_EQ(pthread_create(&thread, nullptr, &ReceiveUntimed, &receiver), 0);
+    while (!g_sleeping.load()) sched_yield();
+    testing::WaitUntilBlocked(g_receiver_tid.load());
+    ASSERT_EQ(syscall(SYS_tgkill, getpid(), g_receiver_tid.load(), SIGUSR1), 0);
+    ASSERT_EQ(pthread_join(thread, nullptr), 0);
+    test_hooks::receiver_wake_carried.store(nullptr);
+    test_hooks::receiver_picked.store(nullptr);
+    test_hooks::receiver_slot_looked.store(nullptr);
+    EXPECT_EQ(receiver.got, Signal(SIGUSR1));
+    EXPECT_EQ(g_picked.load(), 1);
+    EXPECT_EQ(g_carried.load(), testing::LinuxLayer() ? 0 : 1);
   });
   EXPECT_TRUE(status.exited_ok()) << status.ToString();
 }
