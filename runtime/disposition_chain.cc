@@ -1,7 +1,6 @@
 #include "runtime/disposition_chain.h"
 
 #include <errno.h>
-#include <signal.h>
 
 #include <atomic>
 #include <cstdint>
@@ -17,29 +16,6 @@
 namespace portsig {
 namespace runtime {
 namespace {
-
-// Puts the C library's own signals (glibc's SIGCANCEL and SIGSETXID) in
-// `set`, which sigfillset leaves them out of and sigaddset refuses; the
-// kernel blocks whatever a handler's sa_mask holds. Why portsig's handler
-// blocks pthread_cancel's signal: a handler that interrupts a wait which is
-// a cancellation point (a receiver's futex wait in Receive, glibc 2.36's
-// own read, poll or sem_wait) runs with the asynchronous cancellation type
-// that wait switched to for its system call, and a cancellation acting in
-// the handler unwound out of it at whatever instruction it was at: a signal
-// taken from the kernel and never queued, a sender's count never taken back
-// (Stop waited for it for ever), the note backend's lock never let go.
-// Blocked, it acts as the handler returns, back in the wait.
-void AddReservedSignals(sigset_t* set) {
-#if defined(__GLIBC__)
-  constexpr int kBits = 8 * sizeof(set->__val[0]);
-  for (int s = 1; s < NSIG; ++s) {
-    if (!platform::IsReservedSignal(s)) continue;
-    set->__val[(s - 1) / kBits] |= 1UL << ((s - 1) % kBits);
-  }
-#else
-  (void)set;
-#endif
-}
 
 // struct sigaction copied a word at a time with relaxed atomics, so a
 // reader racing a writer reads a torn value the sequence word discards,
@@ -225,6 +201,8 @@ absl::Status DispositionChains::InstallHandler(int signo) {
   ours.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
   // Go blocks every signal while its handler runs; so do we. It also keeps
   // the note backend's lock safe from a nested handler on the same thread.
+  // The C library's own signals too, which sigfillset leaves out: see
+  // AddReservedSignals (kernel_disposition.h).
   sigfillset(&ours.sa_mask);
   AddReservedSignals(&ours.sa_mask);
   return Install(signo, ours, kOurHandler);

@@ -2,6 +2,9 @@
 // calls that cannot fail: what the disposition chain (disposition_chain.h)
 // and portsig's handler (signal_handler.cc) both compare and call.
 //
+// Also the C library's own signals, which portsig's handler runs with
+// blocked (AddReservedSignals says why).
+//
 // Everything here is async-signal-safe (no allocation, no locks, only
 // sigaction(2) and the sigset functions), so the handler may use it.
 #ifndef PORTSIG_RUNTIME_KERNEL_DISPOSITION_H_
@@ -59,6 +62,46 @@ inline bool SameAction(const struct sigaction& a, const struct sigaction& b) {
   for (int s = 1; s <= platform::kMaxSignal; ++s) {
     if (sigismember(&a.sa_mask, s) != sigismember(&b.sa_mask, s)) return false;
   }
+  return true;
+}
+
+// The C library's own signals (glibc's SIGCANCEL and SIGSETXID:
+// platform::IsReservedSignal), which sigfillset leaves out of a set and
+// sigaddset refuses to add; the kernel blocks whatever a handler's sa_mask
+// holds. portsig's handler must run with pthread_cancel's signal blocked:
+// a handler that interrupts a wait which is a cancellation point (a
+// receiver's futex wait in Receive, glibc 2.36's own read, poll or
+// sem_wait) runs with the asynchronous cancellation type that wait
+// switched to for its system call, and a cancellation acting in the
+// handler unwound out of it at whatever instruction it was at: a signal
+// taken from the kernel and never queued, a sender's count never taken back
+// (Stop waited for it for ever), the note backend's lock never let go.
+// Blocked, it acts as the handler returns. The bits are written directly,
+// in glibc's layout; elsewhere no signal is reserved.
+inline void AddReservedSignals(sigset_t* set) {
+#if defined(__GLIBC__)
+  constexpr int kBits = 8 * sizeof(set->__val[0]);
+  for (int s = 1; s < NSIG; ++s) {
+    if (!platform::IsReservedSignal(s)) continue;
+    set->__val[(s - 1) / kBits] |= 1UL << ((s - 1) % kBits);
+  }
+#else
+  (void)set;
+#endif
+}
+
+// Whether `set` holds every reserved signal (none are, off glibc).
+inline bool HoldsReservedSignals(const sigset_t& set) {
+#if defined(__GLIBC__)
+  constexpr int kBits = 8 * sizeof(set.__val[0]);
+  for (int s = 1; s < NSIG; ++s) {
+    if (!platform::IsReservedSignal(s)) continue;
+    if ((set.__val[(s - 1) / kBits] & (1UL << ((s - 1) % kBits))) == 0) {
+      return false;
+    }
+  }
+#endif
+  (void)set;
   return true;
 }
 

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -341,11 +342,16 @@ bool KernelArgsReadable(int signo, const siginfo_t* info, const void* context,
 // form between the kernel's delivery and this read, the plain call's
 // arguments are taken for real ones; a restore in that window (Stop) only
 // costs the sender's details. Async-signal-safe; errno may change.
-bool KernelPassedSiginfo(int signo, const siginfo_t* info,
-                         const void* context) {
+//
+// `reserved_blocked` is set to whether the disposition in place blocks the
+// C library's own signals (portsig's own installation does; a host's
+// handler, which reached this one by a chain, cannot through sigaddset).
+bool KernelPassedSiginfo(int signo, const siginfo_t* info, const void* context,
+                         bool* reserved_blocked) {
   struct sigaction now;
   MustSigaction(signo, nullptr, &now,
                 "cannot read the disposition in the signal handler");
+  *reserved_blocked = HoldsReservedSignals(now.sa_mask);
   if ((now.sa_flags & SA_SIGINFO) == 0 || now.sa_handler == SIG_DFL ||
       now.sa_handler == SIG_IGN) {
     return false;
@@ -375,6 +381,51 @@ bool KernelPassedSiginfo(int signo, const siginfo_t* info,
   return true;
 }
 
+// Blocks the C library's own signals for the rest of the handler when the
+// kernel did not (AddReservedSignals, kernel_disposition.h, says why): a
+// host's handler over portsig's calls it, or a host put portsig's back with
+// its own mask. rt_sigprocmask(2) itself, as glibc's pthread_sigmask leaves
+// those signals out; two system calls, on that path only. Release() is
+// called at each return, not from a destructor: a cancellation pending
+// acts as the signals are unblocked, and unwinding out of a destructor
+// (noexcept) would end the process.
+class ReservedSignalsBlock {
+ public:
+  explicit ReservedSignalsBlock(bool needed) {
+#if defined(__linux__)
+    // An empty set holds them all only where none is reserved.
+    if (!needed || HoldsReservedSignals(sigset_t{})) return;
+    sigset_t reserved;
+    sigemptyset(&reserved);
+    AddReservedSignals(&reserved);
+    blocked_ = syscall(SYS_rt_sigprocmask, SIG_BLOCK, &reserved, &old_,
+                       kKernelSigsetBytes) == 0;
+#else
+    (void)needed;
+#endif
+  }
+  ReservedSignalsBlock(const ReservedSignalsBlock&) = delete;
+  ReservedSignalsBlock& operator=(const ReservedSignalsBlock&) = delete;
+
+  // errno is the caller's to restore after this.
+  void Release() {
+#if defined(__linux__)
+    if (!blocked_) return;
+    blocked_ = false;
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old_, nullptr,
+            kKernelSigsetBytes);
+#endif
+  }
+
+ private:
+#if defined(__linux__)
+  // The kernel's sigset: NSIG - 1 bits.
+  static constexpr size_t kKernelSigsetBytes = (NSIG - 1) / 8;
+  sigset_t old_;
+#endif
+  bool blocked_ = false;
+};
+
 // The parameters are const, and never written: called as a plain handler
 // on i386, their slots are the signal frame's saved %gs and %fs, which
 // sigreturn loads back (a zero written there leaves the thread without its
@@ -386,9 +437,13 @@ void Handler(int signo, siginfo_t* const passed_info,
   const void* frame = __builtin_frame_address(0);
   // Without a siginfo from the kernel nothing is read from them, and a
   // previous SA_SIGINFO handler is passed none, as a plain caller passes
-  // none.
+  // none. With no arguments at all the disposition is not read: taken for
+  // one that does not block the C library's own signals.
+  bool reserved_blocked = false;
   const bool passed = (passed_info != nullptr || passed_context != nullptr) &&
-                      KernelPassedSiginfo(signo, passed_info, passed_context);
+                      KernelPassedSiginfo(signo, passed_info, passed_context,
+                                          &reserved_blocked);
+  ReservedSignalsBlock block(!reserved_blocked);
   siginfo_t* const info = passed ? passed_info : nullptr;
   void* const context = passed ? passed_context : nullptr;
   if (const FallThroughRecord* outer = LiveRecord(signo, frame)) {
@@ -424,6 +479,7 @@ void Handler(int signo, siginfo_t* const passed_info,
       if (queue != nullptr &&
           queue->Send(signo, platform::RecordFromSiginfo(signo, &copy)) !=
               platform::SendResult::kNotWanted) {
+        block.Release();
         errno = saved_errno;
         return;
       }
@@ -437,6 +493,7 @@ void Handler(int signo, siginfo_t* const passed_info,
                   FreshIndex(view.installed, view.top), suspects, frame,
                   interrupted);
     }
+    block.Release();
     errno = saved_errno;
     return;
   }
@@ -465,6 +522,7 @@ void Handler(int signo, siginfo_t* const passed_info,
                     ? &static_cast<const ucontext_t*>(context)->uc_sigmask
                     : nullptr);
   }
+  block.Release();
   errno = saved_errno;
 }
 

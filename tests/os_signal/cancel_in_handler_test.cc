@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstring>
 
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
@@ -56,6 +57,22 @@ void HoldInHandler(int) {
   g_hook_returned.store(true);
 }
 
+// A host's handler installed over portsig's, calling it (a chain), with
+// the mask sigfillset makes: the C library's own signals not in it.
+struct sigaction g_portsigs;
+void HostHandler(int signo, siginfo_t* info, void* context) {
+  g_portsigs.sa_sigaction(signo, info, context);
+}
+
+void InstallChainingHostHandler() {
+  struct sigaction host;
+  std::memset(&host, 0, sizeof(host));
+  host.sa_sigaction = &HostHandler;
+  host.sa_flags = SA_SIGINFO | SA_RESTART;
+  sigfillset(&host.sa_mask);
+  ASSERT_EQ(sigaction(SIGUSR1, &host, &g_portsigs), 0);
+}
+
 void* ReceiveForEver(void* channel) {
   g_receiver_tid.store(Tid());
   (void)static_cast<SignalChannel*>(channel)->Receive();
@@ -67,11 +84,14 @@ void* ReceiveForEver(void* channel) {
 // thread is cancelled. The handler must finish, the signal reach the
 // channel (the cancelled receiver's leaving delivers it), and portsig go on
 // working. Without the fix the hook never returned.
-void CancelWhileTheHandlerRuns(std::atomic<test_hooks::Hook>* hook) {
-  auto status = RunInChild([hook] {
+// With `chained`, a host's handler over portsig's calls it.
+void CancelWhileTheHandlerRuns(std::atomic<test_hooks::Hook>* hook,
+                               bool chained = false) {
+  auto status = RunInChild([hook, chained] {
     alarm(60);
     SignalChannel channel(2);
     ASSERT_TRUE(Notify(channel, {SIGUSR1}).ok());
+    if (chained) InstallChainingHostHandler();
     test_hooks::receiver_slot_looked.store(&MarkLooked);
     pthread_t receiver;
     ASSERT_EQ(pthread_create(&receiver, nullptr, &ReceiveForEver, &channel), 0);
@@ -109,6 +129,36 @@ TEST(CancelInHandlerTest, ACancellationWaitsForTheHandlerToQueue) {
 // Held after the handler woke the receiver (its own slot).
 TEST(CancelInHandlerTest, ACancellationWaitsForTheHandlerAfterThePick) {
   CancelWhileTheHandlerRuns(&test_hooks::receiver_picked);
+}
+
+// portsig's handler called by a host's handler installed over it, whose
+// mask does not hold pthread_cancel's signal.
+TEST(CancelInHandlerTest, ACancellationWaitsForTheHandlerAHostChainsTo) {
+  CancelWhileTheHandlerRuns(&test_hooks::after_wanted_check,
+                            /*chained=*/true);
+}
+
+// The fast path: portsig's own installation has the kernel block them, so
+// its handler, called by the kernel, makes no system call for it.
+TEST(CancelInHandlerTest, PortsigsDispositionBlocksTheCLibrarysOwnSignals) {
+#if defined(__GLIBC__)
+  auto status = RunInChild([] {
+    SignalChannel channel(1);
+    ASSERT_TRUE(Notify(channel, {SIGUSR1}).ok());
+    struct sigaction now;
+    ASSERT_EQ(sigaction(SIGUSR1, nullptr, &now), 0);
+    constexpr int kBits = 8 * sizeof(now.sa_mask.__val[0]);
+    ASSERT_LT(__SIGRTMIN, SIGRTMIN);
+    for (int s = __SIGRTMIN; s < SIGRTMIN; ++s) {
+      EXPECT_NE((now.sa_mask.__val[(s - 1) / kBits] >> ((s - 1) % kBits)) & 1,
+                0u)
+          << "signal " << s << " not in portsig's sa_mask";
+    }
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+#else
+  GTEST_SKIP() << "no signals reserved by this C library";
+#endif
 }
 
 }  // namespace
