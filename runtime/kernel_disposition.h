@@ -65,6 +65,12 @@ inline bool SameAction(const struct sigaction& a, const struct sigaction& b) {
   return true;
 }
 
+#if defined(__GLIBC__)
+// glibc's reserved signals are one run from here (IsReservedSignal), so
+// the handler's look at them is a few steps, not one per signal.
+inline constexpr int kFirstReservedSignal = __SIGRTMIN;
+#endif
+
 // The C library's own signals (glibc's SIGCANCEL and SIGSETXID:
 // platform::IsReservedSignal), which sigfillset leaves out of a set and
 // sigaddset refuses to add; the kernel blocks whatever a handler's sa_mask
@@ -81,8 +87,8 @@ inline bool SameAction(const struct sigaction& a, const struct sigaction& b) {
 inline void AddReservedSignals(sigset_t* set) {
 #if defined(__GLIBC__)
   constexpr int kBits = 8 * sizeof(set->__val[0]);
-  for (int s = 1; s < NSIG; ++s) {
-    if (!platform::IsReservedSignal(s)) continue;
+  for (int s = kFirstReservedSignal; s < NSIG; ++s) {
+    if (!platform::IsReservedSignal(s)) break;
     set->__val[(s - 1) / kBits] |= 1UL << ((s - 1) % kBits);
   }
 #else
@@ -94,8 +100,8 @@ inline void AddReservedSignals(sigset_t* set) {
 inline bool HoldsReservedSignals(const sigset_t& set) {
 #if defined(__GLIBC__)
   constexpr int kBits = 8 * sizeof(set.__val[0]);
-  for (int s = 1; s < NSIG; ++s) {
-    if (!platform::IsReservedSignal(s)) continue;
+  for (int s = kFirstReservedSignal; s < NSIG; ++s) {
+    if (!platform::IsReservedSignal(s)) break;
     if ((set.__val[(s - 1) / kBits] & (1UL << ((s - 1) % kBits))) == 0) {
       return false;
     }
