@@ -12,6 +12,8 @@
 // Now the handler's mask blocks the C library's own signals too, and the
 // cancellation acts as the handler returns, back in the wait.
 //
+// Also: the wait gives the caller back its own cancellation type.
+//
 // Each test runs in a child (signals, cancellation, a watchdog). The
 // handler is held at a hook on the receiver's thread until the
 // cancellation has been sent.
@@ -22,6 +24,7 @@
 
 #include <atomic>
 #include <cstring>
+#include <memory>
 
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
@@ -159,6 +162,67 @@ TEST(CancelInHandlerTest, PortsigsDispositionBlocksTheCLibrarysOwnSignals) {
 #else
   GTEST_SKIP() << "no signals reserved by this C library";
 #endif
+}
+
+// The receiver's wait switches the thread to asynchronous cancellation for
+// its system call and back to what the caller had: a host that set the
+// asynchronous type itself (with cancellation disabled, so that it cannot
+// act here) keeps it after Receive, and one with the deferred type keeps
+// that. The signal comes while the receiver is inside the wait's system
+// call, so the switch is made. Mutation: the wait putting back the deferred
+// type whatever the caller had left the host's asynchronous type deferred.
+struct CancelSettings {
+  int state;
+  int type;
+};
+std::atomic<int> g_got{0};
+
+void* ReceiveWithSettings(void* arg) {
+  const auto* settings = static_cast<const CancelSettings*>(arg);
+  pthread_setcancelstate(settings->state, nullptr);
+  pthread_setcanceltype(settings->type, nullptr);
+  g_receiver_tid.store(Tid());
+  SignalChannel channel(1);
+  if (!Notify(channel, {SIGUSR1}).ok()) return nullptr;
+  g_got.store(channel.Receive().number());
+  int state = -1, type = -1;
+  pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &state);
+  pthread_setcanceltype(PTHREAD_CANCEL_DEFERRED, &type);
+  Stop(channel);
+  return new CancelSettings{state, type};
+}
+
+void ExpectReceiveKeeps(CancelSettings settings) {
+  auto status = RunInChild([settings] {
+    alarm(60);
+    test_hooks::receiver_slot_looked.store(&MarkLooked);
+    pthread_t receiver;
+    CancelSettings asked = settings;
+    ASSERT_EQ(pthread_create(&receiver, nullptr, &ReceiveWithSettings, &asked),
+              0);
+    while (!g_looked.load()) sched_yield();
+    testing::WaitUntilBlocked(g_receiver_tid.load());
+    ASSERT_EQ(syscall(SYS_tgkill, getpid(), g_receiver_tid.load(), SIGUSR1), 0);
+    void* result = nullptr;
+    ASSERT_EQ(pthread_join(receiver, &result), 0);
+    test_hooks::receiver_slot_looked.store(nullptr);
+    EXPECT_EQ(g_got.load(), SIGUSR1);
+    ASSERT_NE(result, nullptr);
+    ASSERT_NE(result, PTHREAD_CANCELED);
+    std::unique_ptr<const CancelSettings> after(
+        static_cast<const CancelSettings*>(result));
+    EXPECT_EQ(after->state, settings.state);
+    EXPECT_EQ(after->type, settings.type);
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+TEST(CancelInHandlerTest, ReceiveKeepsTheHostsAsynchronousType) {
+  ExpectReceiveKeeps({PTHREAD_CANCEL_DISABLE, PTHREAD_CANCEL_ASYNCHRONOUS});
+}
+
+TEST(CancelInHandlerTest, ReceiveKeepsTheDeferredType) {
+  ExpectReceiveKeeps({PTHREAD_CANCEL_ENABLE, PTHREAD_CANCEL_DEFERRED});
 }
 
 }  // namespace
