@@ -1,5 +1,5 @@
 // ReceiverSlot's state word, the same on every layer; how a wake-up is
-// carried (a semaphore, a self-pipe) is receiver_slot_linux.cc's or
+// carried (a futex wake, a self-pipe) is receiver_slot_linux.cc's or
 // receiver_slot_posix.cc's. See receiver_slot.h.
 //
 // The state word says who may wake: only a Wake() that moves it from
@@ -31,10 +31,11 @@ void ReceiverSlot::Sleep(const Deadline& deadline) {
   PORTSIG_RETHROW_CANCELLATION_BEGIN
 #ifdef PORTSIG_TSAN
   // A pthread_cancel acting inside a TSan interceptor of a blocking call
-  // (sem_wait, poll) unwinds past the interceptor's bookkeeping (TSan's
-  // runtime has no unwind cleanups), and TSan then ignores this thread's
-  // later mutex operations: it reported a race on a field the cancelled
-  // receiver reads under the channel's lock (exit_test,
+  // (poll; sem_wait, which the Linux slot once waited in) unwinds past the
+  // interceptor's bookkeeping (TSan's runtime has no unwind cleanups), and
+  // TSan then ignores this thread's later mutex operations: it reported a
+  // race on a field the cancelled receiver reads under the channel's lock
+  // (exit_test,
   // AReceiverBlockedThereCanStillBeCancelled). Under TSan the wait is made
   // in slices with cancellation held off, and a pending cancellation acts
   // between them, in pthread_testcancel, outside any interceptor. A slice

@@ -32,9 +32,10 @@
 // - Sleeping receivers (BeginSleep/Sleep/EndSleep): a thread that blocks
 //   until a delivery reaches it sleeps on the queue itself. A sender that
 //   finds one asleep wakes it instead of the dispatcher (one wake-up from
-//   handler to receiver: sem_post on Linux, a pipe write on the generic
-//   POSIX layer; when the kernel ran the handler on the sleeping thread
-//   itself, no other thread has to run), and the woken thread takes the
+//   handler to receiver: a futex wake on Linux, a pipe write on the
+//   generic POSIX layer; when the kernel ran the handler on the sleeping
+//   thread itself, none on Linux: the handler's change of the sleeper's
+//   state word ends its wait), and the woken thread takes the
 //   receive role and delivers what is queued to every subscriber itself. A
 //   sleeper woken by a sender always drains before it sleeps again or
 //   leaves, however it leaves (its deadline, pthread_cancel): the sender

@@ -475,7 +475,7 @@ TEST(CancellationTest, APendingCancellationActsAfterDoneInAForkedChild) {
 // one wake-up must not be that point: on the generic POSIX layer it was a
 // write(2) to the sleeper's pipe, so the thread was cancelled inside the
 // handler, at whatever instruction the signal interrupted, and the receiver
-// it had picked was never woken. On the Linux layer (futex, sem_post) it
+// it had picked was never woken. On the Linux layer (a futex wake) it
 // never was.
 std::atomic<bool> g_spin_go{false};
 std::atomic<bool> g_spinner_ready{false};
