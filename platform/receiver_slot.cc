@@ -35,11 +35,11 @@ void ReceiverSlot::Sleep(const Deadline& deadline) {
   // interceptor's bookkeeping (TSan's runtime has no unwind cleanups), and
   // TSan then ignores this thread's later mutex operations: it reported a
   // race on a field the cancelled receiver reads under the channel's lock
-  // (exit_test,
-  // AReceiverBlockedThereCanStillBeCancelled). Under TSan the wait is made
-  // in slices with cancellation held off, and a pending cancellation acts
-  // between them, in pthread_testcancel, outside any interceptor. A slice
-  // ending is an early return, which the owner allows for.
+  // (exit_test, AReceiverBlockedThereCanStillBeCancelled). Under TSan the
+  // wait is made in slices with cancellation held off, and a pending
+  // cancellation acts between them, in pthread_testcancel, outside any
+  // interceptor. A slice ending is an early return, which the owner allows
+  // for.
   int cancel_state;
   pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
   WaitForWake(deadline.EarlierOf(absl::Milliseconds(10)));
