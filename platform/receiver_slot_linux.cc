@@ -6,11 +6,11 @@
 // blocked in Receive is the first thread Linux tries). That handler moves
 // the word from sleeping to woken, and the owner's wait then ends with no
 // wake-up carried: a wait not yet begun finds the word changed (the kernel
-// compares it before sleeping), a timed wait interrupted by the handler
-// returns EINTR, and an untimed one, restarted after the handler
-// (SA_RESTART), compares the word again. A semaphore's count does not
-// change with the word, so each such signal cost a sem_post, one more
-// system call on the handler's path.
+// compares it before sleeping), and a wait interrupted by the handler
+// returns EINTR (every wait here is timed; an untimed one, restarted
+// after the handler by SA_RESTART, would compare the word again). A
+// semaphore's count does not change with the word, so each such signal
+// cost a sem_post, one more system call on the handler's path.
 #include <pthread.h>
 #include <time.h>
 
@@ -31,12 +31,14 @@ void ReceiverSlot::ClearCarriedWakes() {}
 
 PORTSIG_UNPOISONED_FRAME void ReceiverSlot::WaitForWake(
     const Deadline& deadline) {
-  struct timespec relative;
-  if (!deadline.infinite()) {
-    const absl::Duration left = deadline.Remaining();
-    if (left <= absl::ZeroDuration()) return;
-    relative = absl::ToTimespec(left);
-  }
+  // Timed even without a deadline: a handler on this thread ends a timed
+  // futex wait with EINTR, while the kernel restarts an untimed one
+  // (SA_RESTART) only for it to find the word changed, one more system
+  // call on every signal the kernel hands the sleeping receiver itself.
+  // The hour's end is an early return, which the owner allows for.
+  const absl::Duration left = deadline.EarlierOf(absl::Hours(1)).Remaining();
+  if (left <= absl::ZeroDuration()) return;
+  const struct timespec relative = absl::ToTimespec(left);
   // A raw futex wait is no cancellation point. glibc makes its own waits
   // one (sem_wait, pthread_cond_wait) by switching the thread to
   // asynchronous cancellation for the length of the system call; so does
@@ -45,7 +47,7 @@ PORTSIG_UNPOISONED_FRAME void ReceiverSlot::WaitForWake(
   // the unwinding runs, withdraws and delivers what a waker handed it.
   int type;
   pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &type);
-  parker_.Wait(&state_, kSleeping, deadline.infinite() ? nullptr : &relative);
+  parker_.Wait(&state_, kSleeping, &relative);
   pthread_setcanceltype(type, nullptr);
 }
 
