@@ -139,11 +139,13 @@ TEST(OneHopTest, StopWhileTheReceiverSleepsLosesNothing) {
 // The handler runs on a receiver blocked in an untimed Receive while it is
 // inside its wait's system call (a real signal, not a hook's Send). On the
 // Linux layer the handler only changes the state word, carrying no wake-up:
-// the futex wait, restarted after the handler (portsig's SA_RESTART),
-// compares the word again and ends. On the generic POSIX layer the pipe's
-// byte ends the poll. Mutation (Linux): the wait on a word the handler does
-// not change (a semaphore beside it, as before a2e3d74) with the
-// own-thread wake-up still carrying nothing slept on until the watchdog.
+// the futex wait (timed even here, since 060359b) ends with EINTR as the
+// handler returns; were it untimed, the kernel would restart it (portsig's
+// SA_RESTART) and it would compare the word again and end. On the generic
+// POSIX layer the pipe's byte ends the poll. Mutation (Linux): the wait on
+// a word the handler does not change (a semaphore beside it, as before
+// a2e3d74) with the own-thread wake-up still carrying nothing slept on
+// until the watchdog.
 std::atomic<pid_t> g_receiver_tid{0};
 std::atomic<int> g_carried{0};
 void CountCarried(int) { g_carried.fetch_add(1); }
