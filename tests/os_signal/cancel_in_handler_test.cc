@@ -283,7 +283,9 @@ void ReceiveWithACancellationPending(bool disabled) {
     test_hooks::receiver_slot_looked.store(nullptr);
     EXPECT_EQ(result, PTHREAD_CANCELED);
     EXPECT_EQ(g_receive_returned.load(), disabled);
-    if (disabled) EXPECT_EQ(g_got.load(), SIGUSR1);
+    if (disabled) {
+      EXPECT_EQ(g_got.load(), SIGUSR1);
+    }
     // The channel still works after its receiver was cancelled.
     ASSERT_EQ(raise(SIGUSR1), 0);
     EXPECT_EQ(channel.ReceiveFor(absl::Seconds(20)), Signal(SIGUSR1));
