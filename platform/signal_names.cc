@@ -166,8 +166,10 @@ bool IsReservedSignal(int signo) {
 }
 
 bool IsSynchronousSignal(int signo) {
-  return signo == SIGSEGV || signo == SIGBUS || signo == SIGFPE ||
-         signo == SIGILL || signo == SIGTRAP || signo == SIGSYS;
+  for (int synchronous : kSynchronousSignals) {
+    if (signo == synchronous) return true;
+  }
+  return false;
 }
 
 }  // namespace platform

@@ -44,10 +44,14 @@ int SignalFromNoteName(absl::string_view note);
 // True for numbers the C library keeps for itself (glibc's 32 and 33).
 bool IsReservedSignal(int signo);
 
-// True for signals the kernel raises on a faulting instruction (SEGV, BUS,
-// FPE, ILL, TRAP, SYS). Relaying one that came from a fault and returning
-// would re-execute the instruction forever, so portsig only relays these
-// when a process sent them.
+// Signals the kernel raises on a faulting instruction (SEGV, BUS, FPE,
+// ILL, TRAP, SYS). Relaying one that came from a fault and returning would
+// re-execute the instruction forever, so portsig only relays these when a
+// process sent them.
+inline constexpr int kSynchronousSignals[] = {SIGSEGV, SIGBUS,  SIGFPE,
+                                              SIGILL,  SIGTRAP, SIGSYS};
+
+// True for one of kSynchronousSignals.
 bool IsSynchronousSignal(int signo);
 
 }  // namespace platform
