@@ -11,6 +11,7 @@ std::atomic<bool> hold_deferred_restores{false};
 std::atomic<bool> posix_receiver_finds_receiving{false};
 std::atomic<bool> skip_note_index{false};
 std::atomic<Hook> handler_entered{nullptr};
+std::atomic<Hook> handler_read_disposition{nullptr};
 std::atomic<Hook> before_fan_out{nullptr};
 std::atomic<Hook> after_fan_out{nullptr};
 std::atomic<Hook> note_push_locked{nullptr};

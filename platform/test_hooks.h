@@ -26,6 +26,11 @@ extern std::atomic<Hook> after_wanted_check;
 extern std::atomic<Hook> disposition_changed;
 // On entry to portsig's async signal handler.
 extern std::atomic<Hook> handler_entered;
+// In portsig's async signal handler, as it reads the disposition in place
+// to learn whether the kernel passed it a siginfo: every signal, except
+// where the kernel entered it through portsig's own restorer
+// (platform/own_restorer.h).
+extern std::atomic<Hook> handler_read_disposition;
 // In the note backend's Push, while its lock is held, and just after it
 // released it. The argument is the note's length.
 extern std::atomic<Hook> note_push_locked;

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "platform/fatal.h"
+#include "platform/own_restorer.h"
 #include "platform/scoped_signal_block.h"
 #include "platform/signal_names.h"
 #include "platform/test_hooks.h"
@@ -184,7 +185,13 @@ absl::Status DispositionChains::Install(int signo,
     struct sigaction now;
     if (sigaction(signo, nullptr, &now) != 0) return SigactionError(signo);
     NoteBeforeInstall(w, signo, now);
-    if (sigaction(signo, &action, nullptr) != 0) return SigactionError(signo);
+    // portsig's own handler goes in with portsig's restorer, which spares
+    // the handler a read of the disposition on every signal
+    // (platform/own_restorer.h).
+    const int set = what == kOurHandler
+                        ? platform::SigactionWithOwnRestorer(signo, action)
+                        : sigaction(signo, &action, nullptr);
+    if (set != 0) return SigactionError(signo);
     w.SetInstalled(what);
   }
   PORTSIG_TEST_HOOK(disposition_changed, signo);

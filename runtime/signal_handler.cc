@@ -11,6 +11,7 @@
 #include "absl/base/attributes.h"
 #include "platform/fatal.h"
 #include "platform/mapped_memory.h"
+#include "platform/own_restorer.h"
 #include "platform/sanitizers.h"
 #include "platform/signal_names.h"
 #include "platform/signal_record.h"
@@ -72,8 +73,11 @@ void TakeDefaultAction(int signo) {
                 "cannot read the disposition after a stop signal");
   if (IsPlain(now, SIG_DFL) && (!g_dispositions.IsOurHandler(ours) ||
                                 g_dispositions.HandlerInstalled(signo))) {
-    MustSigaction(signo, &ours, nullptr,
-                  "cannot put the handler back after a stop signal");
+    // With the restorer it had, so portsig's own keeps its fast path.
+    if (platform::SigactionAsRead(signo, ours) != 0) {
+      platform::Fatal("cannot put the handler back after a stop signal", signo,
+                      errno);
+    }
   }
 }
 
@@ -326,7 +330,9 @@ bool KernelArgsReadable(int signo, const siginfo_t* info, const void* context,
 // the kernel left unwritten. A plain host handler calling portsig's as a plain
 // function passes the same nothing. The disposition in place says which,
 // and only the kernel knows it: one sigaction read per signal, the price
-// of never dereferencing a value that is not a pointer.
+// of never dereferencing a value that is not a pointer. Handler skips it
+// when its return address is portsig's own restorer, which only portsig's
+// own installation puts in place (platform/own_restorer.h).
 //
 // With a host's SA_SIGINFO handler in place, the kernel ran that one, and
 // portsig's is called by a host handler: the top one, passing on the
@@ -348,6 +354,7 @@ bool KernelArgsReadable(int signo, const siginfo_t* info, const void* context,
 // handler, which reached this one by a chain, cannot through sigaddset).
 bool KernelPassedSiginfo(int signo, const siginfo_t* info, const void* context,
                          bool* reserved_blocked) {
+  PORTSIG_TEST_HOOK(handler_read_disposition, signo);
   struct sigaction now;
   MustSigaction(signo, nullptr, &now,
                 "cannot read the disposition in the signal handler");
@@ -440,9 +447,18 @@ void Handler(int signo, siginfo_t* const passed_info,
   // none. With no arguments at all the disposition is not read: taken for
   // one that does not block the C library's own signals.
   bool reserved_blocked = false;
-  const bool passed = (passed_info != nullptr || passed_context != nullptr) &&
-                      KernelPassedSiginfo(signo, passed_info, passed_context,
-                                          &reserved_blocked);
+  bool passed;
+  if (platform::IsOwnRestorer(__builtin_return_address(0))) {
+    // The kernel entered this handler under the disposition portsig set
+    // (platform/own_restorer.h), as it stood at delivery: SA_SIGINFO, and
+    // a mask that holds the C library's signals. Nothing to read.
+    passed = true;
+    reserved_blocked = true;
+  } else {
+    passed = (passed_info != nullptr || passed_context != nullptr) &&
+             KernelPassedSiginfo(signo, passed_info, passed_context,
+                                 &reserved_blocked);
+  }
   ReservedSignalsBlock block(!reserved_blocked);
   siginfo_t* const info = passed ? passed_info : nullptr;
   void* const context = passed ? passed_context : nullptr;

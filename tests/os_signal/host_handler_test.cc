@@ -21,6 +21,7 @@
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "os_signal/signal.h"
+#include "platform/own_restorer.h"
 #include "platform/sanitizers.h"
 #include "platform/test_hooks.h"
 #include "tests/testing/child_process.h"
@@ -490,6 +491,50 @@ TEST(HostHandlerTest, PortsigsHandlerPutBackAsAPlainHandlerGetsNoSiginfo) {
     EXPECT_EQ(g_hinfo_info.load(), nullptr);
     EXPECT_EQ(g_hinfo_context.load(), nullptr);
     EXPECT_EQ(DescribeDifference(original, CurrentAction(SIGUSR1)), "");
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+std::atomic<int> g_disposition_reads{0};
+void CountDispositionRead(int) { g_disposition_reads.fetch_add(1); }
+
+// Queues SIGUSR1 with `value` and expects `ch` to get it with its sender
+// and value: the handler had the kernel's siginfo.
+void QueueAndReceiveWithSiginfo(SignalChannel& ch, int value) {
+  sigval v;
+  v.sival_int = value;
+  ASSERT_EQ(sigqueue(getpid(), SIGUSR1, v), 0);
+  const std::optional<Delivery> delivery = ch.ReceiveDeliveryFor(kWatchdog);
+  ASSERT_TRUE(delivery.has_value()) << "the signal never came";
+  EXPECT_EQ(delivery->sender_pid, getpid());
+  ASSERT_TRUE(delivery->value.has_value());
+  EXPECT_EQ(delivery->value->sival_int, value);
+}
+
+// portsig's handler, installed by portsig, takes the kernel's siginfo
+// without reading the disposition (platform/own_restorer.h): the kernel
+// entered it through portsig's restorer. A host that reads that disposition
+// and puts a copy back with sigaction() has the C library's restorer in
+// place, so the handler reads the disposition again, and still finds the
+// siginfo form. Where the build has no restorer of its own, every signal
+// reads it.
+TEST(HostHandlerTest,
+     PortsigsOwnInstallationIsKnownWithoutAReadAndACopyIsRead) {
+  auto status = RunInChild([] {
+    test_hooks::handler_read_disposition.store(&CountDispositionRead);
+    SignalChannel a(1);
+    ASSERT_TRUE(Notify(a, {SIGUSR1}).ok());
+    QueueAndReceiveWithSiginfo(a, 5);
+    QueueAndReceiveWithSiginfo(a, 6);
+    const int own = platform::HasOwnRestorer() ? 0 : 1;
+    EXPECT_EQ(g_disposition_reads.load(), 2 * own);
+
+    const struct sigaction copy = CurrentAction(SIGUSR1);
+    ASSERT_EQ(sigaction(SIGUSR1, &copy, nullptr), 0);
+    QueueAndReceiveWithSiginfo(a, 7);
+    EXPECT_EQ(g_disposition_reads.load(), 2 * own + 1);
+    Stop(a);
+    test_hooks::handler_read_disposition.store(nullptr);
   });
   EXPECT_TRUE(status.exited_ok()) << status.ToString();
 }

@@ -1,0 +1,180 @@
+// platform/own_restorer.h: a handler installed with portsig's restorer
+// sees it as its return address, gets the kernel's siginfo and returns to
+// the interrupted code with its mask put back, as under the C library's
+// sigaction(); one installed through sigaction() never sees portsig's
+// restorer; and an unwinder walks out of the handler through portsig's
+// restorer as far as through the C library's. Where the build has no
+// restorer of its own (the generic layer, i386, ThreadSanitizer), the
+// calls are sigaction(2) and the handler never sees one.
+//
+// Each case runs in a forked child: it changes SIGUSR1's disposition.
+#include "platform/own_restorer.h"
+
+#include <execinfo.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+
+#include "gtest/gtest.h"
+#include "tests/testing/child_process.h"
+#include "tests/testing/dispositions.h"
+
+namespace portsig {
+namespace platform {
+namespace {
+
+using testing::CurrentAction;
+using testing::DescribeDifference;
+using testing::RunInChild;
+
+struct Seen {
+  std::atomic<int> runs{0};
+  std::atomic<bool> own_restorer{false};
+  std::atomic<int> signo{0};
+  std::atomic<int> code{0};
+  std::atomic<pid_t> pid{0};
+  std::atomic<int> value{0};
+  std::atomic<int> frames{0};
+};
+Seen g_seen;
+
+// Kept by the handler: what its return address says, what the kernel
+// passed, and how deep an unwinder gets from inside it.
+void Recorder(int signo, siginfo_t* info, void*) {
+  const int saved_errno = errno;
+  g_seen.own_restorer.store(IsOwnRestorer(__builtin_return_address(0)));
+  g_seen.signo.store(info->si_signo);
+  g_seen.code.store(info->si_code);
+  g_seen.pid.store(info->si_pid);
+  g_seen.value.store(info->si_value.sival_int);
+  void* frames[64];
+  g_seen.frames.store(backtrace(frames, 64));
+  g_seen.runs.fetch_add(1);
+  (void)signo;
+  errno = saved_errno;
+}
+
+struct sigaction RecorderAction() {
+  struct sigaction action;
+  std::memset(&action, 0, sizeof(action));
+  action.sa_sigaction = &Recorder;
+  action.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
+  sigemptyset(&action.sa_mask);
+  sigaddset(&action.sa_mask, SIGUSR2);
+  return action;
+}
+
+// The same call site for every install, so the unwinder's depth compares.
+__attribute__((noinline)) void QueueToSelf(int value) {
+  sigval v;
+  v.sival_int = value;
+  ASSERT_EQ(sigqueue(getpid(), SIGUSR1, v), 0);
+  // Keeps this frame from being a tail call.
+  asm volatile("" ::: "memory");
+}
+
+// Queues one SIGUSR1 with `value` and checks the thread's mask and errno
+// came back as they were.
+void QueueAndCheckReturn(int value) {
+  sigset_t before, after;
+  ASSERT_EQ(pthread_sigmask(SIG_BLOCK, nullptr, &before), 0);
+  const int runs = g_seen.runs.load();
+  errno = 1234;
+  QueueToSelf(value);
+  EXPECT_EQ(errno, 1234);
+  ASSERT_EQ(g_seen.runs.load(), runs + 1) << "the handler did not run once";
+  ASSERT_EQ(pthread_sigmask(SIG_BLOCK, nullptr, &after), 0);
+  for (int s = 1; s < NSIG; ++s) {
+    EXPECT_EQ(sigismember(&before, s), sigismember(&after, s))
+        << "signal " << s;
+  }
+  EXPECT_EQ(g_seen.signo.load(), SIGUSR1);
+  EXPECT_EQ(g_seen.code.load(), SI_QUEUE);
+  EXPECT_EQ(g_seen.pid.load(), getpid());
+  EXPECT_EQ(g_seen.value.load(), value);
+}
+
+TEST(OwnRestorerTest, AHandlerInstalledWithItSeesItAndGetsTheKernelsSiginfo) {
+  auto status = RunInChild([] {
+    const struct sigaction action = RecorderAction();
+    ASSERT_EQ(SigactionWithOwnRestorer(SIGUSR1, action), 0);
+    // What a reader of the disposition sees is what was asked for.
+    EXPECT_EQ(DescribeDifference(action, CurrentAction(SIGUSR1)), "");
+    QueueAndCheckReturn(41);
+    EXPECT_EQ(g_seen.own_restorer.load(), HasOwnRestorer());
+    // Again: the restorer's rt_sigreturn left the disposition in place.
+    QueueAndCheckReturn(42);
+    EXPECT_EQ(g_seen.own_restorer.load(), HasOwnRestorer());
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+TEST(OwnRestorerTest, AHandlerInstalledThroughSigactionNeverSeesIt) {
+  auto status = RunInChild([] {
+    const struct sigaction action = RecorderAction();
+    ASSERT_EQ(sigaction(SIGUSR1, &action, nullptr), 0);
+    QueueAndCheckReturn(7);
+    EXPECT_FALSE(g_seen.own_restorer.load());
+    // A host that read portsig's installation and put a copy back with
+    // sigaction(): the C library's restorer, so not portsig's.
+    ASSERT_EQ(SigactionWithOwnRestorer(SIGUSR1, action), 0);
+    const struct sigaction read = CurrentAction(SIGUSR1);
+    ASSERT_EQ(sigaction(SIGUSR1, &read, nullptr), 0);
+    QueueAndCheckReturn(8);
+    EXPECT_FALSE(g_seen.own_restorer.load());
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+TEST(OwnRestorerTest, SigactionAsReadKeepsTheRestorerItRead) {
+  auto status = RunInChild([] {
+    const struct sigaction action = RecorderAction();
+    ASSERT_EQ(SigactionWithOwnRestorer(SIGUSR1, action), 0);
+    const struct sigaction own = CurrentAction(SIGUSR1);
+    ASSERT_EQ(sigaction(SIGUSR1, &action, nullptr), 0);
+    const struct sigaction libc = CurrentAction(SIGUSR1);
+
+    ASSERT_EQ(SigactionAsRead(SIGUSR1, own), 0);
+    EXPECT_EQ(DescribeDifference(action, CurrentAction(SIGUSR1)), "");
+    QueueAndCheckReturn(1);
+    EXPECT_EQ(g_seen.own_restorer.load(), HasOwnRestorer());
+
+    ASSERT_EQ(SigactionAsRead(SIGUSR1, libc), 0);
+    EXPECT_EQ(DescribeDifference(action, CurrentAction(SIGUSR1)), "");
+    QueueAndCheckReturn(2);
+    EXPECT_FALSE(g_seen.own_restorer.load());
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+// backtrace() (libgcc's unwinder, as exceptions and crash reporters use)
+// walks from inside the handler, through the signal frame, out to the code
+// that sent the signal and beyond: as deep through portsig's restorer as
+// through the C library's. An unwinder that did not recognise portsig's
+// restorer would stop there, or take the unwind entry of whatever code
+// precedes it.
+TEST(OwnRestorerTest, AnUnwinderWalksThroughItAsThroughTheCLibrarys) {
+  auto status = RunInChild([] {
+    void* warm[4];
+    backtrace(warm, 4);  // Loads libgcc_s outside the handler.
+    const struct sigaction action = RecorderAction();
+    ASSERT_EQ(sigaction(SIGUSR1, &action, nullptr), 0);
+    QueueAndCheckReturn(1);
+    const int through_libc = g_seen.frames.load();
+    ASSERT_EQ(SigactionWithOwnRestorer(SIGUSR1, action), 0);
+    QueueAndCheckReturn(2);
+    ASSERT_EQ(g_seen.own_restorer.load(), HasOwnRestorer());
+    const int through_own = g_seen.frames.load();
+    // The handler, the restorer, sigqueue, QueueToSelf, QueueAndCheckReturn,
+    // this lambda, and gtest's frames under it.
+    EXPECT_GE(through_libc, 6);
+    EXPECT_EQ(through_own, through_libc);
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+}  // namespace
+}  // namespace platform
+}  // namespace portsig
