@@ -56,6 +56,13 @@ void Recorder(int signo, siginfo_t* info, void*) {
   errno = saved_errno;
 }
 
+// backtrace() loads libgcc's unwinder on its first call, which allocates:
+// done once here, before any handler calls it.
+const bool g_unwinder_loaded = [] {
+  void* frames[4];
+  return backtrace(frames, 4) > 0;
+}();
+
 struct sigaction RecorderAction() {
   struct sigaction action;
   std::memset(&action, 0, sizeof(action));
@@ -157,8 +164,7 @@ TEST(OwnRestorerTest, SigactionAsReadKeepsTheRestorerItRead) {
 // precedes it.
 TEST(OwnRestorerTest, AnUnwinderWalksThroughItAsThroughTheCLibrarys) {
   auto status = RunInChild([] {
-    void* warm[4];
-    backtrace(warm, 4);  // Loads libgcc_s outside the handler.
+    ASSERT_TRUE(g_unwinder_loaded);
     const struct sigaction action = RecorderAction();
     ASSERT_EQ(sigaction(SIGUSR1, &action, nullptr), 0);
     QueueAndCheckReturn(1);
