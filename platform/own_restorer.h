@@ -25,12 +25,17 @@
 namespace portsig {
 namespace platform {
 
-// Whether this build has a restorer of its own; without one,
-// SigactionWithOwnRestorer is sigaction(2) and IsOwnRestorer is false.
+// Whether portsig installs its handler with a restorer of its own in this
+// process: the build has one, and nothing stands between portsig and the C
+// library's sigaction() (an interposer, such as a sanitizer runtime or a
+// preloaded library, must see portsig's installation as it sees any
+// other). Without, SigactionWithOwnRestorer is sigaction(2) and
+// IsOwnRestorer is false.
 bool HasOwnRestorer();
 
 // Sets signo's disposition to `action` as sigaction(2) would (handler,
-// flags, mask), with portsig's restorer as its return path. For
+// flags, mask), with portsig's restorer as its return path where
+// HasOwnRestorer(). For
 // dispositions whose handler is portsig's, with SA_SIGINFO. 0, or -1 with
 // errno set.
 int SigactionWithOwnRestorer(int signo, const struct sigaction& action);

@@ -1,13 +1,20 @@
-// Linux: on x86-64 (not x32, not under ThreadSanitizer) a restorer of
-// portsig's own and rt_sigaction(2) called directly, since the C library's
-// sigaction() puts its own restorer in; elsewhere what own_restorer_posix.cc
-// does. Under ThreadSanitizer the kernel never calls portsig's handler:
-// TSan's sigaction interceptor installs its own and calls portsig's later,
-// so going around that interceptor would break TSan's signal handling.
+// Linux: on x86-64 with glibc (not x32, not under ThreadSanitizer) a
+// restorer of portsig's own and rt_sigaction(2) called directly, since the
+// C library's sigaction() puts its own restorer in; elsewhere what
+// own_restorer_posix.cc does. Under ThreadSanitizer the kernel never calls
+// portsig's handler: TSan's sigaction interceptor installs its own and
+// calls portsig's later, so going around that interceptor would break
+// TSan's signal handling. The same holds for any sigaction() that stands
+// between portsig and the C library's at run time, whatever portsig was
+// built with: a sanitizer runtime's (a TSan or MSan program linking a
+// portsig built without it; ASan's enforces allow_user_segv_handler=0),
+// the JVM's libjsig, a library preloaded to watch or chain signals. There
+// portsig goes through sigaction() too (SigactionIsTheCLibrarys).
 #include "platform/own_restorer.h"
 #include "platform/sanitizers.h"
 
-#if defined(__x86_64__) && !defined(__ILP32__) && !defined(PORTSIG_TSAN)
+#if defined(__x86_64__) && !defined(__ILP32__) && defined(__GLIBC__) && \
+    !defined(PORTSIG_TSAN)
 #define PORTSIG_OWN_RESTORER 1
 #include <errno.h>
 #include <sys/syscall.h>
@@ -15,6 +22,10 @@
 
 #include <cstdint>
 #include <cstring>
+
+// glibc's own sigaction (exported, not declared in its headers).
+extern "C" int __sigaction(int signo, const struct sigaction* action,
+                           struct sigaction* old);
 #endif
 
 #ifdef PORTSIG_OWN_RESTORER
@@ -61,11 +72,29 @@ struct KernelSigaction {
 // no default one).
 constexpr unsigned long kSaRestorer = 0x04000000;
 
+// Whether portsig's calls of sigaction() reach the C library's own: its
+// address as portsig's code is bound to it is glibc's __sigaction, of which
+// glibc's sigaction is an alias. An interposer (the executable's own
+// sigaction, a preloaded library's, a sanitizer runtime's) is bound first
+// and has an address of its own. So is a non-PIE executable's canonical PLT
+// entry, which only costs the handler's fast path. Address comparisons
+// only: async-signal-safe, and right from before main().
+bool SigactionIsTheCLibrarys() {
+  const void* bound = reinterpret_cast<const void*>(&::sigaction);
+  const void* libc = reinterpret_cast<const void*>(&__sigaction);
+  // Two declared functions may be taken by the compiler for two addresses.
+  asm("" : "+r"(bound));
+  asm("" : "+r"(libc));
+  return bound == libc;
+}
+
 }  // namespace
 
-bool HasOwnRestorer() { return true; }
+bool HasOwnRestorer() { return SigactionIsTheCLibrarys(); }
 
 int SigactionWithOwnRestorer(int signo, const struct sigaction& action) {
+  // An interposer must see portsig's installation like any other.
+  if (!SigactionIsTheCLibrarys()) return sigaction(signo, &action, nullptr);
   KernelSigaction kernel;
   kernel.handler = action.sa_sigaction;
   kernel.flags = static_cast<unsigned long>(action.sa_flags) | kSaRestorer;

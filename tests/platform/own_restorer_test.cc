@@ -18,8 +18,10 @@
 #include <cstring>
 
 #include "gtest/gtest.h"
+#include "platform/sanitizers.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/dispositions.h"
+#include "tests/testing/linux_layer.h"
 
 namespace portsig {
 namespace platform {
@@ -179,6 +181,24 @@ TEST(OwnRestorerTest, AnUnwinderWalksThroughItAsThroughTheCLibrarys) {
     EXPECT_EQ(through_own, through_libc);
   });
   EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+// Where the build has a restorer of its own and nothing stands between
+// portsig and the C library's sigaction() (ASan's runtime intercepts it),
+// this process uses it: the cases above compare with HasOwnRestorer(), and
+// would pass, without the restorer ever being tried, were it false
+// everywhere.
+TEST(OwnRestorerTest, UsedInALinuxX8664GlibcBuildWithNoInterposer) {
+  bool expected = testing::LinuxLayer();
+#if !defined(__x86_64__) || defined(__ILP32__) || !defined(__GLIBC__) || \
+    defined(PORTSIG_TSAN) || defined(__SANITIZE_ADDRESS__)
+  expected = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+  expected = false;
+#endif
+#endif
+  EXPECT_EQ(HasOwnRestorer(), expected);
 }
 
 }  // namespace
