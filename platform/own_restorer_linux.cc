@@ -89,27 +89,43 @@ bool SigactionIsTheCLibrarys() {
 }
 
 }  // namespace
+#endif
 
-bool HasOwnRestorer() { return SigactionIsTheCLibrarys(); }
+bool HasOwnRestorer() {
+#ifdef PORTSIG_OWN_RESTORER
+  return SigactionIsTheCLibrarys();
+#else
+  return false;
+#endif
+}
 
 int SigactionWithOwnRestorer(int signo, const struct sigaction& action) {
+#ifdef PORTSIG_OWN_RESTORER
   // An interposer must see portsig's installation like any other.
-  if (!SigactionIsTheCLibrarys()) return sigaction(signo, &action, nullptr);
-  KernelSigaction kernel;
-  kernel.handler = action.sa_sigaction;
-  kernel.flags = static_cast<unsigned long>(action.sa_flags) | kSaRestorer;
-  kernel.restorer = &portsig_sigaction_restorer;
-  // The first 64 signals: glibc's sigset_t begins with the kernel's.
-  static_assert(sizeof(action.sa_mask) >= sizeof(kernel.mask));
-  std::memcpy(&kernel.mask, &action.sa_mask, sizeof(kernel.mask));
-  const long result =
-      syscall(SYS_rt_sigaction, signo, &kernel, nullptr, sizeof(kernel.mask));
-  return result == 0 ? 0 : -1;
+  if (SigactionIsTheCLibrarys()) {
+    KernelSigaction kernel;
+    kernel.handler = action.sa_sigaction;
+    kernel.flags = static_cast<unsigned long>(action.sa_flags) | kSaRestorer;
+    kernel.restorer = &portsig_sigaction_restorer;
+    // The first 64 signals: glibc's sigset_t begins with the kernel's.
+    static_assert(sizeof(action.sa_mask) >= sizeof(kernel.mask));
+    std::memcpy(&kernel.mask, &action.sa_mask, sizeof(kernel.mask));
+    const long result =
+        syscall(SYS_rt_sigaction, signo, &kernel, nullptr, sizeof(kernel.mask));
+    return result == 0 ? 0 : -1;
+  }
+#endif
+  return sigaction(signo, &action, nullptr);
 }
 
 bool IsOwnRestorer(const void* return_address) {
+#ifdef PORTSIG_OWN_RESTORER
   return return_address ==
          reinterpret_cast<const void*>(&portsig_sigaction_restorer);
+#else
+  (void)return_address;
+  return false;
+#endif
 }
 
 int SigactionAsRead(int signo, const struct sigaction& read) {
@@ -118,22 +134,6 @@ int SigactionAsRead(int signo, const struct sigaction& read) {
   }
   return sigaction(signo, &read, nullptr);
 }
-
-#else
-
-bool HasOwnRestorer() { return false; }
-
-int SigactionWithOwnRestorer(int signo, const struct sigaction& action) {
-  return sigaction(signo, &action, nullptr);
-}
-
-int SigactionAsRead(int signo, const struct sigaction& read) {
-  return sigaction(signo, &read, nullptr);
-}
-
-bool IsOwnRestorer(const void*) { return false; }
-
-#endif
 
 }  // namespace platform
 }  // namespace portsig
