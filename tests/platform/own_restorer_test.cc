@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdint>
 #include <cstring>
 
 #include "gtest/gtest.h"
@@ -39,6 +40,7 @@ struct Seen {
   std::atomic<pid_t> pid{0};
   std::atomic<int> value{0};
   std::atomic<int> frames{0};
+  std::atomic<const void*> return_address{nullptr};
 };
 Seen g_seen;
 
@@ -47,6 +49,7 @@ Seen g_seen;
 void Recorder(int signo, siginfo_t* info, void*) {
   const int saved_errno = errno;
   g_seen.own_restorer.store(IsOwnRestorer(__builtin_return_address(0)));
+  g_seen.return_address.store(__builtin_return_address(0));
   g_seen.signo.store(info->si_signo);
   g_seen.code.store(info->si_code);
   g_seen.pid.store(info->si_pid);
@@ -179,6 +182,67 @@ TEST(OwnRestorerTest, AnUnwinderWalksThroughItAsThroughTheCLibrarys) {
     // this lambda, and gtest's frames under it.
     EXPECT_GE(through_libc, 6);
     EXPECT_EQ(through_own, through_libc);
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+// libgcc's lookup of the unwind entry (FDE) covering `pc`, as every
+// unwinder does it (libgcc_s exports it; its header is libgcc's own).
+struct DwarfEhBases {
+  void* tbase;
+  void* dbase;
+  void* func;
+};
+extern "C" const void* _Unwind_Find_FDE(const void* pc, DwarfEhBases* bases);
+
+// Whether an unwind entry covers the instruction before `return_address`
+// (where unwinders look, taking it for a call), and marks a signal frame:
+// its CIE's augmentation string has an S.
+struct UnwindEntry {
+  bool found = false;
+  bool signal_frame = false;
+};
+UnwindEntry EntryBefore(const void* return_address) {
+  UnwindEntry entry;
+  DwarfEhBases bases;
+  const auto* fde = static_cast<const char*>(
+      _Unwind_Find_FDE(static_cast<const char*>(return_address) - 1, &bases));
+  if (fde == nullptr) return entry;
+  entry.found = true;
+  // An FDE: length (4 bytes), then the distance back to its CIE from that
+  // field; a CIE: length, id, version (1 byte), augmentation string.
+  uint32_t to_cie;
+  std::memcpy(&to_cie, fde + 4, sizeof(to_cie));
+  const char* cie = fde + 4 - to_cie;
+  entry.signal_frame = std::strchr(cie + 9, 'S') != nullptr;
+  return entry;
+}
+
+// libunwind (profilers, crash reporters) and LLVM's unwinder go through a
+// signal frame only by the unwind entry that covers the restorer and the
+// byte before it, as glibc gives its own: without one, libunwind's walk
+// from a handler ended at portsig's restorer (2 frames where glibc's gave
+// 9). Found for portsig's as for the C library's, and marking a signal
+// frame. (libgcc, which backtrace() above uses, also follows that entry,
+// so the unwinding case checks what it says.)
+TEST(OwnRestorerTest, UnwindersFindItsUnwindEntryAsTheCLibrarys) {
+  auto status = RunInChild([] {
+    const struct sigaction action = RecorderAction();
+    ASSERT_EQ(sigaction(SIGUSR1, &action, nullptr), 0);
+    QueueAndCheckReturn(1);
+    const UnwindEntry libc = EntryBefore(g_seen.return_address.load());
+#ifndef PORTSIG_TSAN
+    // Under TSan its runtime calls the handler, and the return address is
+    // in its code, with or without portsig's restorer.
+    EXPECT_TRUE(libc.found);
+    EXPECT_TRUE(libc.signal_frame);
+#endif
+    ASSERT_EQ(SigactionWithOwnRestorer(SIGUSR1, action), 0);
+    QueueAndCheckReturn(2);
+    ASSERT_EQ(g_seen.own_restorer.load(), HasOwnRestorer());
+    const UnwindEntry own = EntryBefore(g_seen.return_address.load());
+    EXPECT_EQ(own.found, libc.found);
+    EXPECT_EQ(own.signal_frame, libc.signal_frame);
   });
   EXPECT_TRUE(status.exited_ok()) << status.ToString();
 }
