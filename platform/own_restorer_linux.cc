@@ -48,7 +48,10 @@ extern "C" int __sigaction(int signo, const struct sigaction* action,
 // at once the handler has returned into the restorer: the CFA is its saved
 // %rsp, and each register is at its mcontext slot. Hand-written bytes, as
 // glibc's, so no assembler or compiler option (.cfi_sections) decides
-// where it goes.
+// where it goes. The section is named without a type: the assembler gives
+// .eh_frame its own (gas and clang's type it @unwind on x86-64, but gcc
+// with -fno-dwarf2-cfi-asm writes its own .eh_frame as @progbits), and a
+// type that differs from the one already given is an error.
 extern "C" void portsig_sigaction_restorer()
     __attribute__((visibility("hidden")));
 
@@ -86,7 +89,7 @@ asm(".pushsection .text.portsig_sigaction_restorer,\"ax\",@progbits\n"
     ".Lportsig_restorer_end:\n"
     "  .size portsig_sigaction_restorer, . - portsig_sigaction_restorer\n"
     ".popsection\n"
-    ".pushsection .eh_frame,\"a\",@unwind\n"
+    ".pushsection .eh_frame,\"a\"\n"
     ".Lportsig_restorer_cie:\n"
     "  .long .Lportsig_restorer_cie_end - .Lportsig_restorer_cie_id\n"
     ".Lportsig_restorer_cie_id:\n"
