@@ -50,6 +50,19 @@ case "$target" in
     ;;
 esac
 
+# The Linux platform layer: of each platform/NAME_linux.cc and NAME_posix.cc
+# pair (one header, two layers; Bazel selects one), keep the Linux one, as
+# CMakeLists.txt does.
+kept=()
+for source in "${sources[@]}"; do
+  if [[ "$source" == platform/*_posix.cc &&
+        -e "${source%_posix.cc}_linux.cc" ]]; then
+    continue
+  fi
+  kept+=("$source")
+done
+sources=("${kept[@]}")
+
 for p in clang-14 libclang-rt-14-dev; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
     sudo_cmd=()
