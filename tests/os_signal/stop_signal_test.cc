@@ -19,6 +19,7 @@
 
 #include "gtest/gtest.h"
 #include "os_signal/signal.h"
+#include "platform/own_restorer.h"
 #include "platform/test_hooks.h"
 #include "tests/testing/child_process.h"
 
@@ -81,6 +82,64 @@ TEST(StopSignalTest, DefaultActionDoesNotReinstallAfterStopRestored) {
             << "portsig's handler is back after Stop";
         ASSERT_TRUE(Reset().ok());
         EXPECT_TRUE(IsDefault(SIGTSTP));
+      },
+      /*continue_stopped=*/true);
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+std::atomic<int> g_own_restorer_back{-1};
+
+// On Stop's thread, inside Disable, the handler still installed: have the
+// target take SIGTSTP's default action now, and wait until the target's
+// handler has put portsig's handler back; keep whether it has portsig's
+// restorer. Only what a handler may call, though not in one.
+void AtRestoreBeginWaitForReinstall(int signo) {
+  if (signo != SIGTSTP || g_stage.load() != 0) return;
+  g_stage = 1;
+  syscall(SYS_tgkill, getpid(), g_target.load(), SIGTSTP);
+  for (;;) {
+    struct sigaction now;
+    sigaction(SIGTSTP, nullptr, &now);
+    if (g_stage.load() == 2 && (now.sa_flags & SA_SIGINFO)) {
+      g_own_restorer_back = platform::IsOwnRestorer(
+          reinterpret_cast<const void*>(now.sa_restorer));
+      return;
+    }
+    usleep(100);
+  }
+}
+
+void AtDefaultResumedGoOn(int signo) {
+  if (signo == SIGTSTP) g_stage = 2;
+}
+
+// The default action of a stop signal, taken from inside portsig's handler
+// while the handler is still portsig's to keep (here: inside Stop, before
+// it restores), puts the handler back as it found it: with portsig's own
+// restorer where portsig installed it with one (platform/own_restorer.h),
+// so that the handler still knows it without reading the disposition.
+TEST(StopSignalTest, DefaultActionPutsPortsigsHandlerBackWithItsRestorer) {
+  auto status = testing::RunInChild(
+      [] {
+        SignalChannel ch(1);
+        ASSERT_TRUE(Notify(ch, {SIGTSTP}).ok());
+        std::atomic<bool> done{false};
+        std::thread target([&] {
+          g_target = static_cast<pid_t>(syscall(SYS_gettid));
+          while (!done.load()) usleep(100);
+        });
+        while (g_target.load() == 0) usleep(100);
+        test_hooks::restore_saved_begin.store(&AtRestoreBeginWaitForReinstall);
+        test_hooks::default_action_resumed.store(&AtDefaultResumedGoOn);
+        Stop(ch);
+        done = true;
+        target.join();
+        test_hooks::restore_saved_begin.store(nullptr);
+        test_hooks::default_action_resumed.store(nullptr);
+        ASSERT_EQ(g_stage.load(), 2) << "the race was not set up";
+        ASSERT_NE(g_own_restorer_back.load(), -1);
+        EXPECT_EQ(g_own_restorer_back.load() == 1, platform::HasOwnRestorer());
+        EXPECT_TRUE(IsDefault(SIGTSTP)) << "Stop did not restore";
       },
       /*continue_stopped=*/true);
   EXPECT_TRUE(status.exited_ok()) << status.ToString();
