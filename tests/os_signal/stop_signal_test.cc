@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <functional>
 #include <thread>
 
 #include "gtest/gtest.h"
@@ -53,30 +54,40 @@ bool IsDefault(int signo) {
   return !(now.sa_flags & SA_SIGINFO) && now.sa_handler == SIG_DFL;
 }
 
+// Subscribes a channel to SIGTSTP, starts the target thread (g_target),
+// and stops the channel on a thread of its own with the two hooks in
+// place; `after_stop` runs on that thread as Stop returns. Returns once
+// every thread has ended, the hooks removed.
+void StopWithHooks(test_hooks::Hook at_restore_begin,
+                   test_hooks::Hook at_default_resumed,
+                   const std::function<void()>& after_stop) {
+  SignalChannel ch(1);
+  ASSERT_TRUE(Notify(ch, {SIGTSTP}).ok());
+  std::atomic<bool> done{false};
+  std::thread target([&] {
+    g_target = static_cast<pid_t>(syscall(SYS_gettid));
+    while (!done.load()) usleep(100);
+  });
+  while (g_target.load() == 0) usleep(100);
+  test_hooks::restore_saved_begin.store(at_restore_begin);
+  test_hooks::default_action_resumed.store(at_default_resumed);
+  std::thread stopper([&] {
+    Stop(ch);
+    after_stop();
+  });
+  stopper.join();
+  done = true;
+  target.join();
+  test_hooks::restore_saved_begin.store(nullptr);
+  test_hooks::default_action_resumed.store(nullptr);
+}
+
 TEST(StopSignalTest, DefaultActionDoesNotReinstallAfterStopRestored) {
   // The stop may really stop the child (or be discarded, if its process
   // group is orphaned): RunInChild continues it whenever it stops.
   auto status = testing::RunInChild(
       [] {
-        SignalChannel ch(1);
-        ASSERT_TRUE(Notify(ch, {SIGTSTP}).ok());
-        std::atomic<bool> done{false};
-        std::thread target([&] {
-          g_target = static_cast<pid_t>(syscall(SYS_gettid));
-          while (!done.load()) usleep(100);
-        });
-        while (g_target.load() == 0) usleep(100);
-        test_hooks::restore_saved_begin.store(&AtRestoreBegin);
-        test_hooks::default_action_resumed.store(&AtDefaultResumed);
-        std::thread stopper([&] {
-          Stop(ch);
-          g_stage = 3;
-        });
-        stopper.join();
-        done = true;
-        target.join();
-        test_hooks::restore_saved_begin.store(nullptr);
-        test_hooks::default_action_resumed.store(nullptr);
+        StopWithHooks(&AtRestoreBegin, &AtDefaultResumed, [] { g_stage = 3; });
         ASSERT_EQ(g_stage.load(), 3) << "the race was not set up";
         EXPECT_TRUE(IsDefault(SIGTSTP))
             << "portsig's handler is back after Stop";
@@ -121,21 +132,8 @@ void AtDefaultResumedGoOn(int signo) {
 TEST(StopSignalTest, DefaultActionPutsPortsigsHandlerBackWithItsRestorer) {
   auto status = testing::RunInChild(
       [] {
-        SignalChannel ch(1);
-        ASSERT_TRUE(Notify(ch, {SIGTSTP}).ok());
-        std::atomic<bool> done{false};
-        std::thread target([&] {
-          g_target = static_cast<pid_t>(syscall(SYS_gettid));
-          while (!done.load()) usleep(100);
-        });
-        while (g_target.load() == 0) usleep(100);
-        test_hooks::restore_saved_begin.store(&AtRestoreBeginWaitForReinstall);
-        test_hooks::default_action_resumed.store(&AtDefaultResumedGoOn);
-        Stop(ch);
-        done = true;
-        target.join();
-        test_hooks::restore_saved_begin.store(nullptr);
-        test_hooks::default_action_resumed.store(nullptr);
+        StopWithHooks(&AtRestoreBeginWaitForReinstall, &AtDefaultResumedGoOn,
+                      [] {});
         ASSERT_EQ(g_stage.load(), 2) << "the race was not set up";
         ASSERT_NE(g_own_restorer_back.load(), -1);
         EXPECT_EQ(g_own_restorer_back.load() == 1, platform::HasOwnRestorer());
