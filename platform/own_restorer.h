@@ -6,9 +6,10 @@
 // A handler cannot see the flags it was installed with, and a host that
 // saved portsig's handler with signal() and put it back has it called with
 // no siginfo. Reading the disposition on every signal settles that, at one
-// sigaction(2) per signal (~1.5 µs on the benchmark machine, a third of a
-// handler run; BENCHMARKS.md). Where this file has a restorer of its own
-// (x86-64 Linux, not under ThreadSanitizer), portsig installs its handler
+// sigaction(2) per signal (1-1.5 µs on the benchmark machine, a third of a
+// handler run; BENCHMARKS.md). Where portsig has a restorer of its own
+// (HasOwnRestorer: x86-64 Linux with glibc, not under ThreadSanitizer, and
+// no sigaction() interposer in the process), it installs its handler
 // with it: the kernel makes that restorer the handler's return address, and
 // the C library's sigaction(), through which every other installation goes
 // (a host's, a copy of portsig's put back), always supplies its own. A
@@ -35,9 +36,8 @@ bool HasOwnRestorer();
 
 // Sets signo's disposition to `action` as sigaction(2) would (handler,
 // flags, mask), with portsig's restorer as its return path where
-// HasOwnRestorer(). For
-// dispositions whose handler is portsig's, with SA_SIGINFO. 0, or -1 with
-// errno set.
+// HasOwnRestorer(). For dispositions whose handler is portsig's, with
+// SA_SIGINFO. 0, or -1 with errno set.
 int SigactionWithOwnRestorer(int signo, const struct sigaction& action);
 
 // Puts back `read`, a disposition read with sigaction(2), with portsig's
