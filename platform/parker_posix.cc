@@ -1,10 +1,11 @@
 // Parker on any POSIX system: a self-pipe. See parker.h.
 //
 // The sleeper publishes the pipe, then re-checks the word, then polls; the
-// waker changes the word, then reads the pipe's write end and writes a
-// byte. A sequentially consistent fence on each side between the two steps
-// means either the waker sees the pipe and its byte ends the poll, or the
-// sleeper sees the new word and does not poll. A byte left over from an earlier
+// waker changes the word, then reads the pipe's write end (an acquire
+// load, so its write comes after the pipe was made) and writes a byte. A
+// sequentially consistent fence on each side between the two steps means
+// either the waker sees the pipe and its byte ends the poll, or the sleeper
+// sees the new word and does not poll. A byte left over from an earlier
 // wake only makes a later Wait return early, which callers allow for.
 #include <fcntl.h>
 #include <poll.h>
@@ -118,7 +119,9 @@ namespace {
 // cancellation pending would be cancelled inside the handler, at the
 // instruction the signal interrupted, and the wake-up would never be
 // written. The raw system call is no cancellation point; where the system
-// has none to call, write(2) it is (the one exposure left).
+// has none to call, write(2) it is (the one exposure left). TSan does not
+// intercept syscall(2), so it does not see this write: parker_test makes
+// the same write with write(2) after a Wake, where it does.
 ssize_t WriteWithoutCancellation(int fd, const char* byte) {
 #ifdef SYS_write
   return static_cast<ssize_t>(syscall(SYS_write, fd, byte, 1));
@@ -132,7 +135,14 @@ ssize_t WriteWithoutCancellation(int fd, const char* byte) {
 void Parker::Wake(std::atomic<uint32_t>* word) {
   static_cast<void>(word);  // The pipe, not the word, is what sleeps.
   std::atomic_thread_fence(std::memory_order_seq_cst);
-  const int fd = write_fd_.load(std::memory_order_relaxed);
+  // Acquire: the descriptor was made (pipe, fcntl) by the sleeper's first
+  // Wait before it stored it, and the write below must come after that.
+  // The fence above orders the caller's change of the word before this
+  // load, but, standing before the load, it makes nothing the sleeper did
+  // before its store visible here (and TSan does not model fences at all):
+  // a relaxed load left the write unordered with pipe(), which TSan reported
+  // as a data race on the descriptor while Wake wrote with write(2).
+  const int fd = write_fd_.load(std::memory_order_acquire);
   if (fd < 0) return;  // The sleeper has no pipe and polls the word.
   const char byte = 1;
   // Non-blocking: a full pipe already holds a wake-up.

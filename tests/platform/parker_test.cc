@@ -3,7 +3,8 @@
 // woken by the child's own Wakes even while a thread the parent left
 // parked in the copied Parker sleeps on (with the self-pipe, a child that
 // kept the parent's pipe shared it: the parent's sleeper drained bytes
-// meant for the child, which then slept for good).
+// meant for the child, which then slept for good). On the generic POSIX
+// layer, a waker's write to the pipe comes after the sleeper made it.
 #include "platform/parker.h"
 
 #include <fcntl.h>
@@ -131,6 +132,62 @@ TEST(ParkerTest, AForkedChildsWakesReachItsOwnSleeper) {
     parent_word.store(1);
     parker.Wake(&parent_word);
     parent_sleeper.join();
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+// On the generic POSIX layer the sleeper's first Wait makes the pipe
+// (pipe, fcntl) and stores its descriptors; Wake, on another thread or in
+// a signal handler, loads the write end and writes a byte to it. That
+// write must come after the pipe was made. Wake loaded the descriptor with
+// a relaxed load after a fence, which orders nothing the sleeper did
+// before its store with what follows the load (and TSan ignores fences):
+// while Wake wrote with write(2), TSan reported a data race on the
+// descriptor between the sleeper's pipe() and Wake's write(), in both tests
+// above. Wake now writes with a raw system call, which TSan does not see,
+// so the waker here makes the same write with write(2) right after Wake,
+// ordered after pipe() only by what Wake's load acquired. Only TSan can
+// fail this test; it checks nothing in other builds.
+TEST(ParkerTest, AWakersWriteIsOrderedAfterThePipeWasMade) {
+  if (std::string(PlatformOs()) != "posix") {
+    GTEST_SKIP() << "a futex wake uses no descriptor (the self-pipe is the "
+                    "generic POSIX layer's)";
+  }
+  auto status = RunInChild([] {
+    alarm(30);
+    static Parker parker;
+    static std::atomic<uint32_t> word{0};
+    static std::atomic<pid_t> sleeper_tid{0};
+    bool open_before[1024];
+    for (int fd = 0; fd < 1024; ++fd) open_before[fd] = fcntl(fd, F_GETFD) >= 0;
+    std::thread sleeper([] {
+      sleeper_tid.store(static_cast<pid_t>(syscall(SYS_gettid)));
+      while (word.load() == 0) parker.Wait(&word, 0);
+    });
+    // The pipe's write end, once Wait has set its flags (FD_CLOEXEC last).
+    // fcntl(2) is not one of TSan's fd operations, so looking orders
+    // nothing.
+    int write_end = -1;
+    while (write_end < 0) {
+      for (int fd = 0; fd < 1024 && write_end < 0; ++fd) {
+        const int status_flags = fcntl(fd, F_GETFL);
+        if (!open_before[fd] && status_flags >= 0 &&
+            (status_flags & O_ACCMODE) == O_WRONLY &&
+            (fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0) {
+          write_end = fd;
+        }
+      }
+      if (write_end < 0) usleep(100);
+    }
+    // Blocked in poll(2): past storing the descriptors, so Wake loads them.
+    pid_t tid;
+    while ((tid = sleeper_tid.load()) == 0) std::this_thread::yield();
+    ::portsig::testing::WaitUntilBlocked(tid);
+    word.store(1);
+    parker.Wake(&word);
+    const char byte = 1;
+    EXPECT_EQ(write(write_end, &byte, 1), 1);  // A spare wake-up: harmless.
+    sleeper.join();
   });
   EXPECT_TRUE(status.exited_ok()) << status.ToString();
 }
