@@ -68,7 +68,7 @@ absl::StatusOr<Signal> Signal::Parse(absl::string_view text) {
         "\"", input,
         "\" is not a real-time signal here: SIGRTMIN+N or SIGRTMAX-N with N "
         "in 0..",
-        SIGRTMAX - SIGRTMIN));
+        SIGRTMAX - SIGRTMIN, ", written in decimal digits"));
   }
 #endif
   if (signo == 0) {

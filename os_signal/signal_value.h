@@ -31,8 +31,13 @@ class Signal {
   static Signal Note(absl::string_view text);
 
   // Parses user input: "SIGINT", "INT", "int", "2", "interrupt",
-  // "SIGRTMIN+3", or "note:TEXT" for a text note. Any text is safe to
-  // parse: what is not a valid signal (an unknown name, a number of any size
+  // "SIGRTMIN+3", or "note:TEXT" for a text note. The grammar: a signal name
+  // with or without "SIG", in any case; a real-time name RTMIN, RTMIN+N,
+  // RTMAX or RTMAX-N (the same), N decimal digits only ("SIGRTMIN+03" is
+  // SIGRTMIN+3; no sign, no space); a decimal number, at most a leading
+  // '+'; a note name; "note:TEXT". Whitespace around the whole text is
+  // ignored, none inside it is. Any text is safe to parse: what is not a
+  // valid signal (an unknown or malformed name, a number of any size
   // outside 1..NSIG-1, a real-time offset beyond SIGRTMAX) gets
   // InvalidArgument quoting it.
   static absl::StatusOr<Signal> Parse(absl::string_view text);

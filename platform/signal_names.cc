@@ -1,5 +1,6 @@
 #include "platform/signal_names.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <cstring>
@@ -88,7 +89,10 @@ const NameTable& Table() {
 // Forces the table into existence during static initialization.
 [[maybe_unused]] const NameTable& kTableAtStartup = Table();
 
-// Parses "RTMIN", "RTMIN+N", "RTMAX", "RTMAX-N" (already upper case).
+// Parses "RTMIN", "RTMIN+N", "RTMAX", "RTMAX-N" (already upper case), N
+// one or more decimal digits and nothing else: absl::SimpleAtoi alone also
+// skips whitespace and takes a sign, which let "RTMIN+ 3", "RTMIN++3" and
+// "RTMAX--0" through.
 int RealTimeFromName(absl::string_view name) {
 #ifdef SIGRTMIN
   int base;
@@ -105,8 +109,11 @@ int RealTimeFromName(absl::string_view name) {
   int offset = 0;
   if (!name.empty()) {
     if (!absl::ConsumePrefix(&name, sign > 0 ? "+" : "-")) return 0;
-    if (name.empty() || !absl::SimpleAtoi(name, &offset) || offset < 0) {
-      return 0;
+    if (name.empty() ||
+        !std::all_of(name.begin(), name.end(),
+                     [](char c) { return absl::ascii_isdigit(c); }) ||
+        !absl::SimpleAtoi(name, &offset)) {
+      return 0;  // Not digits only, or too many for an int.
     }
   }
   // Checked before the arithmetic: "RTMIN+2147483647" would overflow int.

@@ -36,6 +36,8 @@ const char* SignalName(int signo);
 const char* SignalNoteName(int signo);
 
 // Number for "SIGINT", "INT", "sigint", "SIGRTMIN+2", "RTMAX-1"; 0 if none.
+// The whole text is the name: no whitespace, and a real-time offset is
+// decimal digits only ("RTMIN+ 2", "RTMIN++2", "RTMAX--0" give 0).
 int SignalFromName(absl::string_view name);
 
 // Number for an exact note name ("interrupt"); 0 if none.

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "os_signal/signal.h"
@@ -104,6 +105,59 @@ TEST(SignalTest, ParseRefusesOutOfRangeOffsetsAndNumbersByValue) {
         << c.text;
     EXPECT_THAT(std::string(parsed.status().message()), HasSubstr(c.names))
         << c.text;
+  }
+}
+
+// One grammar: a name (SIG optional, any case), a real-time name RTMIN,
+// RTMIN+N, RTMAX or RTMAX-N (SIG optional, any case) with N decimal digits
+// only, a decimal number with at most a leading '+', or note:TEXT;
+// whitespace around the whole is ignored, whitespace inside is not.
+// absl::SimpleAtoi, which read the offset, skips whitespace and takes a
+// sign, so "SIGRTMIN+ 3", "SIGRTMIN++3" and "SIGRTMIN+-0" were accepted.
+TEST(SignalTest, ParseTakesRealTimeOffsetsAsDigitsOnly) {
+  const std::vector<std::pair<std::string, int>> accepted = {
+      {"SIGRTMIN+3", SIGRTMIN + 3},
+      {"RTMIN+3", SIGRTMIN + 3},
+      {"sigrtmin+3", SIGRTMIN + 3},
+      {"RTMIN+03", SIGRTMIN + 3},
+      {"SIGRTMIN", SIGRTMIN},
+      {"RTMIN+0", SIGRTMIN},
+      {"SIGRTMAX-2", SIGRTMAX - 2},
+      {"RTMAX-2", SIGRTMAX - 2},
+      {"RTMAX", SIGRTMAX},
+      {" RTMIN+3 ", SIGRTMIN + 3},
+      {"\tSIGRTMAX-2\n", SIGRTMAX - 2},
+      {absl::StrCat(SIGRTMIN + 3), SIGRTMIN + 3},
+      {"+2", SIGINT},
+      {"02", SIGINT},
+      {" 2 ", SIGINT},
+  };
+  for (const auto& [text, number] : accepted) {
+    absl::StatusOr<Signal> parsed = Signal::Parse(text);
+    ASSERT_TRUE(parsed.ok()) << "\"" << text << "\": " << parsed.status();
+    EXPECT_EQ(parsed->number(), number) << "\"" << text << "\"";
+  }
+  // Each refused with InvalidArgument quoting it (as trimmed).
+  const std::vector<std::string> refused = {
+      "SIGRTMIN+ 3", "SIGRTMIN+\t3", "SIGRTMIN+3 3", "SIGRTMIN +3",
+      "SIGRTMIN++3", "SIGRTMIN+-3",  "SIGRTMIN+-0",  "SIGRTMIN+3x",
+      "RTMIN+0x3",   "RTMIN+",       "RTMIN+ ",      "SIGRTMAX- 2",
+      "RTMAX--0",    "RTMAX-+2",     "SIGRTMAX - 2", "SIG RTMIN+3",
+      "SIG INT",     "+ 2",          "- 2",          "+-2",
+      "2 3",
+  };
+  for (const std::string& text : refused) {
+    absl::StatusOr<Signal> parsed = Signal::Parse(text);
+    if (parsed.ok()) {
+      ADD_FAILURE() << "\"" << text << "\" parsed as " << parsed->ToString();
+      continue;
+    }
+    EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument)
+        << text;
+    EXPECT_THAT(
+        std::string(parsed.status().message()),
+        HasSubstr(absl::StrCat("\"", absl::StripAsciiWhitespace(text), "\"")))
+        << text;
   }
 }
 

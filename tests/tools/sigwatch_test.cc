@@ -486,6 +486,23 @@ TEST(SigwatchBadInputTest, NumbersAreNamedInTheError) {
   }
 }
 
+// --signals goes through Signal::Parse, so a real-time offset is decimal
+// digits only there too: "SIGRTMIN+ 3" (a space after the '+') and
+// "RTMIN++3" were taken as SIGRTMIN+3. --timeout=0: had it been accepted,
+// sigwatch would end at once rather than watch.
+TEST(SigwatchBadInputTest, ARealTimeOffsetIsDigitsOnly) {
+  for (const std::string named : {"SIGRTMIN+ 3", "RTMIN++3", "RTMAX--0"}) {
+    auto sigwatch = StartSigwatch(
+        {absl::StrCat("--signals=INT, ", named, " ,TERM"), "--timeout=0"});
+    ASSERT_NE(sigwatch, nullptr);
+    EXPECT_EQ(ExitCodeOf(*sigwatch), 2) << named << "\n"
+                                        << sigwatch->Transcript();
+    EXPECT_THAT(sigwatch->lines(Subprocess::kStderr),
+                ElementsAre(HasSubstr(absl::StrCat("\"", named, "\""))))
+        << named;
+  }
+}
+
 // A child that reports on stdout once its traps are set, so the test never
 // signals a shell that would still take the default action. --verbose: the
 // ready line, deliveries and summary that these tests read.
