@@ -159,6 +159,18 @@ class HandlerMap {
   // more.
   void ForgetIfEmptyLocked(Subscriber* subscriber)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Add's whole work when it only adds `subscriber` to a signal that is
+  // installed, open and wanted by others already; false (nothing done) if
+  // there is more to it.
+  bool AddNamedSignalFastLocked(Subscriber* subscriber,
+                                absl::Span<const Signal> signals,
+                                const NotifyOptions& options)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // TakeAllLocked's whole work when `subscriber` wants only signals that
+  // others want and name too, and nothing is parked or once; false
+  // (nothing done) otherwise.
+  bool TakeSharedSignalsFastLocked(Subscriber* subscriber, Wanted* lost)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Removes everything `subscriber` wants, moving it into `*lost` whole
   // (Stop, and a context's once release): no copy to edit, no lookup per
   // signal. Returns false if it wanted nothing.

@@ -40,6 +40,9 @@ class OnceSubscriptions {
   // Whether nobody asked for once (the usual case, which costs the handler
   // map no lookup).
   bool empty() const { return once_.empty(); }
+  // Whether nobody asked for once at all: then Forget and DropSignal do
+  // nothing.
+  bool none() const { return once_.empty() && releases_all_.empty(); }
 
   // Marks what `signals` names (every signal and note if empty) as relayed
   // once, or no longer once, for `subscriber`. With `releases_all` (and

@@ -81,6 +81,10 @@ class StoppingList {
   // callers, once's finishing thread) exist only in the parent.
   void DropEntries() { entries_.clear(); }
 
+  // Whether nothing is parked and nothing is left unfinished: a Stop then
+  // has no earlier entry to cover (CoverEarlier would add no id).
+  bool empty() const { return entries_.empty() && unfinished_.empty(); }
+
  private:
   struct Entry {
     uint64_t id;

@@ -187,6 +187,36 @@ TEST(BlockedEverywhereTest, OnlyNamedSignalsAreOpen) {
   EXPECT_TRUE(status.exited_ok()) << status.ToString();
 }
 
+// Channels that name a signal others want too take the handler map's fast
+// paths (HandlerMap::AddNamedSignalFastLocked, TakeSharedSignalsFastLocked):
+// they must count names as the general path does, or the signal would be
+// closed while a channel still names it, or stay open after the last one
+// stops naming it. A channel for every signal keeps the signal wanted (and
+// its handler in place) throughout, so only the names decide.
+TEST(BlockedEverywhereTest, NamesAreCountedOnTheFastPathsToo) {
+  PORTSIG_SKIP_UNLESS_LINUX_LAYER("portsig's thread found by name in /proc");
+  auto status = RunInChild([] {
+    SignalChannel all(64), first(1), second(1), third(1);
+    auto blocked = [] {
+      std::optional<uint64_t> mask = BlockedMaskOf("portsig-mask");
+      EXPECT_TRUE(mask.has_value()) << "no thread named portsig-mask";
+      return mask.value_or(~uint64_t{0});
+    };
+    ASSERT_TRUE(Notify(all).ok());
+    ASSERT_TRUE(Notify(first, {SIGUSR1}).ok());  // The first name: opens.
+    ASSERT_TRUE(Notify(second, {SIGUSR1}).ok());
+    ASSERT_TRUE(Notify(third, {SIGUSR1}).ok());
+    EXPECT_EQ(blocked() & Bit(SIGUSR1), 0u);
+    Stop(second);
+    Stop(third);
+    EXPECT_EQ(blocked() & Bit(SIGUSR1), 0u) << "first still names it";
+    Stop(first);
+    EXPECT_NE(blocked() & Bit(SIGUSR1), 0u) << "nobody names it";
+    Stop(all);
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
 // So that a subscribe/unsubscribe loop wakes no thread (as the restore
 // delay makes it call no sigaction), a signal whose handler lingers after
 // Stop stays open on the mask thread if the stopping thread does not block
