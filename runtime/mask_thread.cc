@@ -51,24 +51,35 @@ absl::Status MaskThread::Open(const SignalSet& signals) {
     open_ = was_open;
     UpdateNeedsStartLocked();
   }
+  PublishOpenLocked();
   return applied;
+}
+
+bool MaskThread::AllOpen(const SignalSet& signals) const {
+  uint64_t wanted = ToBits(signals);
+  // Open everywhere already (Open's own shortcut).
+  for (int signo : platform::kSynchronousSignals) wanted &= ~Bit(signo);
+  if (wanted == 0) return true;
+  // Open in open_ but with no thread (a forked child): Open starts one.
+  return (wanted & ~open_bits_.load(std::memory_order_acquire)) == 0 &&
+         !NeedsStart();
+}
+
+void MaskThread::PublishOpenLocked() {
+  open_bits_.store(ToBits(open_), std::memory_order_release);
 }
 
 void MaskThread::Close(int signo) {
   MutexLock lock(&mu_);
   if (!open_.test(signo)) return;
   open_.reset(signo);
+  PublishOpenLocked();
   // Blocking needs no thread: without one, nothing is open.
   if (running_) {
     (void)ApplyLocked();
   } else {
     UpdateNeedsStartLocked();
   }
-}
-
-bool MaskThread::IsOpen(int signo) {
-  MutexLock lock(&mu_);
-  return open_.test(signo);
 }
 
 absl::Status MaskThread::EnsureRunning() {

@@ -68,7 +68,14 @@ class MaskThread {
   // Blocks `signo` on the thread again and returns once it is blocked.
   // Needs no thread: where none runs, nothing is open.
   void Close(int signo) ABSL_LOCKS_EXCLUDED(mu_);
-  bool IsOpen(int signo) ABSL_LOCKS_EXCLUDED(mu_);
+  // Whether `signo` is open (one atomic load; no lock, so that a Notify
+  // and Stop of a lingering signal take none here: issue 14, churn).
+  bool IsOpen(int signo) const {
+    return (open_bits_.load(std::memory_order_acquire) & Bit(signo)) != 0;
+  }
+  // Whether every signal in `signals` is open and the thread runs with
+  // them, so that Open would change nothing (one atomic load or two).
+  bool AllOpen(const SignalSet& signals) const;
 
   // True while signals are open but no thread runs in this process (a
   // forked child): one atomic load.
@@ -93,6 +100,18 @@ class MaskThread {
   // The thread's body; its mask is open_ as of generation `started_with`.
   void Run(uint64_t started_with) ABSL_LOCKS_EXCLUDED(mu_);
   void UpdateNeedsStartLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Copies open_ to open_bits_, after each change of open_.
+  void PublishOpenLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  static_assert(platform::kMaxSignal <= 64, "open_bits_ holds signals 1..64");
+  // Signal signo as bit signo - 1 (bit 0 of a SignalSet is no signal).
+  static uint64_t ToBits(const SignalSet& signals) {
+    return (signals >> 1).to_ullong();
+  }
+  static constexpr uint64_t Bit(int signo) {
+    return signo >= 1 && signo <= platform::kMaxSignal
+               ? uint64_t{1} << (signo - 1)
+               : 0;
+  }
 
   ForkSafeMutex mu_;
   // Wakes the thread: requested_ moved past applied_.
@@ -106,6 +125,10 @@ class MaskThread {
   uint64_t applied_ ABSL_GUARDED_BY(mu_) = 0;
   bool running_ ABSL_GUARDED_BY(mu_) = false;
   std::atomic<bool> needs_start_{false};
+  // open_ as bits (signo - 1), for the lock-free looks above. Published
+  // once an Open has been applied, and as soon as a Close starts: a look
+  // never finds a signal open that the thread's mask may not have yet.
+  std::atomic<uint64_t> open_bits_{0};
 };
 
 }  // namespace runtime

@@ -329,6 +329,12 @@ absl::Status OpenMask(int signo) {
 
 absl::Status OpenMask(const std::bitset<platform::kMaxSignal + 1>& signals) {
   Runtime* rt = Get();
+  // Already open (a Notify of a signal whose handler lingers, or that a
+  // Notify names again): nothing to wait for, and no lock. The one close
+  // not made under the handler map's lock, which the caller holds, is a
+  // lingering handler's restore; the caller's Enable has cancelled it, or
+  // waited for it under rt->mu, so a close it made is seen here.
+  if (rt->mask.AllOpen(signals)) return absl::OkStatus();
   MutexLock lock(&rt->mu);
   return rt->mask.Open(signals);
 }
