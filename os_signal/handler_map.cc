@@ -115,6 +115,9 @@ absl::Status HandlerMap::EnsureRuntimeLocked() {
 bool HandlerMap::AddNamedSignalFastLocked(Subscriber* subscriber,
                                           absl::Span<const Signal> signals,
                                           const NotifyOptions& options) {
+#ifdef PORTSIG_TEST_HOOKS
+  if (test_hooks::no_handler_map_fast_paths.load()) return false;
+#endif
   if (signals.size() != 1 || signals[0].is_note() || options.once ||
       options.queue_capacity != 0 || !runtime_ready_ || !once_.empty()) {
     return false;
@@ -144,6 +147,9 @@ bool HandlerMap::AddNamedSignalFastLocked(Subscriber* subscriber,
 
 bool HandlerMap::TakeSharedSignalsFastLocked(Subscriber* subscriber,
                                              Wanted* lost) {
+#ifdef PORTSIG_TEST_HOOKS
+  if (test_hooks::no_handler_map_fast_paths.load()) return false;
+#endif
   Wanted* wanted = FindWantedLocked(subscriber);
   if (wanted == nullptr || wanted->signals.none() || wanted->all_notes ||
       wanted->has_notes() || !once_.none() || !stopping_.empty()) {

@@ -10,6 +10,7 @@ std::atomic<int> fail_restore_signo{0};
 std::atomic<bool> hold_deferred_restores{false};
 std::atomic<bool> posix_receiver_finds_receiving{false};
 std::atomic<bool> skip_note_index{false};
+std::atomic<bool> no_handler_map_fast_paths{false};
 std::atomic<Hook> handler_entered{nullptr};
 std::atomic<Hook> handler_read_disposition{nullptr};
 std::atomic<Hook> before_fan_out{nullptr};

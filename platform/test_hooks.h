@@ -145,6 +145,10 @@ extern std::atomic<bool> posix_receiver_finds_receiving;
 // When true, Notify subscribes to notes without indexing them, so a later
 // Stop finds a subscribed note missing from the index.
 extern std::atomic<bool> skip_note_index;
+// When true, the handler map's Add and Remove always take their general
+// path, never the fast ones (AddNamedSignalFastLocked,
+// TakeSharedSignalsFastLocked): a differential test compares the two.
+extern std::atomic<bool> no_handler_map_fast_paths;
 
 inline void Run(const std::atomic<Hook>& hook, int signo) {
   if (Hook h = hook.load(std::memory_order_acquire)) h(signo);
