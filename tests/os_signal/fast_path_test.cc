@@ -22,10 +22,17 @@
 // forks is not in the child (HandlerMap::ResetInForkedChild, which goes by
 // Subscriber::stack_owner_), also when its Notify took the fast path.
 // Mutation-checked: the fast Notify without its stack_owner_ record fails
-// it.
+// it. And a forked child's first Notify of a signal its parent named
+// takes the general path, which starts the child's own dispatcher and
+// mask thread (runtime::DispatcherReady), and returns ResourceExhausted,
+// changing nothing, where they cannot be made (signal.h). Mutation-checked:
+// the fast Notify without its DispatcherReady condition fails it (it
+// returns OK with no thread started; a receive would start them, so only
+// a signal the child blocks everywhere and nobody receives yet waits).
 //
 // Every test body runs in a forked child (RunInChild): they raise signals.
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -33,8 +40,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <random>
@@ -329,8 +338,7 @@ TEST_P(DifferentialTest, FastPathsChangeNothingObservable) {
   EXPECT_FALSE(std::getline(fast_lines, f)) << "fast record goes on: " << f;
 }
 
-INSTANTIATE_TEST_SUITE_P(Seeds, DifferentialTest,
-                         ::testing::Range(1u, 9u));
+INSTANTIATE_TEST_SUITE_P(Seeds, DifferentialTest, ::testing::Range(1u, 9u));
 
 // The fast Notify records which thread's stack the channel lives on, as the
 // general one does: a forked child drops a channel on the stack of a
@@ -381,6 +389,69 @@ TEST_P(ForkTest, ChannelOnAnotherThreadsStackIsNotInTheChild) {
         << " (2: SIGUSR1 not the host's again; 3: still open; 4: not "
            "the host's)";
     Stop(kept);
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+// A default stack of `size` for new threads (pthread_setattr_default_np):
+// one too large to map makes every pthread_create with default attributes
+// fail, as tests/os_signal/thread_failure_test does. Whether it took.
+// 64 TiB where size_t is 64 bits, 3 GiB where it is 32.
+constexpr size_t kImpossibleStack = static_cast<size_t>(std::min<uint64_t>(
+    uint64_t{1} << 46, std::numeric_limits<size_t>::max() / 4 * 3));
+bool SetDefaultStackSize(size_t size) {
+  pthread_attr_t attr;
+  if (pthread_attr_init(&attr) != 0) return false;
+  const bool set = pthread_attr_setstacksize(&attr, size) == 0 &&
+                   pthread_setattr_default_np(&attr) == 0;
+  pthread_attr_destroy(&attr);
+  return set;
+}
+
+TEST_P(ForkTest, ANotifyInAForkedChildStartsItsMaskThread) {
+  const bool fast_paths = GetParam();
+  auto status = RunInChild([fast_paths] {
+    test_hooks::no_handler_map_fast_paths.store(!fast_paths);
+    static SignalChannel parents(1);
+    ASSERT_TRUE(Notify(parents, {SIGUSR1}).ok());  // Opened on the mask thread.
+    testing::WaitForPortsigThreadsAsleep();
+    fflush(nullptr);
+    const pid_t pid = fork();
+    if (pid == 0) {
+      alarm(60);  // Watchdog: a signal never delivered dies of SIGALRM.
+      // Blocked in the child's one thread: only a mask thread takes it.
+      sigset_t usr1;
+      sigemptyset(&usr1);
+      sigaddset(&usr1, SIGUSR1);
+      if (pthread_sigmask(SIG_BLOCK, &usr1, nullptr) != 0) _exit(2);
+      if (runtime::DispatcherReady()) _exit(3);  // The parent's threads.
+      // Named by `parents` (inherited) already; but nothing of portsig's
+      // runs in the child yet, which only the general path starts. Where
+      // no thread can be made, Notify says so and changes nothing
+      // (signal.h).
+      SignalChannel child(1);
+      if (!SetDefaultStackSize(kImpossibleStack)) _exit(4);
+      if (Notify(child, {SIGUSR1}).code() !=
+          absl::StatusCode::kResourceExhausted) {
+        _exit(5);
+      }
+      if (!SetDefaultStackSize(size_t{8} << 20)) _exit(4);
+      if (!Notify(child, {SIGUSR1}).ok()) _exit(6);
+      if (!runtime::DispatcherReady()) _exit(7);
+#ifndef __SANITIZE_THREAD__  // TSan runs no handler in such a child.
+      if (kill(getpid(), SIGUSR1) != 0) _exit(8);
+      if (child.Receive() != Signal(SIGUSR1)) _exit(9);
+#endif
+      _exit(0);
+    }
+    int raw = 0;
+    ASSERT_EQ(waitpid(pid, &raw, 0), pid);
+    testing::ChildStatus ended{raw};
+    EXPECT_TRUE(ended.exited_ok())
+        << ended.ToString()
+        << " (5: Notify returned other than ResourceExhausted without "
+           "threads; 7: it started no dispatcher or mask thread)";
+    Stop(parents);
   });
   EXPECT_TRUE(status.exited_ok()) << status.ToString();
 }
