@@ -48,9 +48,13 @@ OnceSubscriptions::Ends OnceSubscriptions::WhatEnds(
   return Ends::kNote;
 }
 
+// An entry left empty is erased: it would release nothing, and while any
+// entry exists, empty() is false, which keeps the handler map's fast paths
+// and its once-free fan-out off for every channel until this one's Stop.
 void OnceSubscriptions::DropSignalSlow(Subscriber* subscriber, int signo) {
   if (auto once = once_.find(subscriber); once != once_.end()) {
     once->second.signals.reset(signo);
+    if (once->second.empty()) once_.erase(once);
   }
 }
 
@@ -59,6 +63,7 @@ void OnceSubscriptions::DropNote(Subscriber* subscriber,
   if (once_.empty()) return;
   if (auto once = once_.find(subscriber); once != once_.end()) {
     once->second.RemoveNote(note);
+    if (once->second.empty()) once_.erase(once);
   }
 }
 
@@ -66,6 +71,7 @@ void OnceSubscriptions::DropAllNotes(Subscriber* subscriber) {
   if (once_.empty()) return;
   if (auto once = once_.find(subscriber); once != once_.end()) {
     once->second.all_notes = false;
+    if (once->second.empty()) once_.erase(once);
   }
 }
 
