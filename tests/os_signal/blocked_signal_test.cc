@@ -408,5 +408,58 @@ TEST(BlockedEverywhereTest, ANotifyOpensAllItsSignalsInOneRoundTrip) {
   EXPECT_TRUE(status.exited_ok()) << status.ToString();
 }
 
+// A thread that does not block SIGUSR1 stops it: its handler lingers and it
+// stays open on the mask thread (runtime::Disable). A Notify from a thread
+// that blocks it then finds it open and returns without a lock
+// (runtime::OpenMask, MaskThread::AllOpen), which holds only because that
+// Notify's runtime::Enable cancelled the lingering restore: a restore left
+// to run would close the signal under the new subscription and put SIG_DFL
+// back. Here the restorer's next pass is awaited through SIGUSR2, deferred
+// after SIGUSR1, so a restore of SIGUSR1 has happened by then if it was
+// still pending.
+TEST(BlockedEverywhereTest, ANotifyWhileItLingersOpenOutlastsTheRestorer) {
+  PORTSIG_SKIP_UNLESS_LINUX_LAYER("portsig's thread found by name in /proc");
+  auto status = RunInChild([] {
+    alarm(60);  // Watchdog: a signal never delivered dies of SIGALRM.
+    BlockInThisThread(SIGUSR1);
+    test_hooks::hold_deferred_restores = true;
+    std::thread unblocked([] {
+      sigset_t set;
+      sigemptyset(&set);
+      sigaddset(&set, SIGUSR1);
+      ASSERT_EQ(pthread_sigmask(SIG_UNBLOCK, &set, nullptr), 0);
+      SignalChannel lingering(1);
+      ASSERT_TRUE(Notify(lingering, {SIGUSR1}).ok());
+      Stop(lingering);
+    });
+    unblocked.join();
+    // Every thread left blocks SIGUSR1.
+    std::optional<uint64_t> blocked = BlockedMaskOf("portsig-mask");
+    ASSERT_TRUE(blocked.has_value());
+    ASSERT_EQ(*blocked & Bit(SIGUSR1), 0u) << "closed while it lingers";
+    SignalChannel ch(1);
+    ASSERT_TRUE(Notify(ch, {SIGUSR1}).ok());
+    test_hooks::hold_deferred_restores = false;
+    SignalChannel usr2(1);
+    ASSERT_TRUE(Notify(usr2, {SIGUSR2}).ok());
+    Stop(usr2);
+    for (;;) {
+      struct sigaction now;
+      ASSERT_EQ(sigaction(SIGUSR2, nullptr, &now), 0);
+      if (!(now.sa_flags & SA_SIGINFO) && now.sa_handler == SIG_DFL) break;
+      sched_yield();
+    }
+    blocked = BlockedMaskOf("portsig-mask");
+    ASSERT_TRUE(blocked.has_value());
+    ASSERT_EQ(*blocked & Bit(SIGUSR1), 0u) << "closed under a subscription";
+    struct sigaction usr1;
+    ASSERT_EQ(sigaction(SIGUSR1, nullptr, &usr1), 0);
+    ASSERT_TRUE(usr1.sa_flags & SA_SIGINFO) << "restored under a subscription";
+    ASSERT_EQ(kill(getpid(), SIGUSR1), 0);
+    EXPECT_EQ(ch.Receive(), Signal(SIGUSR1));
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
 }  // namespace
 }  // namespace portsig
