@@ -353,5 +353,97 @@ TEST(OnceTest, ADroppedFirstOccurrenceDoesNotCount) {
   EXPECT_TRUE(status.exited_ok()) << status.ToString();
 }
 
+std::atomic<int> g_usr2_calls{0};
+void Usr2Handler(int) { g_usr2_calls.fetch_add(1); }
+
+// Once on two signals: releasing one leaves the other once (the channel's
+// once entry, emptied only in part, stays: 13cf728 erases only an empty
+// one). Notify again without once, and with it, and once on both followed
+// by a plain Notify of one: latest options win per signal.
+TEST(OnceTest, ReleasingOneOfTwoOnceSignalsKeepsTheOtherOnce) {
+  auto status = RunInChild([] {
+    ASSERT_TRUE(testing::SetPlainHandler(SIGUSR1, &HostHandler));
+    ASSERT_TRUE(testing::SetPlainHandler(SIGUSR2, &Usr2Handler));
+    SignalChannel ch(8);
+    ASSERT_TRUE(Notify(ch, {SIGUSR1, SIGUSR2}, Once()).ok());
+    raise(SIGUSR1);
+    EXPECT_EQ(ch.Receive(), Signal(SIGUSR1));
+    WaitForRestore(SIGUSR1, &HostHandler);
+    // Again, plain: SIGUSR1 every time; SIGUSR2 still once.
+    ASSERT_TRUE(Notify(ch, {SIGUSR1}).ok());
+    for (int i = 0; i < 3; ++i) {
+      raise(SIGUSR1);
+      EXPECT_EQ(ch.Receive(), Signal(SIGUSR1));
+    }
+    EXPECT_EQ(g_host_calls.load(), 0);
+    raise(SIGUSR2);
+    EXPECT_EQ(ch.Receive(), Signal(SIGUSR2));
+    WaitForRestore(SIGUSR2, &Usr2Handler);
+    raise(SIGUSR2);
+    EXPECT_EQ(g_usr2_calls.load(), 1);
+    // Everything once is released now; SIGUSR1 stays plain.
+    raise(SIGUSR1);
+    EXPECT_EQ(ch.Receive(), Signal(SIGUSR1));
+    // Once again on SIGUSR1 (latest options win).
+    ASSERT_TRUE(Notify(ch, {SIGUSR1}, Once()).ok());
+    raise(SIGUSR1);
+    EXPECT_EQ(ch.Receive(), Signal(SIGUSR1));
+    WaitForRestore(SIGUSR1, &HostHandler);
+    raise(SIGUSR1);
+    EXPECT_EQ(g_host_calls.load(), 1);
+    EXPECT_FALSE(ch.TryReceive().has_value());
+    // Once on both, then a plain Notify of SIGUSR2 only: SIGUSR1 stays once.
+    ASSERT_TRUE(Notify(ch, {SIGUSR1, SIGUSR2}, Once()).ok());
+    ASSERT_TRUE(Notify(ch, {SIGUSR2}).ok());
+    raise(SIGUSR2);
+    EXPECT_EQ(ch.Receive(), Signal(SIGUSR2));
+    raise(SIGUSR2);
+    EXPECT_EQ(ch.Receive(), Signal(SIGUSR2));
+    raise(SIGUSR1);
+    EXPECT_EQ(ch.Receive(), Signal(SIGUSR1));
+    WaitForRestore(SIGUSR1, &HostHandler);
+    raise(SIGUSR1);
+    EXPECT_EQ(g_host_calls.load(), 2);
+    raise(SIGUSR2);
+    EXPECT_EQ(ch.Receive(), Signal(SIGUSR2));
+    EXPECT_EQ(g_usr2_calls.load(), 1);
+    Stop(ch);
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
+// A once context and a once channel share SIGUSR1: its delivery releases
+// the context and the channel's SIGUSR1, and the channel's SIGUSR2 stays
+// once; a later once context on SIGUSR2 is released at its first too.
+TEST(OnceTest, AOnceContextAndAOnceChannelShareASignal) {
+  auto status = RunInChild([] {
+    ASSERT_TRUE(testing::SetPlainHandler(SIGUSR2, &Usr2Handler));
+    SignalChannel ch(8);
+    ASSERT_TRUE(Notify(ch, {SIGUSR1, SIGUSR2}, Once()).ok());
+    auto ctx = NotifyContext({SIGUSR1, SIGUSR2}, Once());
+    ASSERT_TRUE(ctx.ok());
+    raise(SIGUSR1);
+    EXPECT_EQ(ch.Receive(), Signal(SIGUSR1));
+    ctx->Wait();
+    EXPECT_EQ(ctx->signal(), Signal(SIGUSR1));
+    raise(SIGUSR2);
+    EXPECT_EQ(ch.Receive(), Signal(SIGUSR2));
+    WaitForRestore(SIGUSR2, &Usr2Handler);
+    raise(SIGUSR2);
+    EXPECT_EQ(g_usr2_calls.load(), 1);
+    auto ctx2 = NotifyContext({SIGUSR2}, Once());
+    ASSERT_TRUE(ctx2.ok());
+    raise(SIGUSR2);
+    ctx2->Wait();
+    EXPECT_EQ(g_usr2_calls.load(), 1);
+    WaitForRestore(SIGUSR2, &Usr2Handler);
+    raise(SIGUSR2);
+    EXPECT_EQ(g_usr2_calls.load(), 2);
+    ctx->Stop();
+    ctx2->Stop();
+  });
+  EXPECT_TRUE(status.exited_ok()) << status.ToString();
+}
+
 }  // namespace
 }  // namespace portsig
