@@ -132,18 +132,14 @@ bool HandlerMap::AddNamedSignalFastLocked(Subscriber* subscriber,
     return false;
   }
   Wanted& wanted = WantedLocked(subscriber);
-  if (!subscriber->stack_owner_.has_value() &&
-      platform::OnThisThreadsStack(subscriber->Home())) {
-    subscriber->stack_owner_ = pthread_self();
-  }
+  RecordStackOwnerLocked(subscriber);
   if (!wanted.signals.test(signo)) {
     by_signal_.Insert(signo, subscriber);
     wanted.signals.set(signo);
   }
-  if (!wanted.named.test(signo)) {
-    ++named_count_[signo];
-    wanted.named.set(signo);
-  }
+  // Named by others already: nothing to open.
+  SignalBits newly_named, to_open;
+  NameLocked(&wanted, signo, &newly_named, &to_open);
   return true;
 }
 
@@ -165,9 +161,11 @@ bool HandlerMap::TakeSharedSignalsFastLocked(Subscriber* subscriber,
              (!wanted->named.test(s) || named_count_[s] > 1);
   });
   if (!shared) return false;
+  // Neither the last subscriber nor the last name: only the index and the
+  // name count change.
   ForEachSignal(wanted->signals, [&](int s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    by_signal_.Erase(s, subscriber);
-    if (wanted->named.test(s)) --named_count_[s];
+    UnindexSignalLocked(subscriber, s, wanted->named.test(s),
+                        /*disable_when_last=*/true);
   });
   // Parked, it is a record of what to deliver, which names nothing.
   lost->signals = wanted->signals;
@@ -211,10 +209,7 @@ absl::Status HandlerMap::Add(Subscriber* subscriber,
     }
   }
   Wanted& wanted = WantedLocked(subscriber);
-  if (!subscriber->stack_owner_.has_value() &&
-      platform::OnThisThreadsStack(subscriber->Home())) {
-    subscriber->stack_owner_ = pthread_self();
-  }
+  RecordStackOwnerLocked(subscriber);
   // What this call added or changed, so a failure can take all of it back.
   Wanted added;
   absl::InlinedVector<std::pair<int, uint32_t>, 1> replaced_requests;
@@ -644,6 +639,13 @@ void HandlerMap::SetNotesWantedLocked(bool wanted) {
     if (!runtime::EnableNotes().ok()) notes_enabled_ = false;
   } else {
     runtime::DisableNotes();
+  }
+}
+
+void HandlerMap::RecordStackOwnerLocked(Subscriber* subscriber) {
+  if (!subscriber->stack_owner_.has_value() &&
+      platform::OnThisThreadsStack(subscriber->Home())) {
+    subscriber->stack_owner_ = pthread_self();
   }
 }
 

@@ -152,6 +152,11 @@ class HandlerMap {
   // What `subscriber` wants, made empty on first use.
   Wanted& WantedLocked(Subscriber* subscriber)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Remembers the thread whose stack holds `subscriber`, the first time it
+  // is subscribed from that thread (ResetInForkedChild drops those of
+  // other threads).
+  void RecordStackOwnerLocked(Subscriber* subscriber)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The same, or null if it never asked for anything.
   Wanted* FindWantedLocked(Subscriber* subscriber)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -32,13 +32,18 @@ absl::Status MaskThread::Open(int signo) {
   return Open(signals);
 }
 
-absl::Status MaskThread::Open(const SignalSet& signals) {
+MaskThread::SignalSet MaskThread::WithoutFaults(const SignalSet& signals) {
   SignalSet wanted = signals;
   wanted.reset(0);
   // Open on every portsig thread already. Six resets, not a walk of every
   // signal: Notify comes here each time it names a signal nobody names
   // (BENCHMARKS.md, churn).
   for (int signo : platform::kSynchronousSignals) wanted.reset(signo);
+  return wanted;
+}
+
+absl::Status MaskThread::Open(const SignalSet& signals) {
+  const SignalSet wanted = WithoutFaults(signals);
   if (wanted.none()) return absl::OkStatus();
   MutexLock lock(&mu_);
   if ((wanted & ~open_).none() && running_) return absl::OkStatus();
@@ -56,9 +61,7 @@ absl::Status MaskThread::Open(const SignalSet& signals) {
 }
 
 bool MaskThread::AllOpen(const SignalSet& signals) const {
-  uint64_t wanted = ToBits(signals);
-  // Open everywhere already (Open's own shortcut).
-  for (int signo : platform::kSynchronousSignals) wanted &= ~Bit(signo);
+  const uint64_t wanted = ToBits(WithoutFaults(signals));
   if (wanted == 0) return true;
   // Open in open_ but with no thread (a forked child): Open starts one.
   return (wanted & ~open_bits_.load(std::memory_order_acquire)) == 0 &&

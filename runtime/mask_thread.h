@@ -100,6 +100,9 @@ class MaskThread {
   // The thread's body; its mask is open_ as of generation `started_with`.
   void Run(uint64_t started_with) ABSL_LOCKS_EXCLUDED(mu_);
   void UpdateNeedsStartLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // `signals` less the faults (open on every portsig thread) and bit 0:
+  // what Open would have to open.
+  static SignalSet WithoutFaults(const SignalSet& signals);
   // Copies open_ to open_bits_, after each change of open_.
   void PublishOpenLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   static_assert(platform::kMaxSignal <= 64, "open_bits_ holds signals 1..64");
