@@ -48,16 +48,23 @@ TEST(OnceTest, SecondCtrlCTakesTheDefaultAction) {
 std::atomic<int> g_host_calls{0};
 void HostHandler(int) { g_host_calls.fetch_add(1); }
 
+// The once occurrence of `signo` reaches `ch`; the dispatcher then puts the
+// host's `handler` back, and it takes the next one: its count is `calls`.
+void ExpectOnceThenHost(SignalChannel& ch, int signo, void (*handler)(int),
+                        const std::atomic<int>& count, int calls) {
+  raise(signo);
+  EXPECT_EQ(ch.Receive(), Signal(signo));
+  WaitForRestore(signo, handler);
+  raise(signo);
+  EXPECT_EQ(count.load(), calls) << "signal " << signo;
+}
+
 TEST(OnceTest, SecondSignalGoesToTheHostHandlerFromBefore) {
   auto status = RunInChild([] {
     ASSERT_TRUE(testing::SetPlainHandler(SIGUSR1, &HostHandler));
     SignalChannel ch(4);
     ASSERT_TRUE(Notify(ch, {SIGUSR1}, Once()).ok());
-    raise(SIGUSR1);
-    EXPECT_EQ(ch.Receive(), Signal(SIGUSR1));
-    WaitForRestore(SIGUSR1, &HostHandler);
-    raise(SIGUSR1);
-    EXPECT_EQ(g_host_calls.load(), 1);
+    ExpectOnceThenHost(ch, SIGUSR1, &HostHandler, g_host_calls, 1);
     Stop(ch);
     EXPECT_FALSE(ch.TryReceive().has_value());
     EXPECT_EQ(g_host_calls.load(), 1);
@@ -376,21 +383,13 @@ TEST(OnceTest, ReleasingOneOfTwoOnceSignalsKeepsTheOtherOnce) {
       EXPECT_EQ(ch.Receive(), Signal(SIGUSR1));
     }
     EXPECT_EQ(g_host_calls.load(), 0);
-    raise(SIGUSR2);
-    EXPECT_EQ(ch.Receive(), Signal(SIGUSR2));
-    WaitForRestore(SIGUSR2, &Usr2Handler);
-    raise(SIGUSR2);
-    EXPECT_EQ(g_usr2_calls.load(), 1);
+    ExpectOnceThenHost(ch, SIGUSR2, &Usr2Handler, g_usr2_calls, 1);
     // Everything once is released now; SIGUSR1 stays plain.
     raise(SIGUSR1);
     EXPECT_EQ(ch.Receive(), Signal(SIGUSR1));
     // Once again on SIGUSR1 (latest options win).
     ASSERT_TRUE(Notify(ch, {SIGUSR1}, Once()).ok());
-    raise(SIGUSR1);
-    EXPECT_EQ(ch.Receive(), Signal(SIGUSR1));
-    WaitForRestore(SIGUSR1, &HostHandler);
-    raise(SIGUSR1);
-    EXPECT_EQ(g_host_calls.load(), 1);
+    ExpectOnceThenHost(ch, SIGUSR1, &HostHandler, g_host_calls, 1);
     EXPECT_FALSE(ch.TryReceive().has_value());
     // Once on both, then a plain Notify of SIGUSR2 only: SIGUSR1 stays once.
     ASSERT_TRUE(Notify(ch, {SIGUSR1, SIGUSR2}, Once()).ok());
@@ -399,11 +398,7 @@ TEST(OnceTest, ReleasingOneOfTwoOnceSignalsKeepsTheOtherOnce) {
     EXPECT_EQ(ch.Receive(), Signal(SIGUSR2));
     raise(SIGUSR2);
     EXPECT_EQ(ch.Receive(), Signal(SIGUSR2));
-    raise(SIGUSR1);
-    EXPECT_EQ(ch.Receive(), Signal(SIGUSR1));
-    WaitForRestore(SIGUSR1, &HostHandler);
-    raise(SIGUSR1);
-    EXPECT_EQ(g_host_calls.load(), 2);
+    ExpectOnceThenHost(ch, SIGUSR1, &HostHandler, g_host_calls, 2);
     raise(SIGUSR2);
     EXPECT_EQ(ch.Receive(), Signal(SIGUSR2));
     EXPECT_EQ(g_usr2_calls.load(), 1);
@@ -426,11 +421,7 @@ TEST(OnceTest, AOnceContextAndAOnceChannelShareASignal) {
     EXPECT_EQ(ch.Receive(), Signal(SIGUSR1));
     ctx->Wait();
     EXPECT_EQ(ctx->signal(), Signal(SIGUSR1));
-    raise(SIGUSR2);
-    EXPECT_EQ(ch.Receive(), Signal(SIGUSR2));
-    WaitForRestore(SIGUSR2, &Usr2Handler);
-    raise(SIGUSR2);
-    EXPECT_EQ(g_usr2_calls.load(), 1);
+    ExpectOnceThenHost(ch, SIGUSR2, &Usr2Handler, g_usr2_calls, 1);
     auto ctx2 = NotifyContext({SIGUSR2}, Once());
     ASSERT_TRUE(ctx2.ok());
     raise(SIGUSR2);
